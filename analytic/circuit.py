@@ -1,0 +1,135 @@
+"""A small two-layer circuit: ``y' = out(W2 hid(W1 x + b1) + b2)``.
+
+``hid`` and ``out`` are each ReLU or the identity; the target is ``|x|`` (the
+paper's absolute-value task) or ``x`` (reconstruction). Weights are numbers,
+SymPy expressions or symbols.
+
+>>> from analytic.symbols import sym
+>>> w = sym("w")
+>>> c = Circuit([[w]], [[1]])          # y' = ReLU(ReLU(w x)), target |x|
+>>> c.n, c.m, c.symbols
+(1, 1, (w,))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .errors import SuperlossError
+
+ACTIVATIONS = ("relu", "linear")
+TARGETS = ("abs", "identity")
+
+
+def _matrix(value, rows: int | None, cols: int | None, what: str) -> sp.ImmutableMatrix:
+    try:
+        mat = sp.ImmutableMatrix(value)
+    except (TypeError, ValueError, sp.SympifyError) as exc:
+        raise SuperlossError(f"{what} is not a matrix of numbers or expressions: {exc}") from None
+    if rows is not None and mat.rows != rows or cols is not None and mat.cols != cols:
+        raise SuperlossError(
+            f"{what} has shape {mat.rows} x {mat.cols}, expected {rows} x {cols}"
+        )
+    for entry in mat:
+        if not isinstance(entry, sp.Expr) or entry.has(sp.I) or entry.has(sp.zoo, sp.nan, sp.oo):
+            raise SuperlossError(f"{what} has an entry that is not a finite real expression: {entry}")
+    return mat
+
+
+def _vector(value, size: int, what: str) -> sp.ImmutableMatrix:
+    if value is None:
+        return sp.ImmutableMatrix.zeros(size, 1)
+    flat = list(value) if not isinstance(value, sp.MatrixBase) else list(value)
+    if len(flat) != size:
+        raise SuperlossError(f"{what} has {len(flat)} entries, expected {size}")
+    return _matrix([[v] for v in flat], size, 1, what)
+
+
+@dataclass(frozen=True, eq=False)
+class Circuit:
+    """``y' = out(W2 hid(W1 x + b1) + b2)`` with ``W1`` m x n and ``W2`` n x m."""
+
+    W1: sp.ImmutableMatrix
+    W2: sp.ImmutableMatrix
+    b1: sp.ImmutableMatrix
+    b2: sp.ImmutableMatrix
+    hidden: str
+    output: str
+    target: str
+    features: tuple[str, ...]
+
+    def __init__(self, W1, W2, b1=None, b2=None, hidden: str = "relu", output: str = "relu",
+                 target: str = "abs", features: Sequence[str] | None = None):
+        W1 = _matrix(W1, None, None, "W1")
+        m, n = W1.shape
+        if m == 0 or n == 0:
+            raise SuperlossError(f"W1 has shape {m} x {n}; a circuit needs at least one feature and one neuron")
+        W2 = _matrix(W2, n, m, "W2")
+        for name, value, allowed in (("hidden", hidden, ACTIVATIONS), ("output", output, ACTIVATIONS),
+                                     ("target", target, TARGETS)):
+            if value not in allowed:
+                raise SuperlossError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        features = tuple(str(f) for f in features) if features is not None else tuple(str(i) for i in range(n))
+        if len(features) != n or len(set(features)) != n:
+            raise SuperlossError(f"features must be {n} distinct names, got {list(features)}")
+        set_ = object.__setattr__
+        set_(self, "W1", W1)
+        set_(self, "W2", W2)
+        set_(self, "b1", _vector(b1, m, "b1"))
+        set_(self, "b2", _vector(b2, n, "b2"))
+        set_(self, "hidden", hidden)
+        set_(self, "output", output)
+        set_(self, "target", target)
+        set_(self, "features", features)
+
+    @property
+    def n(self) -> int:
+        """Number of features (inputs and outputs)."""
+        return self.W1.cols
+
+    @property
+    def m(self) -> int:
+        """Number of hidden neurons."""
+        return self.W1.rows
+
+    def entries(self) -> tuple[sp.Expr, ...]:
+        """All weights and biases, flattened: W1, W2, b1, b2."""
+        return (*self.W1, *self.W2, *self.b1, *self.b2)
+
+    @property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        """The free symbols of the weights and biases, sorted by name."""
+        free = set().union(*(e.free_symbols for e in self.entries()))
+        return tuple(sorted(free, key=lambda s: s.name))
+
+    @property
+    def is_numeric(self) -> bool:
+        """True when every weight and bias is a number."""
+        return not self.symbols
+
+    def subs(self, values: Mapping) -> "Circuit":
+        """The same circuit with some symbols replaced: ``c.subs({w: 2})``."""
+        return Circuit(self.W1.subs(values), self.W2.subs(values), self.b1.subs(values),
+                       self.b2.subs(values), self.hidden, self.output, self.target, self.features)
+
+    def feeds(self, i: int) -> list[int]:
+        """Hidden neurons whose output weight to ``y_i`` is not identically zero."""
+        return [j for j in range(self.m) if self.W2[i, j] != 0]
+
+    def inputs_of(self, j: int) -> list[int]:
+        """Features whose input weight to neuron ``j`` is not identically zero."""
+        return [k for k in range(self.n) if self.W1[j, k] != 0]
+
+    def receptive_field(self, i: int) -> list[int]:
+        """Features that ``y_i`` or its target can depend on."""
+        field = {i}
+        for j in self.feeds(i):
+            field.update(self.inputs_of(j))
+        return sorted(field)
+
+    def __repr__(self) -> str:
+        return (f"Circuit(n={self.n}, m={self.m}, hidden={self.hidden!r}, output={self.output!r}, "
+                f"target={self.target!r}, symbols={list(self.symbols)})")

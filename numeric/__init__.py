@@ -1,0 +1,1 @@
+"""superloss.numeric: everything seen as numbers: Monte Carlo, benchmarks, the command line."""
