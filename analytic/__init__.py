@@ -10,3 +10,6 @@ __all__ = ["Circuit", "OneHot", "SparseUniform", "SuperlossError", "circuits", "
 from .loss import Loss, expected_loss  # noqa: E402
 
 __all__ += ["Loss", "expected_loss"]
+from .piecewise import PiecewiseLoss, piecewise_loss  # noqa: E402
+
+__all__ += ["PiecewiseLoss", "piecewise_loss"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from random import Random
 
+import numpy as np
 import sympy as sp
 from sympy.polys.constructor import construct_domain
 
@@ -30,6 +31,7 @@ from .errors import SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
 from .laws import OneHot, SparseUniform
 from .regime import Regime, sign_factors
+from .simplices import term_integral
 
 
 class OnBoundary(Exception):
@@ -99,16 +101,12 @@ def _importance(importance, n: int) -> tuple[sp.Expr, ...]:
     return values
 
 
-def _fraction(value: sp.Expr, what: str) -> Fraction:
-    value = sp.nsimplify(value, rational=True) if isinstance(value, sp.Float) else sp.sympify(value)
+def _fraction(value, what: str) -> Fraction:
+    """An exact fraction; floats are taken at their exact binary value, not rounded."""
+    value = sp.Rational(value) if isinstance(value, sp.Float) else sp.sympify(value)
     if not value.is_Rational:
         raise SuperlossError(f"{what} = {value} is not rational; give a rational number or a float")
     return Fraction(int(value.p), int(value.q))
-
-
-def _exact(value) -> sp.Rational:
-    """Floats are taken at their exact binary value: rationalised, not rounded."""
-    return sp.Rational(value) if isinstance(value, sp.Float) else value
 
 
 def _point(circuit: Circuit, at: Mapping | None) -> dict[sp.Symbol, Fraction]:
@@ -124,14 +122,14 @@ def _point(circuit: Circuit, at: Mapping | None) -> dict[sp.Symbol, Fraction]:
         value = sp.sympify(at[key])
         if not value.is_number or not value.is_finite or not value.is_real:
             raise SuperlossError(f"at: {s.name} = {value} is not a finite real number")
-        point[s] = _fraction(_exact(value), f"at: {s.name}")
+        point[s] = _fraction(value, f"at: {s.name}")
     if missing:
         raise SuperlossError("the weights are symbolic, so a point is needed: give at= values for "
                              + ", ".join(missing))
     return point
 
 
-def _term(circuit: Circuit, planes_exact: TermPlanes, planes_sym: TermPlanes | None,
+def _term(planes_exact: TermPlanes, planes_sym: TermPlanes | None,
           point: dict) -> tuple[object, set]:
     """One term's integral over its cube (before dividing by the cube's volume),
     in the symbolic field if ``planes_sym`` is given, and its sign factors."""
@@ -170,81 +168,102 @@ def _term(circuit: Circuit, planes_exact: TermPlanes, planes_sym: TermPlanes | N
     return integrate_cells(geo, cells, planes_sym, coords), factors
 
 
+def _unpack(circuit: Circuit, values: Sequence) -> tuple[list, list, list, list]:
+    """``W1, W2, b1, b2`` as nested lists from the flat ``circuit.entries()`` order."""
+    n, m = circuit.n, circuit.m
+    it = iter(values)
+    W1 = [[next(it) for _ in range(n)] for _ in range(m)]
+    W2 = [[next(it) for _ in range(m)] for _ in range(n)]
+    return W1, W2, [next(it) for _ in range(m)], [next(it) for _ in range(n)]
+
+
+def _patterns(circuit: Circuit, law):
+    """Every output ``i`` with every pattern ``A`` of nonzero probability."""
+    for i in range(circuit.n):
+        for A, prob in law.pattern_probabilities(circuit.n, circuit.receptive_field(i)).items():
+            if prob != 0:
+                yield i, A, prob
+
+
+def _derive_float(circuit: Circuit, law, importance: tuple):
+    """All terms for float weights: exact formulas evaluated in float64."""
+    W1, W2, b1, b2 = (np.array(x, dtype=float) for x in _unpack(circuit, [float(e) for e in circuit.entries()]))
+    low, high = float(law.low), float(law.high)
+    terms, probability = {}, {}
+    for i, A, prob in _patterns(circuit, law):
+        total = term_integral(W1, W2, b1, b2, i, tuple(sorted(A)), circuit.hidden, circuit.output,
+                              circuit.target, low, high)
+        terms[(i, A)] = importance[i] * sp.Float(total / (high - low) ** len(A))
+        probability[(i, A)] = prob
+    return terms, probability, set()
+
+
 def _derive(circuit: Circuit, law, importance: tuple, point: dict | None):
-    """All terms of the loss at ``point`` (``None`` for numeric weights)."""
-    n = circuit.n
-    entries = [_exact(e) for e in circuit.entries()]
+    """All terms in exact arithmetic: in the fraction field of the weights at
+    ``point``, or in rationals for numeric weights (``point`` is ``None``)."""
+    # Floats are taken at their exact binary value, so that the fraction field is exact.
+    entries = [e.xreplace({f: sp.Rational(f) for f in e.atoms(sp.Float)}) for e in circuit.entries()]
     if point is not None:
         domain, elems = construct_domain(entries, field=True)
-        if not (domain.is_FractionField or domain.is_QQ or domain.is_ZZ):
+        if not (domain.is_FractionField or domain.is_QQ or domain.is_ZZ) or (
+                domain.is_FractionField and not all(isinstance(g, sp.Symbol) for g in domain.symbols)):
             raise SuperlossError(f"weights must be rational functions of the symbols with rational "
                                  f"coefficients (SymPy chose the domain {domain})")
-        if domain.is_FractionField and not all(isinstance(g, sp.Symbol) for g in domain.symbols):
-            raise SuperlossError("weights must be rational functions of the symbols, got "
-                                 + ", ".join(str(g) for g in domain.symbols if not isinstance(g, sp.Symbol)))
+        symbolic = _unpack(circuit, elems)
         numbers = [_fraction(e.subs(point), "a weight") for e in entries]
-        to_expr = domain.to_sympy
     else:
-        domain, elems = None, None
+        domain, symbolic = None, None
         numbers = [_fraction(e, "a weight") for e in entries]
-
-    def unpack(values, one):
-        m = circuit.m
-        it = iter(values)
-        W1 = [[next(it) for _ in range(n)] for _ in range(m)]
-        W2 = [[next(it) for _ in range(m)] for _ in range(n)]
-        b1 = [next(it) for _ in range(m)]
-        b2 = [next(it) for _ in range(n)]
-        return W1, W2, b1, b2
-
-    exact = unpack(numbers, Fraction(1))
-    symbolic = unpack(elems, domain.one) if domain is not None else None
+    exact = _unpack(circuit, numbers)
     low, high = _fraction(law.low, "low"), _fraction(law.high, "high")
     terms, probability, factors = {}, {}, set()
-    for i in range(n):
-        field_ = circuit.receptive_field(i)
-        for A, prob in law.pattern_probabilities(n, field_).items():
-            if prob == 0:
-                continue
-            A_ = tuple(sorted(A))
-
-            def planes(weights, one, lo, hi):
-                return TermPlanes(*weights, i=i, A=A_, hidden=circuit.hidden, output=circuit.output,
-                                  target=circuit.target, one=one, low=lo, high=hi)
-
-            planes_exact = planes(exact, Fraction(1), low, high)
-            planes_sym = None
-            if symbolic is not None:
-                planes_sym = planes(symbolic, domain.one, domain.convert(sp.Rational(low.numerator, low.denominator)),
-                                    domain.convert(sp.Rational(high.numerator, high.denominator)))
-            total, term_factors = _term(circuit, planes_exact, planes_sym, point)
-            factors |= term_factors
-            volume = (high - low) ** len(A_)
-            if symbolic is not None:
-                value = to_expr(total / domain.convert(sp.Rational(volume.numerator, volume.denominator)))
-            else:
-                value = sp.Rational((total / volume).numerator, (total / volume).denominator)
-            terms[(i, A)] = importance[i] * value
-            probability[(i, A)] = prob
+    for i, A, prob in _patterns(circuit, law):
+        shape = dict(i=i, A=tuple(sorted(A)), hidden=circuit.hidden, output=circuit.output,
+                     target=circuit.target)
+        planes_exact = TermPlanes(*exact, **shape, one=Fraction(1), low=low, high=high)
+        planes_sym = None
+        if domain is not None:
+            planes_sym = TermPlanes(*symbolic, **shape, one=domain.one, low=domain.convert(_rational(low)),
+                                    high=domain.convert(_rational(high)))
+        total, term_factors = _term(planes_exact, planes_sym, point)
+        factors |= term_factors
+        volume = (high - low) ** len(A)
+        value = domain.to_sympy(total / domain.convert(_rational(volume))) if domain else _rational(total / volume)
+        terms[(i, A)] = importance[i] * value
+        probability[(i, A)] = prob
     return terms, probability, factors
 
 
-def _assemble(terms: dict, probability: dict, law, floats: bool) -> sp.Expr:
-    """``sum P(A) * term`` collected by powers of the density ``p = 1 - S``."""
-    if isinstance(law, SparseUniform) and not isinstance(law.sparsity, tuple) and law.sparsity.is_Symbol:
-        S = law.sparsity
-        p = sp.Dummy("p")
-        total = sp.Add(*[sp.expand(probability[k].subs(S, 1 - p)) * terms[k] for k in terms])
-        total = sp.collect(sp.expand(total), p, evaluate=False)
-        expr = sp.Add(*[sp.factor_terms(sp.together(c)) * m.subs(p, 1 - S) for m, c in total.items()])
-    else:
-        expr = sp.Add(*[probability[k] * terms[k] for k in terms])
-        expr = sp.expand(expr) if not any(t.free_symbols for t in terms.values()) else expr
-    return expr.evalf() if floats else expr
+def _rational(x: Fraction) -> sp.Rational:
+    return sp.Rational(x.numerator, x.denominator)
+
+
+def _assemble(terms: dict, probability: dict, law) -> sp.Expr:
+    """``sum P(A) * term``, collected by powers of the density ``p = 1 - S`` when
+    one symbol ``S`` is the sparsity of every feature: ``sum_k (1 - S)**k * C_k``.
+    Each ``C_k`` stays a sum of the terms' own fractions, which reads better
+    than one fraction over their common denominator."""
+    S = law.sparsity if isinstance(law, SparseUniform) else None
+    if not (isinstance(S, sp.Symbol)):
+        return sp.Add(*[probability[k] * terms[k] for k in terms])
+    p = sp.Dummy("p")
+    by_power: dict[int, list] = {}
+    for k, term in terms.items():
+        for (power,), coeff in sp.Poly(probability[k].subs(S, 1 - p), p).terms():
+            by_power.setdefault(power, []).append(coeff * term)
+    out = []
+    for power in sorted(by_power):
+        C = sp.Add(*by_power[power])
+        if C.is_Number:
+            C = C if C.is_Rational else sp.Float(C)
+        if C != 0:
+            # Unevaluated, so that a number times (1 - S) is not multiplied out.
+            out.append(sp.Mul(C, (1 - S) ** power, evaluate=False) if power else C)
+    return sp.Add(*out)
 
 
 def expected_loss(circuit: Circuit, law: SparseUniform | OneHot, importance: Sequence | None = None,
-                  at: Mapping | None = None, seed: int = 0) -> Loss:
+                  at: Mapping | None = None, seed: int = 0, exact: bool | None = None) -> Loss:
     """The exact ``E[sum_i I_i (y_i - y'_i)^2]`` of ``circuit`` under ``law``.
 
     Numeric weights give one expression, valid everywhere (``S`` and ``I`` may be
@@ -252,6 +271,9 @@ def expected_loss(circuit: Circuit, law: SparseUniform | OneHot, importance: Seq
     is the formula of the regime containing it, with ``.conditions``. On a regime
     boundary the formula of an adjacent regime is returned (the loss is
     continuous) and ``on_boundary`` is set; ``seed`` fixes which one.
+
+    Float weights are integrated with the same exact formulas in float64;
+    ``exact=True`` takes them at their exact binary value in rationals instead.
     """
     if not isinstance(circuit, Circuit):
         raise SuperlossError(f"expected a Circuit, got {type(circuit).__name__}")
@@ -260,32 +282,29 @@ def expected_loss(circuit: Circuit, law: SparseUniform | OneHot, importance: Seq
     if isinstance(law, SparseUniform):
         law.sparsity_of(circuit.n)
     importance = _importance(importance, circuit.n)
-    floats = any(isinstance(e, sp.Float) or e.has(sp.Float) for e in circuit.entries())
+    floats = any(e.has(sp.Float) for e in circuit.entries())
     if circuit.is_numeric:
-        terms, probability, _ = _derive(circuit, law, importance, None)
-        return Loss(_assemble(terms, probability, law, floats), terms, probability, circuit, law, importance)
+        use_floats = floats if exact is None else not exact
+        derive = _derive_float if use_floats else (lambda c, l, i: _derive(c, l, i, None))
+        terms, probability, _ = derive(circuit, law, importance)
+        return Loss(_assemble(terms, probability, law), terms, probability, circuit, law, importance)
 
     point = _point(circuit, at)
-    witness, rng, on_boundary = dict(point), Random(seed), False
+    rng = Random(seed)
     for attempt in range(12):
+        # On a boundary, step off it in a random direction, shorter each time,
+        # until the adjacent regime found there holds at the point (closure).
+        step = Fraction(1, 10 ** (2 + attempt))
+        witness = point if attempt == 0 else {
+            s: v + step * (1 + abs(v)) * Fraction(rng.randint(-1000, 1000), 1000) for s, v in point.items()}
         try:
             terms, probability, factors = _derive(circuit, law, importance, witness)
         except OnBoundary:
-            # Step off the boundary in a random direction; shrink until the
-            # adjacent regime found there still contains the point in its closure.
-            on_boundary = True
-            scale = Fraction(1, 10 ** (3 + attempt // 2))
-            witness = {s: v + scale * (1 + abs(v)) * Fraction(rng.randint(-1000, 1000), 1000)
-                       for s, v in point.items()}
             continue
         regime = Regime.from_factors(factors)
-        if on_boundary and not regime.holds(point, strict=False):
-            scale_fail = True
-            witness = {s: v + Fraction(1, 10 ** (4 + attempt)) * (1 + abs(v)) * Fraction(rng.randint(-1000, 1000), 1000)
-                       for s, v in point.items()}
+        if attempt and not regime.holds(point, strict=False):
             continue
-        at_exprs = {s: sp.Rational(v.numerator, v.denominator) for s, v in point.items()}
-        wit_exprs = {s: sp.Rational(v.numerator, v.denominator) for s, v in witness.items()}
-        return Loss(_assemble(terms, probability, law, floats), terms, probability, circuit, law, importance,
-                    regime, at_exprs, wit_exprs, on_boundary)
+        return Loss(_assemble(terms, probability, law), terms, probability, circuit, law, importance,
+                    regime, {s: _rational(v) for s, v in point.items()},
+                    {s: _rational(v) for s, v in witness.items()}, on_boundary=attempt > 0)
     raise SuperlossError("could not find a regime next to the point; it may lie where many boundaries meet")

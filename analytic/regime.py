@@ -10,7 +10,7 @@ regime is the region around the point where every factor keeps its sign.
 >>> from analytic.symbols import syms
 >>> w, b = syms("w b")
 >>> Regime.from_factors({(w, 1), (b, -1)}).conditions
-(b < 0, w > 0)
+(w > 0, b < 0)
 """
 
 from __future__ import annotations

@@ -1,0 +1,117 @@
+"""The whole loss over a box of one or two free weights, as a ``Piecewise``.
+
+With one free weight the regimes are intervals whose ends are real roots of the
+regimes' own condition polynomials; covering the interval by them is a proof
+that no regime was missed. With two free weights the regimes are found by
+deriving at the points of a grid, which is only a sample: the result says so.
+
+>>> from analytic import Circuit, SparseUniform, sym
+>>> w = sym("w")
+>>> pw = piecewise_loss(Circuit([[w]], [[1]]), SparseUniform(0), box={w: (-1, 1)})
+>>> pw.proven, len(pw.pieces)
+(True, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import product
+
+import sympy as sp
+
+from .circuit import Circuit
+from .errors import SuperlossError
+from .loss import Loss, expected_loss
+
+
+@dataclass(frozen=True)
+class PiecewiseLoss:
+    """``expr`` is a ``Piecewise`` over the box; ``pieces`` the regimes' losses.
+
+    ``proven`` is True when the regimes are proven to cover the box (one free
+    weight), False when they were found by sampling (two free weights).
+    """
+
+    expr: sp.Piecewise
+    pieces: tuple[Loss, ...]
+    box: dict
+    proven: bool
+
+    @property
+    def method(self) -> str:
+        return "proven complete" if self.proven else "found by sampling"
+
+
+def _roots(poly: sp.Expr, x: sp.Symbol) -> list[sp.Expr]:
+    return [r for r in sp.Poly(poly, x).real_roots()] if poly.has(x) else []
+
+
+def _interval(loss: Loss, x: sp.Symbol, lo: sp.Rational, hi: sp.Rational):
+    """The regime's interval inside ``[lo, hi]``: between the nearest roots of its
+    condition polynomials around the point it was derived at."""
+    at = loss.witness[x]
+    left, right = lo, hi
+    for f, _ in loss.regime.factors:
+        for r in _roots(f, x):
+            if r < at and r > left:
+                left = r
+            elif r > at and r < right:
+                right = r
+    return left, right
+
+
+def piecewise_loss(circuit: Circuit, law, importance: Sequence | None = None,
+                   box: Mapping | None = None, fixed: Mapping | None = None,
+                   grid: int = 12, max_regimes: int = 200) -> PiecewiseLoss:
+    """The loss over ``box`` (symbol -> (low, high), one or two symbols), the
+    other weights set by ``fixed``, as a ``Piecewise`` of its regimes."""
+    circuit = circuit.subs(dict(fixed or {}))
+    box = {s: (sp.Rational(lo), sp.Rational(hi)) for s, (lo, hi) in (box or {}).items()}
+    free = set(circuit.symbols)
+    if not box or len(box) > 2 or set(box) != free:
+        raise SuperlossError("piecewise_loss needs one or two free weights, each with a (low, high) box; "
+                             f"free weights here: {sorted(s.name for s in free)}")
+    for s, (lo, hi) in box.items():
+        if not lo < hi:
+            raise SuperlossError(f"box for {s.name}: low={lo} must be below high={hi}")
+    pieces: dict = {}
+
+    def derive(point: dict) -> Loss:
+        loss = expected_loss(circuit, law, importance, at=point)
+        pieces.setdefault(loss.regime, loss)
+        if len(pieces) > max_regimes:
+            raise SuperlossError(f"more than {max_regimes} regimes in the box; narrow it")
+        return loss
+
+    if len(box) == 1:
+        (x, (lo, hi)), = box.items()
+
+        def cover(a, b) -> None:
+            # Derive at the middle, take the regime's whole interval, recurse on what is left.
+            mid = sp.Rational(Fraction(float((a + b) / 2)).limit_denominator(10 ** 12))
+            mid = min(max(mid, a), b)
+            loss = derive({x: mid})
+            left, right = _interval(loss, x, lo, hi)
+            intervals.setdefault(loss.regime, []).append((left, right))
+            if left > a:
+                cover(a, left)
+            if right < b:
+                cover(right, b)
+
+        intervals: dict = {}
+        cover(lo, hi)
+        proven = True
+        ordered = sorted(pieces.values(), key=lambda l: min(intervals[l.regime]))
+        # In one dimension a regime is exactly its intervals: say so instead of
+        # listing every condition polynomial.
+        expr = sp.Piecewise(*[(l.expr, sp.Or(*[(x >= a) & (x <= b) for a, b in sorted(intervals[l.regime])]))
+                              for l in ordered])
+        return PiecewiseLoss(expr, tuple(ordered), box, proven)
+    for point in product(*[[lo + (hi - lo) * sp.Rational(2 * k + 1, 2 * grid) for k in range(grid)]
+                               for lo, hi in box.values()]):
+        derive(dict(zip(box, point)))
+    ordered = sorted(pieces.values(), key=lambda l: [float(v) for v in l.witness.values()])
+    expr = sp.Piecewise(*[(l.expr, sp.And(*l.regime.closure())) for l in ordered])
+    return PiecewiseLoss(expr, tuple(ordered), box, proven=False)
