@@ -1,0 +1,188 @@
+"""The ``superloss`` command.
+
+Every problem with the input ends the program with one line,
+``superloss: error: ...``, and exit code 2; files are written under a
+temporary name and renamed, so nothing is ever half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import sympy as sp
+
+from analytic import SuperlossError, expected_loss
+from analytic.expression import parse_expression
+from analytic.spec import Spec, load_spec
+
+from .montecarlo import monte_carlo_loss
+
+EXAMPLES = {
+    "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json",
+    "check": "superloss check docs/examples/motif_symbolic.toml --at S=0.9 --at I_a=1 --at I_b=0.3 --at I_c=1",
+    "bench": "superloss bench --quick",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str):
+        raise SuperlossError(f"{self.prog}: {message}")
+
+
+def parse_assignments(items: Sequence[str] | None, what: str = "--at") -> dict[sp.Symbol, sp.Expr]:
+    """``["w_a=2", "S=0.9"]`` -> ``{w_a: 2, S: 9/10}``, values through the whitelist grammar."""
+    out = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SuperlossError(f"{what} {item!r}: expected NAME=VALUE")
+        symbol = parse_expression(name.strip(), what=f"{what} name")
+        if not isinstance(symbol, sp.Symbol):
+            raise SuperlossError(f"{what} {item!r}: {name.strip()!r} is not a symbol name")
+        expr = parse_expression(value.strip(), what=f"{what} {name.strip()}")
+        if not expr.is_number:
+            raise SuperlossError(f"{what} {item!r}: the value must be a number")
+        out[symbol] = expr
+    return out
+
+
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SuperlossError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _point(spec: Spec, at: dict) -> dict:
+    """The spec's default point, overridden by ``--at``; unknown names are errors."""
+    known = {s.name for s in spec.symbols}
+    unknown = sorted(s.name for s in at if s.name not in known)
+    if unknown:
+        raise SuperlossError(f"--at names {', '.join(unknown)}, which the spec does not use; "
+                             f"its symbols are {', '.join(sorted(known)) or 'none'}")
+    return {**spec.at, **at}
+
+
+def _derive(spec: Spec, point: dict):
+    weights = {s: v for s, v in point.items() if s in set(spec.circuit.symbols)}
+    return expected_loss(spec.circuit, spec.law, spec.importance, at=weights or None)
+
+
+def cmd_derive(args) -> None:
+    spec = load_spec(args.spec)
+    point = _point(spec, parse_assignments(args.at))
+    start = time.perf_counter()
+    loss = _derive(spec, point)
+    elapsed = time.perf_counter() - start
+    print(f"L = {loss.expr}")
+    if loss.regime is not None:
+        print(f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
+              + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else ""))
+        print(f"valid where ({len(loss.conditions)} conditions):")
+        for c in loss.conditions:
+            print(f"  {c}")
+    print(f"derived in {elapsed:.2f} s")
+    if args.json:
+        data = {
+            "spec": str(args.spec),
+            "expr": str(loss.expr),
+            "latex": sp.latex(loss.expr),
+            "conditions": [str(c) for c in loss.conditions],
+            "at": {str(s): str(v) for s, v in loss.at.items()},
+            "witness": {str(s): str(v) for s, v in loss.witness.items()},
+            "on_boundary": loss.on_boundary,
+            "terms": [{"output": spec.circuit.features[i], "pattern": sorted(spec.circuit.features[k] for k in A),
+                       "probability": str(loss.probability[(i, A)]), "expectation": str(t)}
+                      for (i, A), t in loss.terms.items()],
+        }
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+def cmd_check(args) -> None:
+    spec = load_spec(args.spec)
+    point = _point(spec, parse_assignments(args.at))
+    if args.samples < 2:
+        raise SuperlossError(f"--samples must be at least 2, got {args.samples}")
+    loss = _derive(spec, point)
+    value = loss.expr.subs(point)
+    if value.free_symbols:
+        raise SuperlossError("--at must fix every symbol; missing: "
+                             + ", ".join(sorted(s.name for s in value.free_symbols)))
+    exact = float(value)
+    mc = monte_carlo_loss(spec.circuit, spec.law, spec.importance, point, samples=args.samples, seed=args.seed)
+    z = mc.zscore(exact)
+    print(f"closed form   {exact:.10g}")
+    print(f"Monte Carlo   {mc.mean:.10g} +- {mc.stderr:.3g}  ({mc.samples} samples, seed {mc.seed})")
+    print(f"z-score       {z:+.2f}  ({'agree' if abs(z) < 5 else 'DISAGREE'} at |z| < 5)")
+
+
+def cmd_bench(args) -> None:
+    from .bench import run
+
+    run(quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="superloss", description="Exact expected loss of small ReLU circuits.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, help_: str):
+        p = sub.add_parser(name, help=help_, description=help_, epilog=f"example: {EXAMPLES[name]}")
+        return p
+
+    p = command("derive", "Print the closed-form expected loss of a spec and its regime conditions.")
+    p.add_argument("spec", help="TOML spec file (see docs/spec.md)")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point: fixes the regime (repeatable)")
+    p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    p.set_defaults(run=cmd_derive)
+
+    p = command("check", "Compare the closed form with a seeded Monte Carlo estimate.")
+    p.add_argument("spec", help="TOML spec file")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="values for every symbol (repeatable)")
+    p.add_argument("--samples", type=int, default=2_000_000, help="Monte Carlo samples (default 2,000,000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(run=cmd_check)
+
+    p = command("bench", "Measure the engine against its targets and plain sympy.integrate.")
+    p.add_argument("--quick", action="store_true", help="skip the slow plain-SymPy comparison")
+    p.set_defaults(run=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        args.run(args)
+    except SuperlossError as exc:
+        print(f"superloss: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("superloss: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
