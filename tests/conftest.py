@@ -1,0 +1,34 @@
+"""Shared helpers: the Monte Carlo check every closed form must pass."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from numeric.montecarlo import monte_carlo_loss
+
+#: A closed form agrees with Monte Carlo when |z| < Z_MAX.
+Z_MAX = 5.0
+#: The standard error must be at most this fraction of the value, so that a
+#: formula 3% off is rejected (3% / 0.5% = 6 standard errors > Z_MAX).
+MAX_RELATIVE_SE = 0.005
+
+
+def agrees_with_monte_carlo(value: float, circuit, law, importance, values, seed: int = 0,
+                            samples: int = 400_000, max_samples: int = 12_800_000) -> tuple[bool, float]:
+    """``(|z| < Z_MAX, z)`` with enough samples that the standard error is at
+    most 0.5% of the value (doubling the sample size as needed)."""
+    while True:
+        mc = monte_carlo_loss(circuit, law, importance, values, samples=samples, seed=seed)
+        if mc.stderr <= MAX_RELATIVE_SE * abs(value) or samples >= max_samples:
+            break
+        samples = min(max_samples, samples * 4)
+    assert mc.stderr <= MAX_RELATIVE_SE * abs(value), (
+        f"standard error {mc.stderr:.3g} is above 0.5% of {value:.6g} even with {samples} samples")
+    z = mc.zscore(value)
+    return abs(z) < Z_MAX, z
+
+
+def numeric_value(expr: sp.Expr, values: dict) -> float:
+    value = expr.subs(values)
+    assert not value.free_symbols, f"unfixed symbols {value.free_symbols}"
+    return float(value)

@@ -1,0 +1,53 @@
+"""Find a point just across one regime condition, every other condition still holding."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import minimize
+
+from analytic.regime import Regime
+
+
+def _exact_point(values: np.ndarray, symbols) -> dict:
+    return {s: sp.Rational(Fraction(float(v)).limit_denominator(10 ** 6)) for s, v in zip(symbols, values)}
+
+
+def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
+    """``(point, alone)``: a rational point where ``factor`` has flipped sign; if
+    ``alone``, every other factor of ``regime`` keeps its sign there. When no such
+    point is found (the condition looks implied by the others) the point is
+    along the steepest descent of the factor, just past its zero.
+
+    Minimises ``sign * factor`` subject to the other conditions (SLSQP, from the
+    regime's own point, within ``spread`` times each weight's size).
+    """
+    symbols = sorted(point, key=lambda s: s.name)
+    theta0 = np.array([float(point[s]) for s in symbols])
+    f, sign = factor
+    others = [(g, s) for g, s in regime.factors if (g, s) != factor]
+    target = sp.lambdify([symbols], sign * f, "numpy")
+    target_grad = sp.lambdify([symbols], [sign * sp.diff(f, s) for s in symbols], "numpy")
+    constraints = [{"type": "ineq", "fun": sp.lambdify([symbols], s * g - 1e-4, "numpy"),
+                    "jac": sp.lambdify([symbols], [s * sp.diff(g, x) for x in symbols], "numpy")}
+                   for g, s in others]
+    scale = np.abs(theta0) + 0.1
+    bounds = list(zip(theta0 - spread * scale, theta0 + spread * scale))
+    # Stop as soon as the factor is slightly negative: a point just across.
+    objective = lambda th: max(target(th), -1e-3)  # noqa: E731
+    result = minimize(objective, theta0, jac=lambda th: np.array(target_grad(th), dtype=float),
+                      method="SLSQP", bounds=bounds, constraints=constraints,
+                      options={"maxiter": 500, "ftol": 1e-12})
+    candidate = _exact_point(result.x, symbols)
+    if (sign * f).subs(candidate) < 0 and all(s * g.subs(candidate) > 0 for g, s in others):
+        return candidate, True
+    # Implied by the others: cross it together with them, along the steepest descent.
+    direction = -np.array(target_grad(theta0), dtype=float) * scale ** 2
+    t = 1e-3
+    while target(theta0 + t * direction) >= 0:
+        t *= 1.5
+    candidate = _exact_point(theta0 + t * direction, symbols)
+    assert (sign * f).subs(candidate) < 0
+    return candidate, False
