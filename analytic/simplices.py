@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from itertools import combinations, permutations, product
 from math import factorial
 
@@ -168,7 +168,7 @@ def square_integral(V: np.ndarray, a: np.ndarray, c: np.ndarray) -> float:
 # -- the cells of the hidden arrangement -----------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Arrangement:
     """The cube ``[low, high]^d`` cut by the hidden planes, triangulated.
 
@@ -186,6 +186,14 @@ class Arrangement:
         """The simplices as coordinates, ``(K, d+1, d)``."""
         return self.points[self.simplices]
 
+    @cached_property
+    def _volumes(self) -> np.ndarray:
+        return np.abs(volumes(self.vertices()))
+
+    def volumes(self) -> np.ndarray:
+        """Absolute volumes of the simplices (computed once)."""
+        return self._volumes
+
 
 def _bit_sets(tight: np.ndarray, bits: int) -> list[int]:
     """For each plane bit, the set (bit mask over positions) of the entries of
@@ -195,42 +203,50 @@ def _bit_sets(tight: np.ndarray, bits: int) -> list[int]:
     return [int.from_bytes(packed[:, b].tobytes(), "little") for b in range(bits)]
 
 
-def _pull(vertices: np.ndarray, tight: np.ndarray, bits: int, d: int) -> list[tuple[int, ...]]:
-    """Pulling triangulation of the d-polytope with the given vertices (global
-    indices) and tight sets: a list of ``d+1``-tuples of global indices.
+class _Pulling:
+    """Pulling triangulations of the faces of a polyhedral complex, given by the
+    tight sets of its points.
 
-    Faces are vertex sets (bit masks over positions); the facets of a face ``F``
-    are the maximal proper nonempty sets ``F & plane`` over all planes, which is
-    exact because every plane ever applied is valid for the cell (the cell lies
-    on one side) and every facet lies on one of them.
+    Faces are sets of points (bit masks over the points, ranked most degenerate
+    first). The facets of a face ``F`` are the maximal proper nonempty sets
+    ``F & plane``, which is exact because every plane is valid for every cell
+    (each cell lies on one side of it) and every facet lies on one of them. A
+    face is coned from its first point over its facets that miss that point,
+    recursively; as the order is global, the triangulation of a face does not
+    depend on the cell it is reached from, and it is remembered across cells.
     """
-    # Most degenerate vertices first: each face is coned from its first vertex.
-    degree = np.array([int(t).bit_count() for t in tight])
-    order = np.lexsort((vertices, -degree))
-    vertices, tight = vertices[order], tight[order]
-    planes = {s for s in _bit_sets(tight, bits) if s}
-    memo: dict[int, list[tuple[int, ...]]] = {}
 
-    def facets(face: int) -> list[int]:
-        subs = sorted({face & s for s in planes} - {0, face}, key=lambda s: -s.bit_count())
+    def __init__(self, tight: np.ndarray, bits: int):
+        # Most degenerate points first: cones from them need fewest simplices.
+        degree = np.array([int(t).bit_count() for t in tight], dtype=np.int64)
+        self.order = np.lexsort((np.arange(len(tight)), -degree))
+        self.rank = np.empty(len(tight), dtype=np.int64)
+        self.rank[self.order] = np.arange(len(tight))
+        self.planes = [s for s in _bit_sets(tight[self.order], bits) if s]
+        self.memo: dict[int, list[tuple[int, ...]]] = {}
+
+    def facets(self, face: int) -> list[int]:
+        subs = sorted({face & s for s in self.planes} - {0, face}, key=int.bit_count, reverse=True)
         out: list[int] = []
         for s in subs:
             if not any(s & t == s for t in out):
                 out.append(s)
         return out
 
-    def pull(face: int, dim: int) -> list[tuple[int, ...]]:
+    def pull(self, face: int, dim: int) -> list[tuple[int, ...]]:
+        """Simplices (tuples of ranks) of the pulling triangulation of ``face``."""
         apex = (face & -face).bit_length() - 1
         if dim == 0:
             return [(apex,)]
-        if face in memo:
-            return memo[face]
-        out = [(apex,) + rest for f in facets(face) if not f >> apex & 1 for rest in pull(f, dim - 1)]
-        memo[face] = out
-        return out
+        found = self.memo.get(face)
+        if found is None:
+            found = self.memo[face] = [(apex,) + rest for f in self.facets(face) if not f >> apex & 1
+                                       for rest in self.pull(f, dim - 1)]
+        return found
 
-    local = pull((1 << len(vertices)) - 1, d)
-    return [tuple(int(vertices[k]) for k in s) for s in local]
+    def cell(self, vertices: np.ndarray, d: int) -> list[tuple[int, ...]]:
+        """Simplices (tuples of ranks) of the cell with the given point indices."""
+        return self.pull(sum(1 << int(r) for r in self.rank[vertices]), d)
 
 
 def arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrangement:
@@ -286,13 +302,15 @@ def arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrang
         tight = np.concatenate([tight, np.array(new_tight, dtype=np.uint64)])
         cells = out
     P = np.array(points, dtype=float).reshape(len(points), d)
+    pulling = _Pulling(tight, bits)
     simplices, owner = [], []
     for index, (verts, _) in enumerate(cells):
-        pieces = _pull(verts, tight[verts], bits, d)
+        pieces = pulling.cell(verts, d)
         simplices.extend(pieces)
         owner.extend([index] * len(pieces))
+    simplices = pulling.order[np.array(simplices, dtype=np.intp).reshape(len(simplices), d + 1)]
     firing = np.array([[fire >> j & 1 for j in range(h)] for _, fire in cells], dtype=bool).reshape(len(cells), h)
-    return Arrangement(P, np.array(simplices, dtype=np.intp).reshape(len(simplices), d + 1),
+    return Arrangement(P, simplices,
                        np.array(owner, dtype=np.intp), firing)
 
 
@@ -315,6 +333,69 @@ def _cached_arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -
 # -- one loss term ---------------------------------------------------------------
 
 
+def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> float:
+    """Sum over simplices of the integral of ``f g``, both affine, given by their
+    values ``(K, d+1)`` at the vertices: ``V/((d+1)(d+2)) (sum f sum g + sum fg)``."""
+    d = f.shape[1] - 1
+    return float(volume @ (f.sum(1) * g.sum(1) + (f * g).sum(1))) / ((d + 1) * (d + 2))
+
+
+def _relu_integral(V: np.ndarray, volume: np.ndarray, y: np.ndarray, za: np.ndarray, zc: np.ndarray) -> float:
+    """Sum over simplices ``V`` of the integral of ``(y - relu(z))^2``.
+
+    ``y`` ``(K, d+1)`` are the target's values at the vertices (affine on each
+    simplex), ``z = za . x + zc`` the output's pre-activation, ``volume`` the
+    absolute volumes. A simplex the plane ``z = 0`` crosses is split by the
+    staircase templates of :func:`cut`, but only its side with fewer pieces is
+    built: the integral is that of the other side's residual over the whole
+    simplex plus the difference of the two squared residuals over the small
+    side. (Without hidden biases each simplex is a cone from the origin, where
+    ``z = b2``: one side is a single simplex.)
+    """
+    d = V.shape[2]
+    z = np.einsum("kvd,kd->kv", V, za) + zc[:, None]
+    scale = np.abs(za).sum(1) * np.abs(V).max(axis=(1, 2), initial=0.0) + np.abs(zc) + 1e-300
+    s = (np.sign(z) * (np.abs(z) > TOLERANCE * scale[:, None])).astype(np.int8)
+    nP, nN = (s > 0).sum(1), (s < 0).sum(1)
+    on = nN == 0
+    total = _bilinear(volume[on], y[on] - z[on], y[on] - z[on])
+    off = nP == 0
+    total += _bilinear(volume[off], y[off], y[off])
+    crossing = np.flatnonzero(~on & ~off)
+    if len(crossing) == 0:
+        return total
+    code = nP[crossing] * (d + 2) + nN[crossing]
+    for key in np.unique(code):
+        group = crossing[code == key]
+        p, n = divmod(int(key), d + 2)
+        pos, neg = _templates(p, d + 1 - p - n, n)
+        order = np.argsort(-s[group], axis=1, kind="stable")
+        Vg = np.take_along_axis(V[group], order[:, :, None], axis=1)
+        zg = np.take_along_axis(z[group], order, axis=1)
+        yg = np.take_along_axis(y[group], order, axis=1)
+        # The crossing points of the edges P_a N_b, where z is exactly 0.
+        t = zg[:, :p, None] / (zg[:, :p, None] - zg[:, None, d + 1 - n:])
+        E = Vg[:, :p, None, :] + t[..., None] * (Vg[:, None, d + 1 - n:, :] - Vg[:, :p, None, :])
+        yE = yg[:, :p, None] + t * (yg[:, None, d + 1 - n:] - yg[:, :p, None])
+        k = len(group)
+        ext = np.concatenate([Vg[:, :d + 1 - n], E.reshape(k, p * n, d), Vg[:, d + 1 - n:]], axis=1)
+        zext = np.concatenate([zg[:, :d + 1 - n], np.zeros((k, p * n)), zg[:, d + 1 - n:]], axis=1)
+        yext = np.concatenate([yg[:, :d + 1 - n], yE.reshape(k, p * n), yg[:, d + 1 - n:]], axis=1)
+        yw, zw = yg, zg
+        if len(pos) <= len(neg):
+            # Whole simplex with z off, plus (y - z)^2 - y^2 = -z (2y - z) on the positive side.
+            total += _bilinear(volume[group], yw, yw)
+            template, sign = pos, -1.0
+        else:
+            # Whole simplex with z on, plus y^2 - (y - z)^2 = z (2y - z) on the negative side.
+            total += _bilinear(volume[group], yw - zw, yw - zw)
+            template, sign = neg, 1.0
+        pieces = ext[:, template].reshape(-1, d + 1, d)
+        zp, yp = zext[:, template].reshape(-1, d + 1), yext[:, template].reshape(-1, d + 1)
+        total += sign * _bilinear(np.abs(volumes(pieces)), zp, 2 * yp - zp)
+    return total
+
+
 def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int,
                   A: tuple[int, ...], hidden: str, output: str, target: str, low: float, high: float,
                   chunk: int | None = None) -> float:
@@ -335,32 +416,40 @@ def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
     if hidden == "relu":
         # A plane that vanishes on the pattern is a constant: the neuron fires
         # everywhere (bias > 0) or nowhere.
-        cuts = np.flatnonzero(np.abs(WA).sum(1) > 0)
-        const = np.flatnonzero((np.abs(WA).sum(1) == 0) & (bf > 0))
+        zero = np.abs(WA).sum(1) == 0
+        cuts, const = np.flatnonzero(~zero), np.flatnonzero(zero & (bf > 0))
         geo = _cached_arrangement(np.ascontiguousarray(WA[cuts]), np.ascontiguousarray(bf[cuts]), low, high)
-        weights = geo.firing[geo.cell] * w[cuts]                       # (K, cuts)
-        za = weights @ WA[cuts]
-        zc = weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
+        weights = geo.firing * w[cuts]                                  # per cell
+        za_cell = weights @ WA[cuts]
+        zc_cell = weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
     else:
         geo = _cached_arrangement(np.zeros((0, d)), np.zeros(0), low, high)
-        K = len(geo.simplices)
-        za = np.broadcast_to(w @ WA, (K, d)).copy()
-        zc = np.full(K, w @ bf + b2[i])
-    V = geo.vertices()
-    # Label columns: 0 the row of (za, zc), 1 the sign of x_i, 2 the output sign.
-    L = np.zeros((len(V), 3), dtype=np.int64)
-    L[:, 0] = np.arange(len(V))
-    L[:, 1] = 1
-    unit = np.zeros(d)
-    if i in A:
-        unit[A.index(i)] = 1.0
-        if target == "abs":
-            K = len(V)
-            V, L = cut(V, L, np.broadcast_to(unit, (K, d)), np.zeros(K), 1)
-    if output == "relu":
-        # The output plane depends on the firing pattern: one plane per simplex.
-        V, L = cut(V, L, za[L[:, 0]], zc[L[:, 0]], 2)
-    on = L[:, 2] >= 0 if output == "relu" else np.ones(len(V), dtype=bool)
-    za, zc = za[L[:, 0]] * on[:, None], zc[L[:, 0]] * on
-    ya = L[:, 1, None] * unit[None, :]
-    return square_integral(V, ya - za, -zc)
+        za_cell, zc_cell = (w @ WA)[None, :], np.array([w @ bf + b2[i]])
+    V, volume, cell = geo.vertices(), geo.volumes(), geo.cell
+    chunks = [(V, volume, cell, np.ones(len(V)))]
+    col = A.index(i) if i in A else None
+    if col is not None and target == "abs":
+        # Split by x_i = 0 only the simplices it crosses; sigma is the sign of x_i.
+        x = V[:, :, col]
+        tol = TOLERANCE * max(abs(low), abs(high))
+        neg, pos = (x < -tol).any(1), (x > tol).any(1)
+        crossing = neg & pos
+        whole = ~crossing
+        chunks = [(V[whole], volume[whole], cell[whole], np.where(neg[whole], -1.0, 1.0))]
+        if crossing.any():
+            K = int(crossing.sum())
+            unit = np.zeros(d)
+            unit[col] = 1.0
+            Vc, L = cut(V[crossing], np.stack([cell[crossing], np.zeros(K, np.int64)], 1),
+                        np.broadcast_to(unit, (K, d)), np.zeros(K), 1)
+            chunks.append((Vc, np.abs(volumes(Vc)), L[:, 0], L[:, 1].astype(float)))
+    total = 0.0
+    for V, volume, cell, sigma in chunks:
+        y = sigma[:, None] * V[:, :, col] if col is not None else np.zeros(V.shape[:2])
+        za, zc = za_cell[cell], zc_cell[cell]
+        if output == "relu":
+            total += _relu_integral(V, volume, y, za, zc)
+        else:
+            r = y - np.einsum("kvd,kd->kv", V, za) - zc[:, None]
+            total += _bilinear(volume, r, r)
+    return total

@@ -43,11 +43,15 @@ def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
     candidate = _exact_point(result.x, symbols)
     if (sign * f).subs(candidate) < 0 and all(s * g.subs(candidate) > 0 for g, s in others):
         return candidate, True
-    # Implied by the others: cross it together with them, along the steepest descent.
-    direction = -np.array(target_grad(theta0), dtype=float) * scale ** 2
-    t = 1e-3
-    while target(theta0 + t * direction) >= 0:
-        t *= 1.5
-    candidate = _exact_point(theta0 + t * direction, symbols)
-    assert (sign * f).subs(candidate) < 0
-    return candidate, False
+    # Implied by the others: cross it together with them, along the steepest
+    # descent of the factor or, if that never reaches its zero, a random direction.
+    rng = np.random.default_rng(0)
+    directions = [-np.array(target_grad(theta0), dtype=float)] + [rng.normal(size=len(symbols)) for _ in range(50)]
+    for direction in directions:
+        direction = direction * scale / (np.linalg.norm(direction) + 1e-300)
+        for t in np.geomspace(1e-3, 20, 200):
+            if target(theta0 + t * direction) < 0:
+                candidate = _exact_point(theta0 + t * direction, symbols)
+                if (sign * f).subs(candidate) < 0:
+                    return candidate, False
+    raise AssertionError(f"found no point across {factor}")
