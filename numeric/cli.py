@@ -28,6 +28,7 @@ EXAMPLES = {
     "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json",
     "check": "superloss check docs/examples/motif_symbolic.toml --at S=0.9 --at I_a=1 --at I_b=0.3 --at I_c=1",
     "bench": "superloss bench --quick",
+    "report": "superloss report --out my-report",
 }
 
 
@@ -35,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
     def error(self, message: str):
-        raise SuperlossError(f"{self.prog}: {message}")
+        raise SuperlossError(f"{message} (see '{self.prog} --help')")
 
 
 def parse_assignments(items: Sequence[str] | None, what: str = "--at") -> dict[sp.Symbol, sp.Expr]:
@@ -144,6 +145,12 @@ def cmd_bench(args) -> None:
     run(quick=args.quick)
 
 
+def cmd_report(args) -> None:
+    from .report import run
+
+    run(out=args.out, force=args.force, samples=args.samples, seed=args.seed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="superloss", description="Exact expected loss of small ReLU circuits.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -164,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=2_000_000, help="Monte Carlo samples (default 2,000,000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(run=cmd_check)
+
+    p = command("report", "The main job: the motif's closed form, its Monte Carlo check, a summary.")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: a new dated folder)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
+    p.add_argument("--samples", type=int, default=4_000_000, help="Monte Carlo samples (default 4,000,000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(run=cmd_report)
 
     p = command("bench", "Measure the engine against its targets and plain sympy.integrate.")
     p.add_argument("--quick", action="store_true", help="skip the slow plain-SymPy comparison")
