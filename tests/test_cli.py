@@ -1,0 +1,82 @@
+"""The command line: results, one-line errors with exit code 2, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from numeric.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_derive_prints_formula_and_writes_json(capsys, tmp_path):
+    target = tmp_path / "loss.json"
+    code, out, _ = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", str(target))
+    assert code == 0 and out.startswith("L = ") and "valid where" in out
+    data = json.loads(target.read_text())
+    assert data["conditions"] and data["on_boundary"] is False and "w_a" in data["expr"]
+    assert [p.name for p in tmp_path.iterdir()] == ["loss.json"]
+
+
+def test_check_agrees_with_monte_carlo(capsys):
+    code, out, _ = run(capsys, "check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=0.7",
+                       "--at", "I_b=0.3", "--samples", "400000")
+    assert code == 0 and "agree" in out and "DISAGREE" not in out
+
+
+def test_report_refuses_non_empty_folder(capsys, tmp_path):
+    (tmp_path / "old.txt").write_text("keep me")
+    code, _, err = run(capsys, "report", "--out", str(tmp_path))
+    assert code == 2 and "not empty" in err and len(err.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["old.txt"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["derive", "missing.toml"], "cannot read"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "foo=1"], "does not use"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a"], "NAME=VALUE"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=__import__('os')"], "w_a"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=x"], "must be a number"),
+    (["check", str(EXAMPLES / "motif_canonical.toml")], "missing"),
+    (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", "/nonexistent/dir/x.json"], "does not exist"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_with_exit_code_2(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_spec_files(capsys, tmp_path):
+    cases = {
+        "syntax.toml": "[circuit\npreset = 1",
+        "preset.toml": '[circuit]\npreset = "nope"\n[law]\nkind = "sparse_uniform"\nsparsity = 0.5',
+        "shape.toml": '[circuit]\nW1 = [[1, 2]]\nW2 = [[1, 2]]\n[law]\nkind = "sparse_uniform"\nsparsity = 0.5',
+        "sparsity.toml": '[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = "sparse_uniform"\nsparsity = 1.5',
+        "importance.toml": 'importance = [1, -1, 1]\n[circuit]\npreset = "asymmetric_inhibition"\n'
+                           '[law]\nkind = "sparse_uniform"\nsparsity = 0.5',
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        code, _, err = run(capsys, "derive", str(path))
+        assert code == 2 and name in err and len(err.strip().splitlines()) == 1, (name, err)
+
+
+def test_console_script_help_has_an_example():
+    for command in ("derive", "check", "report", "bench"):
+        out = subprocess.run([sys.executable, "-m", "numeric.cli", command, "--help"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "example: superloss " + command in out
