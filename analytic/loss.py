@@ -30,7 +30,7 @@ from .circuit import Circuit
 from .errors import SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
 from .laws import OneHot, SparseUniform
-from .regime import Regime, sign_factors
+from .regime import Regime, irreducible_factors, signed
 from .simplices import term_integral
 
 
@@ -129,14 +129,31 @@ def _point(circuit: Circuit, at: Mapping | None) -> dict[sp.Symbol, Fraction]:
     return point
 
 
-def _term(planes_exact: TermPlanes, planes_sym: TermPlanes | None,
-          point: dict) -> tuple[object, set]:
+#: Derived terms by circuit, output, pattern and the signs of all cut events:
+#: equal signs mean equal cells, hence the same formula (reused across regimes).
+_TERMS: dict = {}
+_TERMS_MAX = 20_000
+
+
+def _term(planes_exact: TermPlanes, planes_sym: TermPlanes | None, point: dict,
+          circuit_key: tuple = ()) -> tuple[object, set]:
     """One term's integral over its cube (before dividing by the cube's volume),
-    in the symbolic field if ``planes_sym`` is given, and its sign factors."""
+    in the symbolic field if ``planes_sym`` is given, and its signed factors."""
     geo, cells = cells_of_term(planes_exact)
     if planes_sym is None:
         return integrate_cells(geo, cells, planes_exact, lambda v: list(geo.points[v])), set()
+    key = (circuit_key, planes_exact.i, planes_exact.A, frozenset(geo.events.items()))
+    if key not in _TERMS:
+        if len(_TERMS) >= _TERMS_MAX:
+            _TERMS.clear()
+        _TERMS[key] = _symbolic_term(geo, cells, planes_sym)
+    total, factors = _TERMS[key]
+    return total, signed(factors, point)
 
+
+def _symbolic_term(geo, cells, planes_sym: TermPlanes) -> tuple[object, list]:
+    """The integral in the fraction field, and the irreducible factors of the
+    values of the cutting functions at the vertices (the regime's conditions)."""
     cache: dict[tuple, list] = {}
 
     def coords(v: int) -> list:
@@ -150,7 +167,7 @@ def _term(planes_exact: TermPlanes, planes_sym: TermPlanes | None,
             cache[keys] = solve(rows, rhs) if keys else []
         return cache[keys]
 
-    factors: set = set()
+    factors: dict = {}
     seen: set = set()
     for (key, v), s in geo.events.items():
         a, c = planes_sym.plane(key)
@@ -164,8 +181,8 @@ def _term(planes_exact: TermPlanes, planes_sym: TermPlanes | None,
         seen.add(value)
         if not value:
             raise AssertionError(f"plane {key} vanishes identically at a vertex but not at the witness")
-        factors |= sign_factors(value, point)
-    return integrate_cells(geo, cells, planes_sym, coords), factors
+        factors.update(dict.fromkeys(irreducible_factors(value)))
+    return integrate_cells(geo, cells, planes_sym, coords), list(factors)
 
 
 def _unpack(circuit: Circuit, values: Sequence) -> tuple[list, list, list, list]:
@@ -215,6 +232,7 @@ def _derive(circuit: Circuit, law, importance: tuple, point: dict | None):
         domain, symbolic = None, None
         numbers = [_fraction(e, "a weight") for e in entries]
     exact = _unpack(circuit, numbers)
+    circuit_key = (tuple(entries), circuit.hidden, circuit.output, circuit.target, law.low, law.high)
     low, high = _fraction(law.low, "low"), _fraction(law.high, "high")
     terms, probability, factors = {}, {}, set()
     for i, A, prob in _patterns(circuit, law):
@@ -225,7 +243,7 @@ def _derive(circuit: Circuit, law, importance: tuple, point: dict | None):
         if domain is not None:
             planes_sym = TermPlanes(*symbolic, **shape, one=domain.one, low=domain.convert(_rational(low)),
                                     high=domain.convert(_rational(high)))
-        total, term_factors = _term(planes_exact, planes_sym, point)
+        total, term_factors = _term(planes_exact, planes_sym, point, circuit_key)
         factors |= term_factors
         volume = (high - low) ** len(A)
         value = domain.to_sympy(total / domain.convert(_rational(volume))) if domain else _rational(total / volume)

@@ -35,18 +35,23 @@ def evaluate(poly, point: Mapping[sp.Symbol, Fraction]) -> Fraction:
     return total
 
 
-def sign_factors(value, point: Mapping[sp.Symbol, Fraction]) -> set[tuple[sp.Expr, int]]:
-    """The irreducible factors of a nonzero rational function, each with its sign at ``point``."""
-    out = set()
+def irreducible_factors(value) -> list:
+    """The non-constant irreducible factors (positive leading coefficient) of the
+    numerator and denominator of a nonzero element of a fraction field."""
+    out = []
     for poly in (value.numer, value.denom):
-        _, factors = poly.factor_list()
-        for f, _ in factors:
-            if f.is_ground:
-                continue
-            if f.LC < 0:
-                f = -f
-            s = evaluate(f, point)
-            out.add((f.as_expr(), (s > 0) - (s < 0)))
+        for f, _ in poly.factor_list()[1]:
+            if not f.is_ground:
+                out.append(-f if f.LC < 0 else f)
+    return out
+
+
+def signed(factors, point: Mapping[sp.Symbol, Fraction]) -> set[tuple[sp.Expr, int]]:
+    """Each factor as an expression, with its sign at ``point``."""
+    out = set()
+    for f in factors:
+        s = evaluate(f, point)
+        out.add((f.as_expr(), (s > 0) - (s < 0)))
     return out
 
 

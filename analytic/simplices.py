@@ -332,6 +332,9 @@ def _cached_arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -
 
 # -- one loss term ---------------------------------------------------------------
 
+#: Simplices processed at once by :func:`term_integral` (bounds the memory).
+CHUNK = 20000
+
 
 def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> float:
     """Sum over simplices of the integral of ``f g``, both affine, given by their
@@ -340,116 +343,82 @@ def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> float:
     return float(volume @ (f.sum(1) * g.sum(1) + (f * g).sum(1))) / ((d + 1) * (d + 2))
 
 
-def _relu_integral(V: np.ndarray, volume: np.ndarray, y: np.ndarray, za: np.ndarray, zc: np.ndarray) -> float:
-    """Sum over simplices ``V`` of the integral of ``(y - relu(z))^2``.
+def _affine(V: np.ndarray, a: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Values ``(K, d+1)`` of ``a_k . x + c_k`` at the vertices of simplices ``V``."""
+    return (V @ a[:, :, None])[:, :, 0] + c[:, None]
 
-    ``y`` ``(K, d+1)`` are the target's values at the vertices (affine on each
-    simplex), ``z = za . x + zc`` the output's pre-activation, ``volume`` the
-    absolute volumes. A simplex the plane ``z = 0`` crosses is split by the
-    staircase templates of :func:`cut`, but only its side with fewer pieces is
-    built: the integral is that of the other side's residual over the whole
-    simplex plus the difference of the two squared residuals over the small
-    side. (Without hidden biases each simplex is a cone from the origin, where
-    ``z = b2``: one side is a single simplex.)
+
+def _signs(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Signs of ``values`` ``(K, d+1)``, zero below ``TOLERANCE * scale`` ``(K,)``."""
+    return (np.sign(values) * (np.abs(values) > TOLERANCE * scale[:, None])).astype(np.int8)
+
+
+def _minor_side(V: np.ndarray, values: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split simplices ``V`` by a plane, with ``values`` and signs ``s`` at the
+    vertices, into a *major* side, integrated as the whole simplex, and a *minor*
+    side, built as pieces.
+
+    Returns ``major`` ``(K,)``, the side (+1/-1) each simplex counts as (its own
+    side if the plane misses it, the side with more staircase pieces if the plane
+    crosses it), the pieces ``(M, d+1, d)`` of the minor sides and the index of
+    the simplex each piece comes from. Then for any integrand ``F(side)``:
+    ``int_S F = int_S F(major) + int_{minor pieces} (F(-major) - F(major))``.
+    Without hidden biases the simplices are cones from the origin, and a plane
+    that separates the apex from the base leaves a single simplex on one side.
     """
     d = V.shape[2]
-    z = np.einsum("kvd,kd->kv", V, za) + zc[:, None]
-    scale = np.abs(za).sum(1) * np.abs(V).max(axis=(1, 2), initial=0.0) + np.abs(zc) + 1e-300
-    s = (np.sign(z) * (np.abs(z) > TOLERANCE * scale[:, None])).astype(np.int8)
     nP, nN = (s > 0).sum(1), (s < 0).sum(1)
-    on = nN == 0
-    total = _bilinear(volume[on], y[on] - z[on], y[on] - z[on])
-    off = nP == 0
-    total += _bilinear(volume[off], y[off], y[off])
-    crossing = np.flatnonzero(~on & ~off)
-    if len(crossing) == 0:
-        return total
+    major = np.where(nN > nP, -1, 1).astype(np.int8)
+    crossing = np.flatnonzero((nP > 0) & (nN > 0))
+    pieces, parents = [np.zeros((0, d + 1, d))], [np.zeros(0, dtype=np.intp)]
     code = nP[crossing] * (d + 2) + nN[crossing]
     for key in np.unique(code):
         group = crossing[code == key]
         p, n = divmod(int(key), d + 2)
         pos, neg = _templates(p, d + 1 - p - n, n)
+        minor, side = (pos, 1) if len(pos) < len(neg) else (neg, -1)
+        major[group] = -side
+        # Vertices sorted positive, zero, negative; E[a, b] lies on the edge P_a N_b.
         order = np.argsort(-s[group], axis=1, kind="stable")
         Vg = np.take_along_axis(V[group], order[:, :, None], axis=1)
-        zg = np.take_along_axis(z[group], order, axis=1)
-        yg = np.take_along_axis(y[group], order, axis=1)
-        # The crossing points of the edges P_a N_b, where z is exactly 0.
-        t = zg[:, :p, None] / (zg[:, :p, None] - zg[:, None, d + 1 - n:])
-        E = Vg[:, :p, None, :] + t[..., None] * (Vg[:, None, d + 1 - n:, :] - Vg[:, :p, None, :])
-        yE = yg[:, :p, None] + t * (yg[:, None, d + 1 - n:] - yg[:, :p, None])
-        k = len(group)
-        ext = np.concatenate([Vg[:, :d + 1 - n], E.reshape(k, p * n, d), Vg[:, d + 1 - n:]], axis=1)
-        zext = np.concatenate([zg[:, :d + 1 - n], np.zeros((k, p * n)), zg[:, d + 1 - n:]], axis=1)
-        yext = np.concatenate([yg[:, :d + 1 - n], yE.reshape(k, p * n), yg[:, d + 1 - n:]], axis=1)
-        yw, zw = yg, zg
-        if len(pos) <= len(neg):
-            # Whole simplex with z off, plus (y - z)^2 - y^2 = -z (2y - z) on the positive side.
-            total += _bilinear(volume[group], yw, yw)
-            template, sign = pos, -1.0
-        else:
-            # Whole simplex with z on, plus y^2 - (y - z)^2 = z (2y - z) on the negative side.
-            total += _bilinear(volume[group], yw - zw, yw - zw)
-            template, sign = neg, 1.0
-        pieces = ext[:, template].reshape(-1, d + 1, d)
-        zp, yp = zext[:, template].reshape(-1, d + 1), yext[:, template].reshape(-1, d + 1)
-        total += sign * _bilinear(np.abs(volumes(pieces)), zp, 2 * yp - zp)
-    return total
+        vg = np.take_along_axis(values[group], order, axis=1)
+        P, N = Vg[:, :p], Vg[:, d + 1 - n:]
+        t = vg[:, :p, None] / (vg[:, :p, None] - vg[:, None, d + 1 - n:])
+        E = P[:, :, None, :] + t[..., None] * (N[:, None, :, :] - P[:, :, None, :])
+        ext = np.concatenate([Vg[:, :d + 1 - n], E.reshape(len(group), p * n, d), N], axis=1)
+        pieces.append(ext[:, minor].reshape(-1, d + 1, d))
+        parents.append(np.repeat(group, len(minor)))
+    return major, np.concatenate(pieces), np.concatenate(parents)
 
 
-def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int,
-                  A: tuple[int, ...], hidden: str, output: str, target: str, low: float, high: float,
-                  chunk: int | None = None) -> float:
-    """Integral over ``[low, high]^A`` of ``(y_i - y'_i)^2``, the features outside
-    ``A`` being zero; ``y' = out(W2 hid(W1 x + b1) + b2)`` with ``hid, out`` in
-    ``{"relu", "linear"}`` and ``y_i = |x_i|`` if ``target == "abs"`` else ``x_i``
-    (``0`` if ``i`` is not in ``A``). Exact up to floating-point rounding. The
-    hidden triangulation is cached per pattern, so all outputs of one pattern
-    share it. ``chunk`` is ignored (kept for compatibility).
+def _output_terms(V: np.ndarray, volume: np.ndarray, za: np.ndarray, zc: np.ndarray,
+                  y: np.ndarray | None, cross: np.ndarray | None, relu: bool) -> float:
+    """Sum over simplices of the integral of one of two integrands of the output ``r``.
+
+    ``r = relu(z)`` (or ``z`` if not ``relu``) with ``z = za_k . x + zc_k``.
+    With ``y`` (values at the vertices of the affine target on each simplex) the
+    integrand is ``(y - r)^2``; with ``cross = (coef, x)`` (per simplex and at
+    the vertices) it is ``coef x r``. Written as ``A + rho B`` with ``rho`` the
+    output's on/off indicator, the crossed simplices only need ``B`` on the
+    pieces of their minor side.
     """
-    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
-    b1, b2 = np.asarray(b1, dtype=float).ravel(), np.asarray(b2, dtype=float).ravel()
-    A = list(A)
-    d = len(A)
-    feeds = np.flatnonzero(W2[i])
-    WA = W1[feeds][:, A].reshape(len(feeds), d)
-    bf, w = b1[feeds], W2[i, feeds]
-    if hidden == "relu":
-        # A plane that vanishes on the pattern is a constant: the neuron fires
-        # everywhere (bias > 0) or nowhere.
-        zero = np.abs(WA).sum(1) == 0
-        cuts, const = np.flatnonzero(~zero), np.flatnonzero(zero & (bf > 0))
-        geo = _cached_arrangement(np.ascontiguousarray(WA[cuts]), np.ascontiguousarray(bf[cuts]), low, high)
-        weights = geo.firing * w[cuts]                                  # per cell
-        za_cell = weights @ WA[cuts]
-        zc_cell = weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
-    else:
-        geo = _cached_arrangement(np.zeros((0, d)), np.zeros(0), low, high)
-        za_cell, zc_cell = (w @ WA)[None, :], np.array([w @ bf + b2[i]])
-    V, volume, cell = geo.vertices(), geo.volumes(), geo.cell
-    chunks = [(V, volume, cell, np.ones(len(V)))]
-    col = A.index(i) if i in A else None
-    if col is not None and target == "abs":
-        # Split by x_i = 0 only the simplices it crosses; sigma is the sign of x_i.
-        x = V[:, :, col]
-        tol = TOLERANCE * max(abs(low), abs(high))
-        neg, pos = (x < -tol).any(1), (x > tol).any(1)
-        crossing = neg & pos
-        whole = ~crossing
-        chunks = [(V[whole], volume[whole], cell[whole], np.where(neg[whole], -1.0, 1.0))]
-        if crossing.any():
-            K = int(crossing.sum())
-            unit = np.zeros(d)
-            unit[col] = 1.0
-            Vc, L = cut(V[crossing], np.stack([cell[crossing], np.zeros(K, np.int64)], 1),
-                        np.broadcast_to(unit, (K, d)), np.zeros(K), 1)
-            chunks.append((Vc, np.abs(volumes(Vc)), L[:, 0], L[:, 1].astype(float)))
-    total = 0.0
-    for V, volume, cell, sigma in chunks:
-        y = sigma[:, None] * V[:, :, col] if col is not None else np.zeros(V.shape[:2])
-        za, zc = za_cell[cell], zc_cell[cell]
-        if output == "relu":
-            total += _relu_integral(V, volume, y, za, zc)
-        else:
-            r = y - np.einsum("kvd,kd->kv", V, za) - zc[:, None]
-            total += _bilinear(volume, r, r)
-    return total
+    z = _affine(V, za, zc)
+    if not relu:
+        if y is not None:
+            return _bilinear(volume, y - z, y - z)
+        return _bilinear(volume * cross[0], cross[1], z)
+    scale = np.abs(za).sum(1) * np.abs(V).max(axis=(1, 2), initial=0.0) + np.abs(zc) + 1e-300
+    major, pieces, parent = _minor_side(V, z, _signs(z, scale))
+    on = major > 0
+    zp = _affine(pieces, za[parent], zc[parent])
+    sign = -major[parent].astype(float)             # +1: the pieces are where rho = 1
+    vp = np.abs(volumes(pieces)) * sign
+    if y is not None:
+        ya = np.zeros(V.shape[2])
+        total = _bilinear(volume[on], y[on] - z[on], y[on] - z[on]) + _bilinear(volume[~on], y[~on], y[~on])
+        # B = (y - z)^2 - y^2 = z (z - 2 y); y on the pieces by barycentric interpolation.
+        yp = _interpolate(V, y, pieces, parent)
+        return total + _bilinear(vp, zp, zp - 2 * yp)
+    coef, x = cross
+    xp = _interpolate(V, x, pieces, parent)
+    return _bilinear(volume[on] * coef[on], x[on], z[on]) + _bilinear(vp * coef[parent], xp, zp)
