@@ -77,7 +77,8 @@ class TermPlanes:
     """The hyperplanes and residuals of term ``(i, A)`` for weights of any number type.
 
     ``W1, W2, b1, b2`` are nested lists of field elements; ``A`` lists the active
-    features, which are the coordinates of the cube.
+    features, which are the coordinates of the cube; ``feeds`` the neurons that
+    write to ``y_i``.
     """
 
     W1: list
@@ -92,9 +93,9 @@ class TermPlanes:
     one: object
     low: object
     high: object
-
-    def feeds(self) -> list[int]:
-        return [j for j in range(len(self.W1)) if self.W2[self.i][j]]
+    #: Neurons writing to ``y_i``: decided on the weights as written (a symbol
+    #: that is zero at the witness still feeds ``y_i`` everywhere else).
+    feeds: tuple[int, ...] = ()
 
     def hidden_plane(self, j: int):
         return [self.W1[j][k] for k in self.A], self.b1[j]
@@ -147,9 +148,9 @@ class TermPlanes:
     def firing(self, cell: Cell) -> tuple[int, ...]:
         """Hidden neurons of ``y_i`` that fire on ``cell``."""
         if self.hidden == "linear":
-            return tuple(self.feeds())
+            return tuple(self.feeds)
         signs = dict(cell.signs)
-        return tuple(j for j in self.feeds() if signs.get(("hidden", j), 0) > 0)
+        return tuple(j for j in self.feeds if signs.get(("hidden", j), 0) > 0)
 
 
 def cells_of_term(witness: TermPlanes) -> tuple[Geometry, list[Cell]]:
@@ -172,7 +173,7 @@ def cells_of_term(witness: TermPlanes) -> tuple[Geometry, list[Cell]]:
         return out
 
     if witness.hidden == "relu":
-        for j in witness.feeds():
+        for j in witness.feeds:
             cells = split(cells, lambda cell, j=j: ("hidden", j))
     if witness.target == "abs" and witness.i in witness.A:
         cells = split(cells, lambda cell: ("abs",))

@@ -237,7 +237,7 @@ def _derive(circuit: Circuit, law, importance: tuple, point: dict | None):
     terms, probability, factors = {}, {}, set()
     for i, A, prob in _patterns(circuit, law):
         shape = dict(i=i, A=tuple(sorted(A)), hidden=circuit.hidden, output=circuit.output,
-                     target=circuit.target)
+                     target=circuit.target, feeds=tuple(circuit.feeds(i)))
         planes_exact = TermPlanes(*exact, **shape, one=Fraction(1), low=low, high=high)
         planes_sym = None
         if domain is not None:

@@ -188,7 +188,8 @@ class Arrangement:
 
     @cached_property
     def _volumes(self) -> np.ndarray:
-        return np.abs(volumes(self.vertices()))
+        return np.concatenate([np.zeros(0)] + [np.abs(volumes(self.points[self.simplices[k:k + CHUNK]]))
+                                               for k in range(0, len(self.simplices), CHUNK)])
 
     def volumes(self) -> np.ndarray:
         """Absolute volumes of the simplices (computed once)."""
@@ -391,34 +392,98 @@ def _minor_side(V: np.ndarray, values: np.ndarray, s: np.ndarray) -> tuple[np.nd
     return major, np.concatenate(pieces), np.concatenate(parents)
 
 
-def _output_terms(V: np.ndarray, volume: np.ndarray, za: np.ndarray, zc: np.ndarray,
-                  y: np.ndarray | None, cross: np.ndarray | None, relu: bool) -> float:
-    """Sum over simplices of the integral of one of two integrands of the output ``r``.
+def _output_terms(V: np.ndarray, volume: np.ndarray, z: tuple[np.ndarray, np.ndarray],
+                  y: tuple[np.ndarray, np.ndarray], coef: np.ndarray | None, relu: bool) -> float:
+    """Sum over simplices ``V`` (absolute volumes ``volume``) of the integral of
+    ``(y - r)^2`` if ``coef`` is None, else of ``coef y r``.
 
-    ``r = relu(z)`` (or ``z`` if not ``relu``) with ``z = za_k . x + zc_k``.
-    With ``y`` (values at the vertices of the affine target on each simplex) the
-    integrand is ``(y - r)^2``; with ``cross = (coef, x)`` (per simplex and at
-    the vertices) it is ``coef x r``. Written as ``A + rho B`` with ``rho`` the
-    output's on/off indicator, the crossed simplices only need ``B`` on the
-    pieces of their minor side.
+    ``r = relu(z)`` (or ``z`` if not ``relu``); ``y`` and ``z`` are affine on
+    each simplex, given as coefficients ``(a (K, d), c (K,))``, ``coef`` is per
+    simplex. Written as ``A + rho B`` with ``rho`` the output's on/off
+    indicator, a simplex the output plane crosses needs ``B`` only on the pieces
+    of its minor side (see :func:`_minor_side`): ``B = z (z - 2 y)`` or ``coef y z``.
     """
-    z = _affine(V, za, zc)
+    zv, yv = _affine(V, *z), _affine(V, *y)
     if not relu:
-        if y is not None:
-            return _bilinear(volume, y - z, y - z)
-        return _bilinear(volume * cross[0], cross[1], z)
+        if coef is None:
+            return _bilinear(volume, yv - zv, yv - zv)
+        return _bilinear(volume * coef, yv, zv)
+    za, zc = z
     scale = np.abs(za).sum(1) * np.abs(V).max(axis=(1, 2), initial=0.0) + np.abs(zc) + 1e-300
-    major, pieces, parent = _minor_side(V, z, _signs(z, scale))
+    major, pieces, parent = _minor_side(V, zv, _signs(zv, scale))
     on = major > 0
+    # +1 where the pieces are the part with the output on, -1 where it is off.
+    vp = np.abs(volumes(pieces)) * -major[parent]
     zp = _affine(pieces, za[parent], zc[parent])
-    sign = -major[parent].astype(float)             # +1: the pieces are where rho = 1
-    vp = np.abs(volumes(pieces)) * sign
-    if y is not None:
-        ya = np.zeros(V.shape[2])
-        total = _bilinear(volume[on], y[on] - z[on], y[on] - z[on]) + _bilinear(volume[~on], y[~on], y[~on])
-        # B = (y - z)^2 - y^2 = z (z - 2 y); y on the pieces by barycentric interpolation.
-        yp = _interpolate(V, y, pieces, parent)
-        return total + _bilinear(vp, zp, zp - 2 * yp)
-    coef, x = cross
-    xp = _interpolate(V, x, pieces, parent)
-    return _bilinear(volume[on] * coef[on], x[on], z[on]) + _bilinear(vp * coef[parent], xp, zp)
+    yp = _affine(pieces, y[0][parent], y[1][parent])
+    if coef is None:
+        whole = _bilinear(volume[on], yv[on] - zv[on], yv[on] - zv[on]) + _bilinear(volume[~on], yv[~on], yv[~on])
+        return whole + _bilinear(vp, zp, zp - 2 * yp)
+    return _bilinear(volume[on] * coef[on], yv[on], zv[on]) + _bilinear(vp * coef[parent], yp, zp)
+
+
+def _chunk_integral(V: np.ndarray, volume: np.ndarray, za: np.ndarray, zc: np.ndarray,
+                    col: int | None, absolute: bool, relu: bool) -> float:
+    """Integral of ``(y - r)^2`` over simplices ``V``; the target is ``y = x[col]``
+    (``|x[col]|`` if ``absolute``, ``0`` if ``col`` is None)."""
+    K, _, d = V.shape
+    unit = np.zeros((K, d))
+    if col is not None:
+        unit[:, col] = 1.0
+    zero = np.zeros(K)
+    if not absolute:
+        return _output_terms(V, volume, (za, zc), (unit, zero), None, relu)
+    # |x| = sigma x with sigma the major side of x = 0; on the minor pieces,
+    # (-sigma x - r)^2 - (sigma x - r)^2 = 4 sigma x r.
+    x = V[:, :, col]
+    scale = np.abs(V).max(axis=(1, 2), initial=0.0) + 1e-300
+    sigma, pieces, parent = _minor_side(V, x, _signs(x, scale))
+    total = _output_terms(V, volume, (za, zc), (unit * sigma[:, None], zero), None, relu)
+    if len(pieces):
+        total += _output_terms(pieces, np.abs(volumes(pieces)), (za[parent], zc[parent]),
+                               (unit[parent], zero[parent]), 4.0 * sigma[parent], relu)
+    return total
+
+
+def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int,
+                  A: tuple[int, ...], hidden: str, output: str, target: str, low: float, high: float,
+                  chunk: int | None = None) -> float:
+    """Integral over ``[low, high]^A`` of ``(y_i - y'_i)^2``, the features outside
+    ``A`` being zero; ``y' = out(W2 hid(W1 x + b1) + b2)`` with ``hid, out`` in
+    ``{"relu", "linear"}`` and ``y_i = |x_i|`` if ``target == "abs"`` else ``x_i``
+    (``0`` if ``i`` is not in ``A``). Exact up to floating-point rounding.
+
+    The triangulated hidden arrangement is cached per pattern (see
+    :data:`CACHE_SIZE`), so all outputs of one pattern share it. ``chunk`` is
+    how many simplices are processed at once (default :data:`CHUNK`).
+    """
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    b1, b2 = np.asarray(b1, dtype=float).ravel(), np.asarray(b2, dtype=float).ravel()
+    A = list(A)
+    d = len(A)
+    feeds = np.flatnonzero(W2[i])
+    WA = W1[feeds][:, A].reshape(len(feeds), d)
+    bf, w = b1[feeds], W2[i, feeds]
+    if hidden == "relu":
+        # A plane that vanishes on the pattern is a constant: the neuron fires
+        # everywhere (bias > 0) or nowhere.
+        zero = np.abs(WA).sum(1) == 0
+        cuts, const = np.flatnonzero(~zero), np.flatnonzero(zero & (bf > 0))
+        geo = _cached_arrangement(np.ascontiguousarray(WA[cuts]), np.ascontiguousarray(bf[cuts]), low, high)
+        weights = geo.firing * w[cuts]                                  # per cell
+        za_cell = weights @ WA[cuts]
+        zc_cell = weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
+    else:
+        geo = _cached_arrangement(np.zeros((0, d)), np.zeros(0), low, high)
+        za_cell, zc_cell = (w @ WA)[None, :], np.array([w @ bf + b2[i]])
+    col = A.index(i) if i in A else None
+    absolute = target == "abs" and col is not None
+    volume = geo.volumes()
+    step = chunk or CHUNK
+    total = 0.0
+    for start in range(0, len(geo.simplices), step):
+        part = slice(start, start + step)
+        cell = geo.cell[part]
+        total += _chunk_integral(geo.points[geo.simplices[part]], volume[part], za_cell[cell], zc_cell[cell],
+                                 col, absolute, output == "relu")
+    return total

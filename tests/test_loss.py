@@ -253,3 +253,16 @@ def test_bad_input_is_one_line(make, message):
     with pytest.raises(SuperlossError, match=message) as info:
         make()
     assert "\n" not in str(info.value)
+
+
+def test_weight_zero_at_the_point_still_in_the_formula():
+    """gamma = 0 at the point: the regime's formula must still hold for small gamma."""
+    gamma = sym("gamma")
+    loss = expected_loss(asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1],
+                         at={**CANONICAL, gamma: 0})
+    assert loss.expr.has(gamma)
+    near = {**CANONICAL, gamma: sp.Rational(1, 20)}
+    assert loss.regime.holds(near)
+    values = {**near, S: sp.Rational(1, 2)}
+    ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), loss.circuit, loss.law, [1, 0.3, 1], values)
+    assert ok, z
