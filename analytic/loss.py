@@ -119,7 +119,12 @@ def _point(circuit: Circuit, at: Mapping | None) -> dict[sp.Symbol, Fraction]:
         if key is None:
             missing.append(s.name)
             continue
-        value = sp.sympify(at[key])
+        value = at[key]
+        if isinstance(value, str):
+            # Text is parsed by analytic.expression's whitelist grammar, never sympified here.
+            raise SuperlossError(f"at: {s.name} = {value!r} is text; give a number (or parse it with "
+                                 "analytic.expression.parse_expression)")
+        value = sp.sympify(value)
         if not value.is_number or not value.is_finite or not value.is_real:
             raise SuperlossError(f"at: {s.name} = {value} is not a finite real number")
         point[s] = _fraction(value, f"at: {s.name}")
