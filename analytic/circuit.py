@@ -24,7 +24,19 @@ ACTIVATIONS = ("relu", "linear")
 TARGETS = ("abs", "identity")
 
 
+def _has_text(value) -> bool:
+    if isinstance(value, str):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_text(v) for v in value)
+    return False
+
+
 def _matrix(value, rows: int | None, cols: int | None, what: str) -> sp.ImmutableMatrix:
+    if _has_text(value):
+        # SymPy would sympify (evaluate) text: text goes through analytic.expression instead.
+        raise SuperlossError(f"{what} has a text entry; give numbers or SymPy expressions "
+                             "(parse text with analytic.expression.parse_expression)")
     try:
         mat = sp.ImmutableMatrix(value)
     except (TypeError, ValueError, sp.SympifyError) as exc:

@@ -1,31 +1,33 @@
-"""Exact integration for numeric networks in floating point, by exact cells.
+"""Exact integration for numeric networks in floating point, on exact cells.
 
 For weights that are floats (a trained network) the cells need no symbolic
 vertices, only their volumes and residuals. The loss term of output ``i`` and
-pattern ``A`` is computed in three steps:
+pattern ``A`` (:func:`term_integral`) is computed in three steps:
 
-1. **Hidden cells.** The cube ``[low, high]^A`` is cut by every hidden ReLU
-   plane, one after another, as convex polytopes given by their vertices. Each
-   vertex carries its *tight set* (bit mask of the planes it lies on), and
-   edges are found combinatorially from the tight sets (the double description
-   test of :mod:`analytic.regions`), so the only floating-point decision is the
-   sign of a plane at a vertex (with a relative tolerance). Degenerate vertices
-   (without hidden biases every plane passes through the origin) are therefore
-   handled exactly: the origin is one vertex lying on all planes.
-2. **Triangulation.** Every cell is triangulated by *pulling*: cone from its
-   first vertex over the facets that miss it, recursively, where the faces of a
-   face are found from the tight sets alone (maximal proper intersections with
-   the planes). Pulling the most degenerate vertex first keeps the number of
-   simplices small (without biases each cell is a cone from the origin).
-   Steps 1 and 2 depend on the pattern only, not on the output, and are cached.
-3. **Output cuts.** All simplices of the pattern, each labelled with the hidden
-   neurons firing on its cell, are cut, vectorised, by the plane ``x_i = 0`` of
-   ``|x_i|`` and by the output ReLU plane (which depends on the firing
-   pattern), and ``l^2`` is integrated with the exact simplex formula.
+1. **Hidden cells** (:func:`arrangement`). The cube ``[low, high]^A`` is cut by
+   every hidden ReLU plane, one after another, into convex polytopes given by
+   their vertices. Each vertex carries its *tight set* (bit mask of the planes
+   it lies on) and edges are found from the tight sets alone (the double
+   description test of :mod:`analytic.regions`), so the only floating-point
+   decision is the sign of a plane at a vertex (with a relative tolerance).
+   Degenerate vertices are handled exactly: without hidden biases every plane
+   passes through the origin, which is one vertex lying on all of them.
+2. **Triangulation** (:class:`_Pulling`). Every cell is triangulated by
+   *pulling*: cone from its first vertex over the facets that miss it,
+   recursively, the faces of a face being found from the tight sets alone.
+   Pulling the most degenerate vertex first keeps the number of simplices down
+   (without biases every cell is a cone from the origin). Steps 1 and 2 depend
+   on the pattern only, not on the output, and are cached.
+3. **Output cuts** (:func:`_minor_side`). The remaining planes, ``x_i = 0`` of
+   ``|x_i|`` and the output ReLU (whose plane depends on which hidden neurons
+   fire on the cell), cut the simplices. A crossed simplex is integrated whole
+   with the residual of its *major* side, plus the difference of the residuals
+   over the staircase pieces of its *minor* side only; pieces are carried as
+   volumes and vertex values, never as coordinates.
 
-The integrals are the exact simplex formulas of :mod:`analytic.integrate`,
-evaluated in float64: the only error is rounding (and vertices that lie within a
-relative ``TOLERANCE`` of a plane count as lying on it).
+Every integral is an exact simplex formula (as in :mod:`analytic.integrate`)
+evaluated in float64: the only errors are rounding, and vertices within a
+relative ``TOLERANCE`` of a plane counting as lying on it.
 
 >>> import numpy as np
 >>> V, _ = kuhn(2, -1.0, 1.0)
@@ -199,6 +201,8 @@ class Arrangement:
 def _bit_sets(tight: np.ndarray, bits: int) -> list[int]:
     """For each plane bit, the set (bit mask over positions) of the entries of
     ``tight`` that contain it, as Python ints."""
+    if tight.dtype == object:
+        return [sum(1 << k for k, t in enumerate(tight) if t >> b & 1) for b in range(bits)]
     member = (tight[:, None] >> np.arange(bits, dtype=np.uint64)[None, :]) & np.uint64(1)
     packed = np.packbits(member.astype(bool), axis=0, bitorder="little")
     return [int.from_bytes(packed[:, b].tobytes(), "little") for b in range(bits)]
@@ -251,31 +255,34 @@ class _Pulling:
 
 
 def arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrangement:
-    """Cut ``[low, high]^d`` by the planes ``a[j] . x + c[j] = 0`` (``a`` is ``(h, d)``,
-    each row nonzero) and triangulate every cell.
+    """Cut ``[low, high]^d`` by the planes ``a[j] . x + c[j] = 0`` (``a`` is
+    ``(h, d)`` with nonzero rows) and triangulate every cell.
 
     Tight-set bits: ``2k`` / ``2k+1`` for the faces ``x_k = low`` / ``x_k = high``,
-    ``2d + j`` for plane ``j``.
+    ``2d + j`` for plane ``j``. Every plane cuts every cell, so every plane is
+    valid for every cell (the cell lies on one side), which is what the edge test
+    and the triangulation rely on.
     """
     h, d = a.shape
     bits = 2 * d + h
-    if bits > 64:
-        raise ValueError(f"too many planes for 64-bit tight sets: {h} planes in {d} dimensions")
+    # Tight sets are bit masks: machine words when they fit, Python ints otherwise.
+    kind = np.uint64 if bits <= 64 else object
     corners = list(product((0, 1), repeat=d))
     points = [np.array([high if b else low for b in corner], dtype=float) for corner in corners]
-    tight = np.array([sum(1 << (2 * k + b) for k, b in enumerate(corner)) for corner in corners],
-                     dtype=np.uint64)
+    tight = np.array([sum(1 << (2 * k + b) for k, b in enumerate(corner)) for corner in corners], dtype=kind)
+    # A cell: its vertices (point indices) and the planes positive on it (bit j).
     cells: list[tuple[np.ndarray, int]] = [(np.arange(len(corners)), 0)]
     radius = max(abs(low), abs(high))
     for j in range(h):
-        bit = np.uint64(1 << (2 * d + j))
+        bit = np.array(1 << (2 * d + j), dtype=kind)[()]
         P = np.array(points, dtype=float).reshape(len(points), d)
         values = P @ a[j] + c[j]
         tol = TOLERANCE * (np.abs(a[j]).sum() * radius + abs(c[j]))
         sign = np.where(values > tol, 1, np.where(values < -tol, -1, 0))
-        tight = tight | np.where(sign == 0, bit, np.uint64(0))
+        tight = np.where(sign == 0, tight | bit, tight)
+        # Each crossed edge (u, v) gets one new point, shared by the cells around it.
         crossings: dict[tuple[int, int], int] = {}
-        new_tight: list[int] = []
+        new_tight: list = []
         out: list[tuple[np.ndarray, int]] = []
         for verts, fire in cells:
             s = sign[verts]
@@ -283,26 +290,24 @@ def arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrang
             if len(neg) == 0 or len(pos) == 0:
                 out.append((verts, fire | (1 << j) if len(pos) else fire))
                 continue
-            # Edges joining a positive and a negative vertex: no third vertex of
-            # the cell lies on every plane the two share.
-            T = tight[verts]
+            # u, v span an edge iff no third vertex lies on every plane they share.
             common = tight[pos][:, None] & tight[neg][None, :]
-            inside = (T[None, None, :] & common[..., None]) == common[..., None]
-            for p, q in zip(*np.nonzero(inside.sum(-1) == 2)):
+            shared = (tight[verts][None, None, :] & common[..., None]) == common[..., None]
+            rim = []
+            for p, q in zip(*np.nonzero(shared.sum(-1) == 2)):
                 u, v = int(pos[p]), int(neg[q])
                 if (u, v) not in crossings:
                     t = values[u] / (values[u] - values[v])
                     crossings[(u, v)] = len(points)
                     points.append(P[u] + t * (P[v] - P[u]))
-                    new_tight.append(int(common[p, q]) | int(bit))
-            rim = np.array([crossings[(int(pos[p]), int(neg[q]))]
-                            for p, q in zip(*np.nonzero(inside.sum(-1) == 2))], dtype=np.intp)
-            zero = verts[s == 0]
-            out.append((np.concatenate([pos, zero, rim]), fire | (1 << j)))
-            out.append((np.concatenate([neg, zero, rim]), fire))
-        tight = np.concatenate([tight, np.array(new_tight, dtype=np.uint64)])
+                    # Inside the edge: on exactly the planes that hold the edge.
+                    new_tight.append(common[p, q] | bit)
+                rim.append(crossings[(u, v)])
+            rim = np.concatenate([verts[s == 0], np.array(rim, dtype=np.intp)])
+            out.append((np.concatenate([pos, rim]), fire | (1 << j)))
+            out.append((np.concatenate([neg, rim]), fire))
+        tight = np.concatenate([tight, np.array(new_tight, dtype=kind)])
         cells = out
-    P = np.array(points, dtype=float).reshape(len(points), d)
     pulling = _Pulling(tight, bits)
     simplices, owner = [], []
     for index, (verts, _) in enumerate(cells):
@@ -311,7 +316,7 @@ def arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrang
         owner.extend([index] * len(pieces))
     simplices = pulling.order[np.array(simplices, dtype=np.intp).reshape(len(simplices), d + 1)]
     firing = np.array([[fire >> j & 1 for j in range(h)] for _, fire in cells], dtype=bool).reshape(len(cells), h)
-    return Arrangement(P, simplices,
+    return Arrangement(np.array(points, dtype=float).reshape(len(points), d), simplices,
                        np.array(owner, dtype=np.intp), firing)
 
 
@@ -344,104 +349,139 @@ def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> float:
     return float(volume @ (f.sum(1) * g.sum(1) + (f * g).sum(1))) / ((d + 1) * (d + 2))
 
 
-def _affine(V: np.ndarray, a: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Values ``(K, d+1)`` of ``a_k . x + c_k`` at the vertices of simplices ``V``."""
-    return (V @ a[:, :, None])[:, :, 0] + c[:, None]
-
-
 def _signs(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Signs of ``values`` ``(K, d+1)``, zero below ``TOLERANCE * scale`` ``(K,)``."""
     return (np.sign(values) * (np.abs(values) > TOLERANCE * scale[:, None])).astype(np.int8)
 
 
-def _minor_side(V: np.ndarray, values: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split simplices ``V`` by a plane, with ``values`` and signs ``s`` at the
-    vertices, into a *major* side, integrated as the whole simplex, and a *minor*
-    side, built as pieces.
+@dataclass
+class _Pieces:
+    """Simplices known only by what the integrals need: absolute volumes ``(K,)``,
+    the values ``(K, d+1)`` at the vertices of the affine functions ``x`` (the
+    target's coordinate) and ``z`` (the output's pre-activation), and the scale
+    of ``z`` for sign decisions."""
+
+    volume: np.ndarray
+    x: np.ndarray
+    z: np.ndarray
+    zscale: np.ndarray
+
+    def take(self, rows) -> "_Pieces":
+        return _Pieces(self.volume[rows], self.x[rows], self.z[rows], self.zscale[rows])
+
+
+def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray, _Pieces, np.ndarray]:
+    """Split simplices by the zero set of their function ``cut`` (``"x"`` or
+    ``"z"``) with vertex signs ``s`` into a *major* side, integrated as the whole
+    simplex, and a *minor* side, built as pieces.
 
     Returns ``major`` ``(K,)``, the side (+1/-1) each simplex counts as (its own
-    side if the plane misses it, the side with more staircase pieces if the plane
-    crosses it), the pieces ``(M, d+1, d)`` of the minor sides and the index of
-    the simplex each piece comes from. Then for any integrand ``F(side)``:
+    if the plane misses it, else the side with more staircase pieces, or the
+    larger one on a tie), the pieces of the minor sides and the index of the
+    simplex each comes from. Then for any integrand ``F(side)``:
     ``int_S F = int_S F(major) + int_{minor pieces} (F(-major) - F(major))``.
     Without hidden biases the simplices are cones from the origin, and a plane
-    that separates the apex from the base leaves a single simplex on one side.
+    that separates the apex from the base leaves one simplex on one side.
+
+    No coordinates are needed: along the edge ``P_a N_b`` (values ``alpha_a > 0``
+    and ``-beta_b < 0``) the crossing point is at ``t = alpha/(alpha + beta)``,
+    where affine functions interpolate; and a staircase piece has volume
+    ``vol(S) prod_v g_v / (prod alpha prod beta)`` with ``g = alpha_a`` at
+    ``P_a``, ``beta_b`` at ``N_b``, ``alpha_a beta_b/(alpha_a + beta_b)`` at
+    ``E_ab`` and ``1`` at zero vertices (the staircase simplices are unimodular).
     """
-    d = V.shape[2]
+    K, d1 = s.shape
+    d = d1 - 1
     nP, nN = (s > 0).sum(1), (s < 0).sum(1)
     major = np.where(nN > nP, -1, 1).astype(np.int8)
     crossing = np.flatnonzero((nP > 0) & (nN > 0))
-    pieces, parents = [np.zeros((0, d + 1, d))], [np.zeros(0, dtype=np.intp)]
+    out, parents = [], []
     code = nP[crossing] * (d + 2) + nN[crossing]
     for key in np.unique(code):
         group = crossing[code == key]
+        k = len(group)
         p, n = divmod(int(key), d + 2)
-        pos, neg = _templates(p, d + 1 - p - n, n)
-        minor, side = (pos, 1) if len(pos) < len(neg) else (neg, -1)
-        major[group] = -side
-        # Vertices sorted positive, zero, negative; E[a, b] lies on the edge P_a N_b.
+        nz = d + 1 - p - n
+        pos, neg = _templates(p, nz, n)
         order = np.argsort(-s[group], axis=1, kind="stable")
-        Vg = np.take_along_axis(V[group], order[:, :, None], axis=1)
-        vg = np.take_along_axis(values[group], order, axis=1)
-        P, N = Vg[:, :p], Vg[:, d + 1 - n:]
-        t = vg[:, :p, None] / (vg[:, :p, None] - vg[:, None, d + 1 - n:])
-        E = P[:, :, None, :] + t[..., None] * (N[:, None, :, :] - P[:, :, None, :])
-        ext = np.concatenate([Vg[:, :d + 1 - n], E.reshape(len(group), p * n, d), N], axis=1)
-        pieces.append(ext[:, minor].reshape(-1, d + 1, d))
-        parents.append(np.repeat(group, len(minor)))
-    return major, np.concatenate(pieces), np.concatenate(parents)
+        g = simplices.take(group)
+        values = {"x": np.take_along_axis(g.x, order, axis=1), "z": np.take_along_axis(g.z, order, axis=1)}
+        c = values[cut]
+        alpha, beta = c[:, :p], -c[:, p + nz:]
+        t = alpha[:, :, None] / (alpha[:, :, None] + beta[:, None, :])
+        weight = np.concatenate([alpha, np.ones((k, nz)), (t * beta[:, None, :]).reshape(k, p * n), beta], axis=1)
+        norm = alpha.prod(1) * beta.prod(1)
+        ext = {}
+        for name, v in values.items():
+            if name == cut:
+                e = np.zeros((k, p * n))
+            else:
+                e = (v[:, :p, None] + t * (v[:, None, p + nz:] - v[:, :p, None])).reshape(k, p * n)
+            ext[name] = np.concatenate([v[:, :p + nz], e, v[:, p + nz:]], axis=1)
+
+        def build(template: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            vol = g.volume[:, None] * weight[:, template].prod(2) / norm[:, None]
+            return vol, ext["x"][:, template], ext["z"][:, template]
+
+        if len(pos) != len(neg):
+            minor, side = (pos, 1) if len(pos) < len(neg) else (neg, -1)
+            vol, xs, zs = build(minor)
+            major[group] = -side
+        else:
+            # A tie: the minor side is the smaller one, which limits cancellation.
+            vp, xp, zp = build(pos)
+            vn, xn, zn = build(neg)
+            small = vp.sum(1) <= vn.sum(1)
+            vol = np.where(small[:, None], vp, vn)
+            xs = np.where(small[:, None, None], xp, xn)
+            zs = np.where(small[:, None, None], zp, zn)
+            major[group] = np.where(small, -1, 1)
+        m = vol.shape[1]
+        out.append(_Pieces(vol.reshape(-1), xs.reshape(k * m, d + 1), zs.reshape(k * m, d + 1),
+                           np.repeat(g.zscale, m)))
+        parents.append(np.repeat(group, m))
+    if not out:
+        empty = np.zeros((0, d + 1))
+        return major, _Pieces(np.zeros(0), empty, empty, np.zeros(0)), np.zeros(0, dtype=np.intp)
+    return major, _Pieces(*(np.concatenate([getattr(o, f) for o in out]) for f in ("volume", "x", "z", "zscale"))), \
+        np.concatenate(parents)
 
 
-def _output_terms(V: np.ndarray, volume: np.ndarray, z: tuple[np.ndarray, np.ndarray],
-                  y: tuple[np.ndarray, np.ndarray], coef: np.ndarray | None, relu: bool) -> float:
-    """Sum over simplices ``V`` (absolute volumes ``volume``) of the integral of
-    ``(y - r)^2`` if ``coef`` is None, else of ``coef y r``.
+def _output_terms(simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarray | None, relu: bool) -> float:
+    """Sum over simplices of the integral of ``(y - r)^2`` with ``y = sigma x``
+    if ``coef`` is None, else of ``coef x r``; ``r = relu(z)`` (or ``z``).
 
-    ``r = relu(z)`` (or ``z`` if not ``relu``); ``y`` and ``z`` are affine on
-    each simplex, given as coefficients ``(a (K, d), c (K,))``, ``coef`` is per
-    simplex. Written as ``A + rho B`` with ``rho`` the output's on/off
-    indicator, a simplex the output plane crosses needs ``B`` only on the pieces
-    of its minor side (see :func:`_minor_side`): ``B = z (z - 2 y)`` or ``coef y z``.
+    Written as ``A + rho B`` with ``rho`` the output's on/off indicator, a
+    simplex the output plane crosses needs ``B`` only on the pieces of its minor
+    side (:func:`_minor_side`): ``B = z (z - 2 y)``, or ``coef x z``.
     """
-    zv, yv = _affine(V, *z), _affine(V, *y)
+    S = simplices
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), S.volume.shape)
+    y = sigma[:, None] * S.x
     if not relu:
-        if coef is None:
-            return _bilinear(volume, yv - zv, yv - zv)
-        return _bilinear(volume * coef, yv, zv)
-    za, zc = z
-    scale = np.abs(za).sum(1) * np.abs(V).max(axis=(1, 2), initial=0.0) + np.abs(zc) + 1e-300
-    major, pieces, parent = _minor_side(V, zv, _signs(zv, scale))
+        return _bilinear(S.volume, y - S.z, y - S.z) if coef is None else _bilinear(S.volume * coef, S.x, S.z)
+    major, pieces, parent = _minor_side(S, "z", _signs(S.z, S.zscale))
     on = major > 0
     # +1 where the pieces are the part with the output on, -1 where it is off.
-    vp = np.abs(volumes(pieces)) * -major[parent]
-    zp = _affine(pieces, za[parent], zc[parent])
-    yp = _affine(pieces, y[0][parent], y[1][parent])
+    vp = pieces.volume * -major[parent]
     if coef is None:
-        whole = _bilinear(volume[on], yv[on] - zv[on], yv[on] - zv[on]) + _bilinear(volume[~on], yv[~on], yv[~on])
-        return whole + _bilinear(vp, zp, zp - 2 * yp)
-    return _bilinear(volume[on] * coef[on], yv[on], zv[on]) + _bilinear(vp * coef[parent], yp, zp)
+        yp = sigma[parent, None] * pieces.x
+        whole = _bilinear(S.volume[on], y[on] - S.z[on], y[on] - S.z[on]) + _bilinear(S.volume[~on], y[~on], y[~on])
+        return whole + _bilinear(vp, pieces.z, pieces.z - 2 * yp)
+    return _bilinear(S.volume[on] * coef[on], S.x[on], S.z[on]) + _bilinear(vp * coef[parent], pieces.x, pieces.z)
 
 
-def _chunk_integral(V: np.ndarray, volume: np.ndarray, za: np.ndarray, zc: np.ndarray,
-                    col: int | None, absolute: bool, relu: bool) -> float:
-    """Integral of ``(y - r)^2`` over simplices ``V``; the target is ``y = x[col]``
-    (``|x[col]|`` if ``absolute``, ``0`` if ``col`` is None)."""
-    K, _, d = V.shape
-    unit = np.zeros((K, d))
-    if col is not None:
-        unit[:, col] = 1.0
-    zero = np.zeros(K)
+def _chunk_integral(simplices: _Pieces, scale: float, absolute: bool, relu: bool) -> float:
+    """Integral of ``(y - r)^2`` over simplices, ``y = |x|`` if ``absolute`` else ``x``."""
     if not absolute:
-        return _output_terms(V, volume, (za, zc), (unit, zero), None, relu)
+        return _output_terms(simplices, 1.0, None, relu)
     # |x| = sigma x with sigma the major side of x = 0; on the minor pieces,
     # (-sigma x - r)^2 - (sigma x - r)^2 = 4 sigma x r.
-    x = V[:, :, col]
-    scale = np.abs(V).max(axis=(1, 2), initial=0.0) + 1e-300
-    sigma, pieces, parent = _minor_side(V, x, _signs(x, scale))
-    total = _output_terms(V, volume, (za, zc), (unit * sigma[:, None], zero), None, relu)
-    if len(pieces):
-        total += _output_terms(pieces, np.abs(volumes(pieces)), (za[parent], zc[parent]),
-                               (unit[parent], zero[parent]), 4.0 * sigma[parent], relu)
+    sigma, pieces, parent = _minor_side(simplices, "x", _signs(simplices.x, np.full(len(simplices.x), scale)))
+    sigma = sigma.astype(float)
+    total = _output_terms(simplices, sigma, None, relu)
+    if len(parent):
+        total += _output_terms(pieces, 1.0, 4.0 * sigma[parent], relu)
     return total
 
 
@@ -471,19 +511,22 @@ def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
         cuts, const = np.flatnonzero(~zero), np.flatnonzero(zero & (bf > 0))
         geo = _cached_arrangement(np.ascontiguousarray(WA[cuts]), np.ascontiguousarray(bf[cuts]), low, high)
         weights = geo.firing * w[cuts]                                  # per cell
-        za_cell = weights @ WA[cuts]
-        zc_cell = weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
+        za, zc = weights @ WA[cuts], weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
     else:
         geo = _cached_arrangement(np.zeros((0, d)), np.zeros(0), low, high)
-        za_cell, zc_cell = (w @ WA)[None, :], np.array([w @ bf + b2[i]])
+        za, zc = (w @ WA)[None, :], np.array([w @ bf + b2[i]])
+    radius = max(abs(low), abs(high))
+    z_scale = np.abs(za).sum(1) * radius + np.abs(zc) + 1e-300      # per cell, for sign decisions
     col = A.index(i) if i in A else None
     absolute = target == "abs" and col is not None
     volume = geo.volumes()
     step = chunk or CHUNK
     total = 0.0
     for start in range(0, len(geo.simplices), step):
-        part = slice(start, start + step)
-        cell = geo.cell[part]
-        total += _chunk_integral(geo.points[geo.simplices[part]], volume[part], za_cell[cell], zc_cell[cell],
-                                 col, absolute, output == "relu")
+        idx, cell = geo.simplices[start:start + step], geo.cell[start:start + step]
+        V = geo.points[idx]
+        x = V[:, :, col] if col is not None else np.zeros(idx.shape)
+        z = (V @ za[cell][:, :, None])[:, :, 0] + zc[cell][:, None]
+        simplices = _Pieces(volume[start:start + step], x, z, z_scale[cell])
+        total += _chunk_integral(simplices, radius + 1e-300, absolute, output == "relu")
     return total

@@ -266,3 +266,15 @@ def test_weight_zero_at_the_point_still_in_the_formula():
     values = {**near, S: sp.Rational(1, 2)}
     ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), loss.circuit, loss.law, [1, 0.3, 1], values)
     assert ok, z
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Circuit([["__import__('os')"]], [[1]]),
+    lambda: Circuit([[1]], [[1]], b2=["b"]),
+    lambda: expected_loss(HALF_ABS, SparseUniform(0), at={w: "1"}),
+    lambda: expected_loss(HALF_ABS.subs({w: 1}), SparseUniform(0), ["1"]),
+    lambda: SparseUniform("S"),
+])
+def test_text_is_never_sympified(make):
+    with pytest.raises(SuperlossError, match="text|must be"):
+        make()

@@ -1,0 +1,188 @@
+"""The float engine of :mod:`analytic.simplices` against the exact rational engine.
+
+Both compute the raw integral over the cube ``[low, high]^A`` of ``(y_i - y'_i)^2``;
+the float one must agree to rounding (relative 1e-9 here, ~1e-14 in practice),
+its simplices must tile the cube exactly, and a trained-size network must run
+in seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from fractions import Fraction
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from analytic import simplices
+from analytic.integrate import TermPlanes, cells_of_term, integrate_cells
+from analytic.simplices import arrangement, cut, kuhn, square_integral, term_integral, volumes
+
+RTOL = 1e-9
+
+
+def exact_term(W1, W2, b1, b2, i, A, hidden, output, target, low, high) -> float:
+    """The same integral by the exact engine, the floats taken at their binary value."""
+    def fr(x):
+        return Fraction(float(x))
+
+    extra = {}
+    if "feeds" in {f.name for f in dataclasses.fields(TermPlanes)}:
+        extra["feeds"] = tuple(j for j in range(len(W1)) if W2[i][j] != 0)
+    planes = TermPlanes([[fr(x) for x in row] for row in W1], [[fr(x) for x in row] for row in W2],
+                        [fr(x) for x in b1], [fr(x) for x in b2], i, tuple(A), hidden, output, target,
+                        Fraction(1), fr(low), fr(high), **extra)
+    geo, cells = cells_of_term(planes)
+    return float(integrate_cells(geo, cells, planes, lambda v: list(geo.points[v])))
+
+
+def patterns(n: int):
+    return [A for r in range(n + 1) for A in combinations(range(n), r)]
+
+
+def assert_close(value: float, exact: float, what) -> None:
+    assert abs(value - exact) <= RTOL * abs(exact) + 1e-15, (what, value, exact)
+
+
+def random_network(rng, n: int, m: int, bias: str, sparse: bool):
+    W1, W2 = rng.normal(size=(m, n)), rng.normal(size=(n, m))
+    if sparse:
+        W1[rng.random((m, n)) < 0.3] = 0.0
+        W2[rng.random((n, m)) < 0.3] = 0.0
+    b1 = {"none": np.zeros(m), "some": rng.normal(0, 0.5, m)}[bias]
+    return W1, W2, b1, rng.normal(0, 0.3, n)
+
+
+CONFIGS = [(hidden, output, target, bounds)
+           for hidden in ("relu", "linear") for output in ("relu", "linear")
+           for target in ("abs", "identity") for bounds in ((-1.0, 1.0), (0.0, 1.0))]
+
+
+@pytest.mark.parametrize("seed, hidden, output, target, bounds", [(k, *c) for k, c in enumerate(CONFIGS)])
+def test_random_networks_match_exact_engine(seed, hidden, output, target, bounds):
+    rng = np.random.default_rng(seed)
+    low, high = bounds
+    for trial, (n, m, bias, sparse) in enumerate([(2, 3, "none", False), (3, 4, "some", False),
+                                                   (3, 5, "none", True), (2, 5, "some", True)]):
+        W1, W2, b1, b2 = random_network(rng, n, m, bias, sparse)
+        for i in range(n):
+            for A in patterns(n):
+                args = (W1, W2, b1, b2, i, A, hidden, output, target, low, high)
+                assert_close(term_integral(*args), exact_term(*args), (trial, i, A))
+
+
+@pytest.mark.parametrize("bias", ["none", "some"])
+def test_four_features_match_exact_engine(bias):
+    rng = np.random.default_rng(7)
+    W1, W2, b1, b2 = random_network(rng, 4, 5, bias, False)
+    for A, i in [((0, 1, 2, 3), 0), ((1, 2, 3), 3), ((0, 3), 3)]:
+        args = (W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
+        assert_close(term_integral(*args), exact_term(*args), (i, A))
+
+
+def test_degenerate_hand_made_circuits():
+    # |x| = relu(x) + relu(-x): the same plane twice, all through the origin; exact fit.
+    W1, W2 = np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])
+    assert term_integral(W1, W2, np.zeros(2), np.zeros(1), 0, (0,), "relu", "relu", "abs", -1.0, 1.0) == 0.0
+    # Duplicated rows, planes along cube faces and through cube vertices, exact integers.
+    W1 = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, -1.0]])
+    W2 = np.array([[1.0, -1.0, 0.5, 0.0, 2.0], [0.0, 1.0, 1.0, -1.0, 1.0]])
+    for b1 in (np.zeros(5), np.array([1.0, -1.0, 0.0, -1.0, 2.0])):
+        for low, high in ((-1.0, 1.0), (0.0, 1.0)):
+            for i in range(2):
+                for A in patterns(2):
+                    for output in ("relu", "linear"):
+                        args = (W1, W2, b1, np.array([0.0, -0.5]), i, A, "relu", output, "abs", low, high)
+                        assert_close(term_integral(*args), exact_term(*args), (b1, low, i, A, output))
+
+
+def test_empty_pattern_and_constant_neurons():
+    # A = (): the single point x = 0, where only biases act.
+    W1, W2 = np.array([[1.0], [2.0]]), np.array([[1.0, -3.0]])
+    b1, b2 = np.array([0.5, -0.25]), np.array([0.1])
+    assert term_integral(W1, W2, b1, b2, 0, (), "relu", "relu", "abs", -1.0, 1.0) == pytest.approx(0.36)
+    # Feature 1 is silent for neuron 0: its plane vanishes on A = (1,), it fires by its bias alone.
+    W1, W2 = np.array([[1.0, 0.0], [0.3, -1.0]]), np.array([[0.7, 1.0], [1.0, 0.0]])
+    b1, b2 = np.array([0.4, 0.1]), np.array([-0.2, 0.05])
+    for i in range(2):
+        for A in patterns(2):
+            args = (W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
+            assert_close(term_integral(*args), exact_term(*args), (i, A))
+
+
+def test_many_planes_use_python_int_tight_sets():
+    # 2 * d + h > 64 bits: tight sets fall back to Python integers.
+    rng = np.random.default_rng(3)
+    W1, W2 = rng.normal(size=(64, 1)), rng.normal(size=(1, 64)) / 10
+    b1, b2 = rng.normal(0, 0.5, 64), np.array([0.1])
+    args = (W1, W2, b1, b2, 0, (0,), "relu", "relu", "abs", -1.0, 1.0)
+    assert_close(term_integral(*args), exact_term(*args), "64 planes")
+    geo = arrangement(rng.normal(size=(70, 2)), rng.normal(size=70), -1.0, 1.0)
+    assert geo.volumes().sum() == pytest.approx(4.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("d, h, bias", [(1, 3, 0.0), (2, 4, 0.5), (3, 5, 0.0), (4, 6, 0.3), (5, 6, 0.0)])
+def test_simplices_tile_the_cube(d, h, bias):
+    rng = np.random.default_rng(d)
+    for low, high in ((-1.0, 1.0), (0.0, 1.0), (-0.5, 2.0)):
+        geo = arrangement(rng.normal(size=(h, d)), bias * rng.normal(size=h), low, high)
+        assert geo.volumes().sum() == pytest.approx((high - low) ** d, rel=1e-12)
+        # Every simplex lies in one cell, on the side of every plane its cell is on.
+        assert len(geo.firing) >= 1 and geo.simplices.shape[1] == d + 1
+
+
+def test_public_helpers():
+    V, count = kuhn(3, -1.0, 1.0)
+    assert count == 6 and np.abs(volumes(V)).sum() == pytest.approx(8.0)
+    K = len(V)
+    a, c = np.broadcast_to([1.0, -2.0, 0.5], (K, 3)), np.full(K, 0.3)
+    pieces, labels = cut(V, np.zeros((K, 1), dtype=np.int8), a, c, 0)
+    assert np.abs(volumes(pieces)).sum() == pytest.approx(8.0, rel=1e-13)
+    assert set(np.unique(labels[:, 0])) <= {-1, 1}
+    # The integral of (x . a + c)^2 does not depend on the triangulation.
+    whole = square_integral(V, a, c)
+    split = square_integral(pieces, np.broadcast_to([1.0, -2.0, 0.5], (len(pieces), 3)), np.full(len(pieces), 0.3))
+    assert split == pytest.approx(whole, rel=1e-13)
+
+
+def trained_size_network():
+    """The benchmark: 6 features, 10 hidden neurons, no hidden biases (all planes
+    through the origin), dense noisy weights."""
+    rng = np.random.default_rng(0)
+    n, m = 6, 10
+    W1, W2 = np.zeros((m, n)), np.zeros((n, m))
+    for j in range(n):
+        W1[j, j] = 1
+        W2[j, j] = 1
+    W1[6, 0] = -1
+    W2[0, 6] = 1
+    W1[7, 1] = -1
+    W2[1, 7] = 1
+    W1[8, 2] = -1
+    W2[2, 8] = 1
+    W1[9, 3] = -1
+    W2[3, 9] = 1
+    W1 += rng.normal(0, 0.05, (m, n))
+    W2 += rng.normal(0, 0.05, (n, m))
+    return W1, W2, np.zeros(m), rng.normal(0, 0.02, n)
+
+
+@pytest.mark.slow
+def test_trained_size_network_all_terms():
+    W1, W2, b1, b2 = trained_size_network()
+    simplices._arrangements.clear()
+    start = time.perf_counter()
+    terms = {(i, A): term_integral(W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
+             for i in range(6) for A in patterns(6)}
+    elapsed = time.perf_counter() - start
+    assert elapsed < 60, f"{elapsed:.1f} s for the 384 terms"
+    assert all(np.isfinite(v) and v >= 0 for v in terms.values())
+    # The 6-dimensional cells tile the cube.
+    geo = simplices._cached_arrangement(np.ascontiguousarray(W1), b1, -1.0, 1.0)
+    assert geo.volumes().sum() == pytest.approx(64.0, rel=1e-12)
+    # Small patterns against the exact engine.
+    for i, A in [(0, ()), (0, (0,)), (5, (4, 5)), (2, (0, 2, 3)), (3, (1, 2))]:
+        args = (W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
+        assert_close(terms[(i, A)], exact_term(*args), (i, A))
