@@ -97,12 +97,23 @@ def cmd_derive(args) -> None:
     loss = _derive(spec, point)
     elapsed = time.perf_counter() - start
     print(f"L = {loss.expr}")
+    found = None
     if loss.regime is not None:
         print(f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
               + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else ""))
-        print(f"valid where ({len(loss.conditions)} conditions):")
-        for c in loss.conditions:
-            print(f"  {c}")
+        if args.facets:
+            from .regimes import facets
+
+            found, implied = facets(loss)
+            found = [str(c) for c, _ in found]
+            print(f"valid where ({len(found)} conditions bound the regime, each crossed alone at a checked point;")
+            print(f"{len(implied)} more are implied by them, as far as a search shows: see --json):")
+            for c in found:
+                print(f"  {c}")
+        else:
+            print(f"valid where ({len(loss.conditions)} conditions; --facets finds those that bound the regime):")
+            for c in loss.conditions:
+                print(f"  {c}")
     print(f"derived in {elapsed:.2f} s")
     if args.json:
         data = {
@@ -113,6 +124,7 @@ def cmd_derive(args) -> None:
             "at": {str(s): str(v) for s, v in loss.at.items()},
             "witness": {str(s): str(v) for s, v in loss.witness.items()},
             "on_boundary": loss.on_boundary,
+            "facets": found,
             "terms": [{"output": spec.circuit.features[i], "pattern": sorted(spec.circuit.features[k] for k in A),
                        "probability": str(loss.probability[(i, A)]), "expectation": str(t)}
                       for (i, A), t in loss.terms.items()],
@@ -163,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="TOML spec file (see docs/spec.md)")
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point: fixes the regime (repeatable)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--facets", action="store_true",
+                   help="show only the conditions that bound the regime (numeric search, slower)")
     p.set_defaults(run=cmd_derive)
 
     p = command("check", "Compare the closed form with a seeded Monte Carlo estimate.")

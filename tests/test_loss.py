@@ -12,7 +12,7 @@ from analytic import Circuit, OneHot, SparseUniform, SuperlossError, expected_lo
 from analytic.circuits import (CANONICAL, asymmetric_inhibition, asymmetric_superposition, compose,
                                monosemantic_abs, relu_output, symmetric_superposition)
 from conftest import agrees_with_monte_carlo, numeric_value
-from crossing import cross
+from numeric.regimes import cross
 
 S = sym("S")
 w, b = syms("w b")

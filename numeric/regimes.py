@@ -1,4 +1,11 @@
-"""Find a point just across one regime condition, every other condition still holding."""
+"""Which regime conditions are boundaries: points just across them.
+
+A regime's conditions hold exactly on it, but many are implied by others. A
+condition is a *facet* of the regime when some point violates it while every
+other condition holds; :func:`cross` looks for such a point (SLSQP from the
+regime's own point) and checks it exactly, in rationals. Not finding one is
+evidence, not proof, that the condition is implied.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import minimize
 
+from analytic import Loss
 from analytic.regime import Regime
 
 
@@ -16,10 +24,11 @@ def _exact_point(values: np.ndarray, symbols) -> dict:
 
 
 def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
-    """``(point, alone)``: a rational point where ``factor`` has flipped sign; if
-    ``alone``, every other factor of ``regime`` keeps its sign there. When no such
-    point is found (the condition looks implied by the others) the point is
-    along the steepest descent of the factor, just past its zero.
+    """``(point, alone)``: a rational point where ``factor`` (a ``(polynomial,
+    sign)`` of ``regime``) has flipped sign; if ``alone``, every other factor keeps
+    its sign there. When no such point is found (the condition looks implied by
+    the others) the point is along the steepest descent of the factor, just past
+    its zero.
 
     Minimises ``sign * factor`` subject to the other conditions (SLSQP, from the
     regime's own point, within ``spread`` times each weight's size).
@@ -55,3 +64,18 @@ def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
                 if (sign * f).subs(candidate) < 0:
                     return candidate, False
     raise AssertionError(f"found no point across {factor}")
+
+
+def facets(loss: Loss, spread: float = 3.0) -> tuple[list[tuple[sp.Expr, dict]], list]:
+    """``(facets, implied)``: the conditions crossed alone, each with a rational
+    point across it, and those no point was found to violate alone."""
+    found, implied = [], []
+    point = {s: v for s, v in loss.witness.items()}
+    for factor in sorted(loss.regime.factors, key=sp.default_sort_key):
+        condition = Regime.from_factors([factor]).conditions[0]
+        across, alone = cross(loss.regime, factor, point, spread)
+        if alone:
+            found.append((condition, across))
+        else:
+            implied.append(condition)
+    return found, implied
