@@ -38,8 +38,9 @@ relative ``TOLERANCE`` of a plane counting as lying on it.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from itertools import combinations, permutations, product
 from math import factorial
 
@@ -49,9 +50,11 @@ import numpy as np
 #: vertex lies on the plane (many planes meet at the origin without biases).
 TOLERANCE = 1e-11
 
-#: How many pattern triangulations :func:`term_integral` keeps (callers loop over
-#: the outputs outside and the patterns inside, so this should cover all patterns).
-CACHE_SIZE = 128
+#: How many simplices the cached pattern triangulations may hold in all (about
+#: 40 bytes each). Callers that loop over the outputs outside and the patterns
+#: inside need every pattern of the network to fit (the trained-size benchmark,
+#: 6 features and 10 hidden neurons, needs about 0.6 million).
+CACHE_SIMPLICES = 4_000_000
 
 
 def kuhn(d: int, low: float, high: float) -> tuple[np.ndarray, int]:
@@ -175,27 +178,20 @@ class Arrangement:
     """The cube ``[low, high]^d`` cut by the hidden planes, triangulated.
 
     ``points`` ``(P, d)`` are the vertices of all cells, ``simplices`` ``(K, d+1)``
-    index them, ``cell[k]`` is the cell of simplex ``k`` and ``firing[c, j]``
-    tells whether hidden plane ``j`` is positive on cell ``c``.
+    index them and ``volume`` ``(K,)`` holds their absolute volumes; ``cell[k]``
+    is the cell of simplex ``k`` and ``firing[c, j]`` tells whether plane ``j``
+    is positive on cell ``c``.
     """
 
     points: np.ndarray
     simplices: np.ndarray
+    volume: np.ndarray
     cell: np.ndarray
     firing: np.ndarray
 
     def vertices(self) -> np.ndarray:
         """The simplices as coordinates, ``(K, d+1, d)``."""
         return self.points[self.simplices]
-
-    @cached_property
-    def _volumes(self) -> np.ndarray:
-        return np.concatenate([np.zeros(0)] + [np.abs(volumes(self.points[self.simplices[k:k + CHUNK]]))
-                                               for k in range(0, len(self.simplices), CHUNK)])
-
-    def volumes(self) -> np.ndarray:
-        """Absolute volumes of the simplices (computed once)."""
-        return self._volumes
 
 
 def _bit_sets(tight: np.ndarray, bits: int) -> list[int]:
@@ -231,6 +227,7 @@ class _Pulling:
         self.memo: dict[int, list[tuple[int, ...]]] = {}
 
     def facets(self, face: int) -> list[int]:
+        """The facets of ``face``: its maximal proper nonempty intersections with the planes."""
         subs = sorted({face & s for s in self.planes} - {0, face}, key=int.bit_count, reverse=True)
         out: list[int] = []
         for s in subs:
@@ -314,24 +311,28 @@ def arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrang
         pieces = pulling.cell(verts, d)
         simplices.extend(pieces)
         owner.extend([index] * len(pieces))
-    simplices = pulling.order[np.array(simplices, dtype=np.intp).reshape(len(simplices), d + 1)]
+    index = np.int32 if len(points) < 2**31 else np.intp
+    simplices = pulling.order.astype(index)[np.array(simplices, dtype=np.intp).reshape(len(simplices), d + 1)]
     firing = np.array([[fire >> j & 1 for j in range(h)] for _, fire in cells], dtype=bool).reshape(len(cells), h)
-    return Arrangement(np.array(points, dtype=float).reshape(len(points), d), simplices,
-                       np.array(owner, dtype=np.intp), firing)
+    P = np.array(points, dtype=float).reshape(len(points), d)
+    volume = np.concatenate([np.zeros(0)] + [np.abs(volumes(P[simplices[k:k + CHUNK]]))
+                                             for k in range(0, len(simplices), CHUNK)])
+    return Arrangement(P, simplices, volume, np.array(owner, dtype=index), firing)
 
 
 _arrangements: OrderedDict = OrderedDict()
 
 
 def _cached_arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrangement:
-    """:func:`arrangement`, remembered for the last :data:`CACHE_SIZE` inputs."""
+    """:func:`arrangement`, remembered (least recently used first out, up to
+    :data:`CACHE_SIMPLICES` simplices in all, the newest always kept)."""
     key = (a.shape, a.tobytes(), c.tobytes(), float(low), float(high))
     if key in _arrangements:
         _arrangements.move_to_end(key)
         return _arrangements[key]
     result = arrangement(a, c, low, high)
     _arrangements[key] = result
-    while len(_arrangements) > CACHE_SIZE:
+    while len(_arrangements) > 1 and sum(len(g.simplices) for g in _arrangements.values()) > CACHE_SIMPLICES:
         _arrangements.popitem(last=False)
     return result
 
@@ -339,7 +340,7 @@ def _cached_arrangement(a: np.ndarray, c: np.ndarray, low: float, high: float) -
 # -- one loss term ---------------------------------------------------------------
 
 #: Simplices processed at once by :func:`term_integral` (bounds the memory).
-CHUNK = 20000
+CHUNK = 8000
 
 
 def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> float:
@@ -443,8 +444,8 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
     if not out:
         empty = np.zeros((0, d + 1))
         return major, _Pieces(np.zeros(0), empty, empty, np.zeros(0)), np.zeros(0, dtype=np.intp)
-    return major, _Pieces(*(np.concatenate([getattr(o, f) for o in out]) for f in ("volume", "x", "z", "zscale"))), \
-        np.concatenate(parents)
+    pieces = _Pieces(*(np.concatenate([getattr(o, f) for o in out]) for f in ("volume", "x", "z", "zscale")))
+    return major, pieces, np.concatenate(parents)
 
 
 def _output_terms(simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarray | None, relu: bool) -> float:
@@ -494,7 +495,7 @@ def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
     (``0`` if ``i`` is not in ``A``). Exact up to floating-point rounding.
 
     The triangulated hidden arrangement is cached per pattern (see
-    :data:`CACHE_SIZE`), so all outputs of one pattern share it. ``chunk`` is
+    :data:`CACHE_SIMPLICES`), so all outputs of one pattern share it. ``chunk`` is
     how many simplices are processed at once (default :data:`CHUNK`).
     """
     W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
@@ -519,7 +520,7 @@ def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
     z_scale = np.abs(za).sum(1) * radius + np.abs(zc) + 1e-300      # per cell, for sign decisions
     col = A.index(i) if i in A else None
     absolute = target == "abs" and col is not None
-    volume = geo.volumes()
+    volume = geo.volume
     step = chunk or CHUNK
     total = 0.0
     for start in range(0, len(geo.simplices), step):
@@ -530,3 +531,13 @@ def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
         simplices = _Pieces(volume[start:start + step], x, z, z_scale[cell])
         total += _chunk_integral(simplices, radius + 1e-300, absolute, output == "relu")
     return total
+
+
+def term_integrals(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, A: tuple[int, ...],
+                   hidden: str, output: str, target: str, low: float, high: float,
+                   outputs: Sequence[int] | None = None) -> dict[int, float]:
+    """:func:`term_integral` of every output in ``outputs`` (default all) for
+    one pattern ``A``: the outputs fed by the same hidden neurons share one
+    triangulation, whatever the size of the cache."""
+    outputs = range(len(np.asarray(W2))) if outputs is None else outputs
+    return {i: term_integral(W1, W2, b1, b2, i, A, hidden, output, target, low, high) for i in outputs}

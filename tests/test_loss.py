@@ -278,3 +278,18 @@ def test_weight_zero_at_the_point_still_in_the_formula():
 def test_text_is_never_sympified(make):
     with pytest.raises(SuperlossError, match="text|must be"):
         make()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sparsity", [0, sp.Rational(1, 2)])
+def test_trained_size_float_network_matches_monte_carlo(sparsity):
+    """n = 6, m = 10, dense float weights: every 6-dimensional term counts at S = 0."""
+    from numeric.bench import trained_size_weights
+
+    W1, W2, b2 = trained_size_weights()
+    circuit = Circuit(W1.tolist(), W2.tolist(), b2=b2.tolist())
+    importance = [0.7 ** i for i in range(6)]
+    loss = expected_loss(circuit, SparseUniform(S), importance)
+    values = {S: sparsity}
+    ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), circuit, SparseUniform(S), importance, values)
+    assert ok, z
