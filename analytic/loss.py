@@ -31,7 +31,7 @@ from .errors import SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
 from .laws import OneHot, SparseUniform
 from .regime import Regime, irreducible_factors, signed
-from .simplices import term_integral
+from .simplices import term_integrals
 
 
 class OnBoundary(Exception):
@@ -66,10 +66,6 @@ class Loss:
     def conditions(self) -> tuple:
         """Strict inequalities in the weights that hold exactly on this regime."""
         return self.regime.conditions if self.regime else ()
-
-    @property
-    def free_symbols(self) -> set:
-        return self.expr.free_symbols
 
     def value(self, values: Mapping | None = None) -> sp.Expr:
         """The loss with ``values`` substituted (symbol -> number)."""
@@ -208,15 +204,20 @@ def _patterns(circuit: Circuit, law):
 
 
 def _derive_float(circuit: Circuit, law, importance: tuple):
-    """All terms for float weights: exact formulas evaluated in float64."""
+    """All terms for float weights: exact formulas evaluated in float64. The
+    cells of a pattern are shared by its outputs, so patterns go outside."""
     W1, W2, b1, b2 = (np.array(x, dtype=float) for x in _unpack(circuit, [float(e) for e in circuit.entries()]))
     low, high = float(law.low), float(law.high)
-    terms, probability = {}, {}
+    by_pattern: dict[frozenset, dict[int, sp.Expr]] = {}
     for i, A, prob in _patterns(circuit, law):
-        total = term_integral(W1, W2, b1, b2, i, tuple(sorted(A)), circuit.hidden, circuit.output,
-                              circuit.target, low, high)
-        terms[(i, A)] = importance[i] * sp.Float(total / (high - low) ** len(A))
-        probability[(i, A)] = prob
+        by_pattern.setdefault(A, {})[i] = prob
+    terms, probability = {}, {}
+    for A, outputs in by_pattern.items():
+        totals = term_integrals(W1, W2, b1, b2, tuple(sorted(A)), circuit.hidden, circuit.output,
+                                circuit.target, low, high, outputs=list(outputs))
+        for i, prob in outputs.items():
+            terms[(i, A)] = importance[i] * sp.Float(totals[i] / (high - low) ** len(A))
+            probability[(i, A)] = prob
     return terms, probability, set()
 
 

@@ -102,6 +102,3 @@ class Regime:
             if (v <= 0) if strict else (v < 0):
                 return False
         return True
-
-    def __len__(self) -> int:
-        return len(self.factors)

@@ -50,18 +50,6 @@ class Cell:
     planes: int
     signs: tuple[tuple[Hashable, int], ...] = ()
 
-    def sign(self, key: Hashable) -> int:
-        return dict(self.signs)[key]
-
-
-@dataclass(frozen=True)
-class Event:
-    """The sign a cutting plane takes at a vertex of the cell it cuts."""
-
-    key: Hashable
-    vertex: int
-    sign: int
-
 
 def rank(rows: Sequence[Sequence[Number]]) -> int:
     """Exact rank of a small matrix of fractions (Gaussian elimination)."""
