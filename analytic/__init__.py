@@ -4,12 +4,9 @@ from . import circuits
 from .circuit import Circuit
 from .errors import SuperlossError
 from .laws import OneHot, SparseUniform
+from .loss import Loss, expected_loss
+from .piecewise import PiecewiseLoss, piecewise_loss
 from .symbols import sym, syms
 
-__all__ = ["Circuit", "OneHot", "SparseUniform", "SuperlossError", "circuits", "sym", "syms"]
-from .loss import Loss, expected_loss  # noqa: E402
-
-__all__ += ["Loss", "expected_loss"]
-from .piecewise import PiecewiseLoss, piecewise_loss  # noqa: E402
-
-__all__ += ["PiecewiseLoss", "piecewise_loss"]
+__all__ = ["Circuit", "Loss", "OneHot", "PiecewiseLoss", "SparseUniform", "SuperlossError", "circuits",
+           "expected_loss", "piecewise_loss", "sym", "syms"]

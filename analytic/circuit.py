@@ -46,7 +46,7 @@ def _matrix(value, rows: int | None, cols: int | None, what: str) -> sp.Immutabl
             f"{what} has shape {mat.rows} x {mat.cols}, expected {rows} x {cols}"
         )
     for entry in mat:
-        if not isinstance(entry, sp.Expr) or entry.has(sp.I) or entry.has(sp.zoo, sp.nan, sp.oo):
+        if not isinstance(entry, sp.Expr) or entry.has(sp.I) or entry.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise SuperlossError(f"{what} has an entry that is not a finite real expression: {entry}")
     return mat
 
@@ -54,7 +54,9 @@ def _matrix(value, rows: int | None, cols: int | None, what: str) -> sp.Immutabl
 def _vector(value, size: int, what: str) -> sp.ImmutableMatrix:
     if value is None:
         return sp.ImmutableMatrix.zeros(size, 1)
-    flat = list(value) if not isinstance(value, sp.MatrixBase) else list(value)
+    flat = list(value)
+    if any(isinstance(v, (list, tuple, sp.MatrixBase)) for v in flat):
+        raise SuperlossError(f"{what} must be a flat list of {size} entries, not a matrix")
     if len(flat) != size:
         raise SuperlossError(f"{what} has {len(flat)} entries, expected {size}")
     return _matrix([[v] for v in flat], size, 1, what)

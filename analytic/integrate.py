@@ -183,7 +183,8 @@ def cells_of_term(witness: TermPlanes) -> tuple[Geometry, list[Cell]]:
 
 
 def independent_planes(geo: Geometry, vertex: int) -> tuple:
-    """``d`` planes through ``vertex`` with independent normals (sorted keys first)."""
+    """``d`` planes through ``vertex`` with independent normals, taken greedily
+    in the order the planes were registered (so the choice is deterministic)."""
     chosen, normals = [], []
     for bit, key in enumerate(geo.keys):
         if geo.tight[vertex] >> bit & 1:

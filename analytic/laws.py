@@ -21,7 +21,7 @@ from .errors import SuperlossError
 
 
 def _real(value, what: str) -> sp.Expr:
-    # Only numbers and SymPy objects: text goes through analytic.spec's grammar.
+    # Only numbers and SymPy objects: text goes through analytic.expression's grammar.
     expr = sp.sympify(value) if isinstance(value, (numbers.Number, sp.Basic)) else None
     if expr is None or not isinstance(expr, sp.Expr):
         raise SuperlossError(f"{what} must be a number or a SymPy expression, got {value!r}")
@@ -108,7 +108,7 @@ class OneHot:
             probs[frozenset()] = sp.Rational(n - len(features), n)
         return probs
 
-    symbols: set = frozenset()
+    symbols: frozenset = frozenset()
 
     def __repr__(self) -> str:
         return f"OneHot(low={self.low}, high={self.high})"

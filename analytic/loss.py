@@ -91,8 +91,11 @@ def _importance(importance, n: int) -> tuple[sp.Expr, ...]:
         raise SuperlossError(f"importance has {len(values)} entries for {n} features")
     for v in values:
         if v is None or not isinstance(v, sp.Expr):
-            raise SuperlossError("importances must be numbers or SymPy expressions (parse text with analytic.spec)")
-        if v.is_number and not v >= 0:
+            raise SuperlossError("importances must be numbers or SymPy expressions "
+                                 "(parse text with analytic.expression.parse_expression)")
+        if v.is_number and not (v.is_finite and v.is_real):
+            raise SuperlossError(f"importance {v} is not a finite real number")
+        if v.is_number and v < 0:
             raise SuperlossError(f"importance {v} is negative; importances must be >= 0")
     return values
 

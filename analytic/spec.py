@@ -59,7 +59,7 @@ import sympy as sp
 from .circuit import Circuit
 from .circuits import PRESETS
 from .errors import SuperlossError
-from .expression import parse_expression
+from .expression import _finite, parse_expression
 from .laws import OneHot, SparseUniform
 from .symbols import sym
 
@@ -206,10 +206,6 @@ def _free_symbols(circuit: Circuit, *expressions) -> set[sp.Symbol]:
     return free
 
 
-def _finite(expr: sp.Expr) -> bool:
-    return not expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan)
-
-
 def _check_named(values: Mapping[sp.Symbol, sp.Expr], free: set[sp.Symbol], what: str) -> None:
     for symbol in values:
         if symbol not in free:
@@ -238,7 +234,11 @@ def _preset_arg(value: Any, what: str):
         if value and all(isinstance(row, list) for row in value):
             return _matrix(value, what)
         return _vector(value, what)
-    return _value(value, what)
+    number = _value(value, what)
+    # 1e4 or "5000" are integers too: the same cap, or a preset could take forever.
+    if number.is_Integer and abs(number) > MAX_PRESET_INT:
+        raise SuperlossError(f"{what} = {number} is too large (at most {MAX_PRESET_INT})")
+    return int(number) if number.is_Integer else number
 
 
 def _circuit(table: dict) -> Circuit:
@@ -387,9 +387,11 @@ def _build(data: dict, source: str) -> Spec:
     law_object = law.make()
 
     at = _symbol_table(at_table, "at")
-    for symbol in at:
+    for symbol, value in at.items():
         if symbol in values:
             raise SuperlossError(f"[at] names '{symbol.name}', which circuit.substitute already fixes")
+        if not (value.is_Rational or value.is_Float):
+            raise SuperlossError(f"[at] {symbol.name} = {value}: a point needs rational numbers")
     _check_named(at, _free_symbols(circuit, law.expressions(), importance), "[at]")
     names = {key: _string(value, f"latex.{key}") for key, value in latex_table.items()}
     return Spec(circuit, law_object, importance, at, names, source)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +60,10 @@ def parse_assignments(items: Sequence[str] | None, what: str = "--at") -> dict[s
 def write_atomically(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder."""
     path = Path(path)
+    if not path.name:
+        raise SuperlossError("an output file name is empty")
+    if path.is_dir():
+        raise SuperlossError(f"cannot write {path}: it is a folder")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise SuperlossError(f"cannot write {path}: folder {folder} does not exist")
@@ -69,10 +74,20 @@ def write_atomically(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _point(spec: Spec, at: dict) -> dict:
@@ -91,6 +106,8 @@ def _derive(spec: Spec, point: dict):
 
 
 def cmd_derive(args) -> None:
+    if args.json is not None and not Path(args.json).name:
+        raise SuperlossError("--json needs a file name")
     spec = load_spec(args.spec)
     point = _point(spec, parse_assignments(args.at))
     start = time.perf_counter()
@@ -115,7 +132,7 @@ def cmd_derive(args) -> None:
             for c in loss.conditions:
                 print(f"  {c}")
     print(f"derived in {elapsed:.2f} s")
-    if args.json:
+    if args.json is not None:
         data = {
             "spec": str(args.spec),
             "expr": str(loss.expr),
@@ -138,6 +155,8 @@ def cmd_check(args) -> None:
     point = _point(spec, parse_assignments(args.at))
     if args.samples < 2:
         raise SuperlossError(f"--samples must be at least 2, got {args.samples}")
+    if args.seed < 0:
+        raise SuperlossError(f"--seed must be >= 0, got {args.seed}")
     loss = _derive(spec, point)
     value = loss.expr.subs(point)
     if value.free_symbols:
@@ -154,12 +173,17 @@ def cmd_check(args) -> None:
 def cmd_bench(args) -> None:
     from .bench import run
 
-    run(quick=args.quick)
+    try:
+        run(quick=args.quick)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        raise SuperlossError(f"a benchmark run failed: {str(exc).splitlines()[0]}") from None
 
 
 def cmd_report(args) -> None:
     from .report import run
 
+    if args.samples < 2 or args.seed < 0:
+        raise SuperlossError(f"--samples must be >= 2 and --seed >= 0, got {args.samples} and {args.seed}")
     run(out=args.out, force=args.force, samples=args.samples, seed=args.seed)
 
 

@@ -134,12 +134,18 @@ def _substitution(needed: set, values: Mapping | None) -> dict:
     missing = sorted({s.name for s in needed} - by_name.keys())
     if missing:
         raise SuperlossError(f"values must fix every free symbol; missing: {', '.join(missing)}")
+    for name, value in by_name.items():
+        if isinstance(value, str):
+            # Text never reaches sympify: parse it with analytic.expression first.
+            raise SuperlossError(f"value of {name} is text ({value!r}); give a number")
     return {s: _float(sp.sympify(by_name[s.name]), f"value of {s.name}") for s in needed}
 
 
 def _importances(importance, n: int) -> list:
     if importance is None:
         return [1] * n
+    if isinstance(importance, str) or any(isinstance(i, str) for i in np.ravel(np.asarray(importance, dtype=object))):
+        raise SuperlossError("importance is text; give numbers or SymPy expressions")
     if isinstance(importance, (numbers.Number, sp.Expr)):
         return [importance] * n
     items = list(importance)

@@ -28,7 +28,7 @@ def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
     sign)`` of ``regime``) has flipped sign; if ``alone``, every other factor keeps
     its sign there. When no such point is found (the condition looks implied by
     the others) the point is along the steepest descent of the factor, just past
-    its zero.
+    its zero; ``(None, False)`` if the search finds no point across it at all.
 
     Minimises ``sign * factor`` subject to the other conditions (SLSQP, from the
     regime's own point, within ``spread`` times each weight's size).
@@ -63,7 +63,7 @@ def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
                 candidate = _exact_point(theta0 + t * direction, symbols)
                 if (sign * f).subs(candidate) < 0:
                     return candidate, False
-    raise AssertionError(f"found no point across {factor}")
+    return None, False
 
 
 def facets(loss: Loss, spread: float = 3.0) -> tuple[list[tuple[sp.Expr, dict]], list]:

@@ -9,6 +9,7 @@ it against Monte Carlo, and writes ``summary.md``, ``loss.tex`` and
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -27,14 +28,46 @@ DEFAULT_I = (1, sp.Rational(3, 10), 1)
 
 
 def _output_folder(out: str | None, force: bool) -> Path:
+    """The folder to write, checked before any work is done."""
     if out is None:
-        return Path(f"superloss-report-{datetime.now():%Y%m%d-%H%M%S}")
+        base = f"superloss-report-{datetime.now():%Y%m%d-%H%M%S}"
+        path, k = Path(base), 1
+        while path.exists():
+            k += 1
+            path = Path(f"{base}-{k}")
+        return path
     path = Path(out)
+    if not path.name:
+        raise SuperlossError("--out is empty")
     if path.exists() and not path.is_dir():
         raise SuperlossError(f"--out {out}: exists and is not a folder")
+    if not path.parent.is_dir():
+        raise SuperlossError(f"--out {out}: folder {path.parent} does not exist")
     if path.is_dir() and any(path.iterdir()) and not force:
-        raise SuperlossError(f"--out {out}: folder is not empty (use --force to replace its contents)")
+        raise SuperlossError(f"--out {out}: folder is not empty (use --force to replace it)")
     return path
+
+
+def _publish(files: dict[str, str], folder: Path) -> None:
+    """Write ``files`` into a temporary sibling folder, then swap it in whole:
+    an interrupted run leaves the old folder (or none), never half of one."""
+    parent = folder.parent if str(folder.parent) else Path(".")
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}."))
+        mask = os.umask(0)
+        os.umask(mask)
+        tmp.chmod(0o777 & ~mask)  # mkdtemp makes it private; the report is not
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        old = None
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.old."))
+            os.replace(folder, old / folder.name)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old)
+    except OSError as exc:
+        raise SuperlossError(f"cannot write {folder}: {exc.strerror or exc}") from None
 
 
 def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, seed: int = 0) -> Path:
@@ -76,15 +109,8 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
             "importance": [str(i) for i in DEFAULT_I], "loss": str(exact), "loss_float": float(exact),
             "monte_carlo": {"mean": mc.mean, "stderr": mc.stderr, "samples": mc.samples, "seed": mc.seed,
                             "z": z}}
-    # Build everything in a temporary folder, then move it into place.
-    with tempfile.TemporaryDirectory(dir=folder.parent if str(folder.parent) else ".") as tmp:
-        tmp = Path(tmp)
-        (tmp / "summary.md").write_text(summary)
-        (tmp / "loss.tex").write_text(f"L = {sp.latex(loss.expr)}\n")
-        (tmp / "loss.json").write_text(json.dumps(data, indent=2) + "\n")
-        folder.mkdir(parents=True, exist_ok=True)
-        for f in tmp.iterdir():
-            shutil.move(str(f), folder / f.name)
+    _publish({"summary.md": summary, "loss.tex": f"L = {sp.latex(loss.expr)}\n",
+              "loss.json": json.dumps(data, indent=2) + "\n"}, folder)
     step(f"wrote {folder}/summary.md, loss.tex, loss.json")
     print(summary)
     return folder

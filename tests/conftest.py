@@ -16,7 +16,7 @@ MAX_RELATIVE_SE = 0.005
 def agrees_with_monte_carlo(value: float, circuit, law, importance, values, seed: int = 0,
                             samples: int = 400_000, max_samples: int = 12_800_000) -> tuple[bool, float]:
     """``(|z| < Z_MAX, z)`` with enough samples that the standard error is at
-    most 0.5% of the value (doubling the sample size as needed)."""
+    most 0.5% of the value (quadrupling the sample size as needed)."""
     while True:
         mc = monte_carlo_loss(circuit, law, importance, values, samples=samples, seed=seed)
         if mc.stderr <= MAX_RELATIVE_SE * abs(value) or samples >= max_samples:

@@ -35,6 +35,18 @@ def test_check_agrees_with_monte_carlo(capsys):
     assert code == 0 and "agree" in out and "DISAGREE" not in out
 
 
+def test_report_writes_a_whole_folder_and_replaces_it_with_force(capsys, tmp_path):
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "stale.txt").write_text("old")
+    code, out, _ = run(capsys, "report", "--out", str(target), "--force", "--samples", "200000")
+    assert code == 0 and "z =" in out
+    assert sorted(p.name for p in target.iterdir()) == ["loss.json", "loss.tex", "summary.md"]
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
+    data = json.loads((target / "loss.json").read_text())
+    assert abs(data["monte_carlo"]["z"]) < 5
+
+
 def test_report_refuses_non_empty_folder(capsys, tmp_path):
     (tmp_path / "old.txt").write_text("keep me")
     code, _, err = run(capsys, "report", "--out", str(tmp_path))
@@ -46,7 +58,12 @@ def test_report_refuses_non_empty_folder(capsys, tmp_path):
     (["derive", "missing.toml"], "cannot read"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "foo=1"], "does not use"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a"], "NAME=VALUE"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=__import__('os')"], "w_a"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=__import__('os')"], "unexpected character"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", ""], "needs a file name"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", str(EXAMPLES)], "is a folder"),
+    (["check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=0.5", "--at", "I_b=1", "--seed", "-1"],
+     "--seed"),
+    (["report", "--out", "/nonexistent/dir/report"], "does not exist"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=x"], "must be a number"),
     (["check", str(EXAMPLES / "motif_canonical.toml")], "missing"),
     (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),

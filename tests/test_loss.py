@@ -118,6 +118,7 @@ def test_every_condition_crossed(motif):
     alone = 0
     for k, factor in enumerate(sorted(motif.regime.factors, key=sp.default_sort_key)):
         point, single = cross(motif.regime, factor, CANONICAL)
+        assert point is not None, f"no point across {factor}"
         alone += single
         other = expected_loss(motif.circuit, motif.law, I3, at=point)
         assert other.regime != motif.regime

@@ -8,7 +8,6 @@ in seconds.
 
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction
 from itertools import combinations
 
@@ -27,12 +26,9 @@ def exact_term(W1, W2, b1, b2, i, A, hidden, output, target, low, high) -> float
     def fr(x):
         return Fraction(float(x))
 
-    extra = {}
-    if "feeds" in {f.name for f in dataclasses.fields(TermPlanes)}:
-        extra["feeds"] = tuple(j for j in range(len(W1)) if W2[i][j] != 0)
     planes = TermPlanes([[fr(x) for x in row] for row in W1], [[fr(x) for x in row] for row in W2],
                         [fr(x) for x in b1], [fr(x) for x in b2], i, tuple(A), hidden, output, target,
-                        Fraction(1), fr(low), fr(high), **extra)
+                        Fraction(1), fr(low), fr(high), feeds=tuple(j for j in range(len(W1)) if W2[i][j] != 0))
     geo, cells = cells_of_term(planes)
     return float(integrate_cells(geo, cells, planes, lambda v: list(geo.points[v])))
 
@@ -146,31 +142,12 @@ def test_public_helpers():
     assert split == pytest.approx(whole, rel=1e-13)
 
 
-def trained_size_network():
-    """The benchmark: 6 features, 10 hidden neurons, no hidden biases (all planes
-    through the origin), dense noisy weights."""
-    rng = np.random.default_rng(0)
-    n, m = 6, 10
-    W1, W2 = np.zeros((m, n)), np.zeros((n, m))
-    for j in range(n):
-        W1[j, j] = 1
-        W2[j, j] = 1
-    W1[6, 0] = -1
-    W2[0, 6] = 1
-    W1[7, 1] = -1
-    W2[1, 7] = 1
-    W1[8, 2] = -1
-    W2[2, 8] = 1
-    W1[9, 3] = -1
-    W2[3, 9] = 1
-    W1 += rng.normal(0, 0.05, (m, n))
-    W2 += rng.normal(0, 0.05, (n, m))
-    return W1, W2, np.zeros(m), rng.normal(0, 0.02, n)
-
-
 @pytest.mark.slow
 def test_trained_size_network_all_terms():
-    W1, W2, b1, b2 = trained_size_network()
+    from numeric.bench import trained_size_weights
+
+    W1, W2, b2 = trained_size_weights()
+    b1 = np.zeros(len(W1))
     simplices._arrangements.clear()
     terms = {(i, A): term_integral(W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
              for i in range(6) for A in patterns(6)}

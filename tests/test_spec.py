@@ -224,14 +224,14 @@ def test_explicit_matrices_with_options():
         [law]
         kind = "one_hot"
         [at]
-        w = "sqrt(2)/2"
+        w = "3/4"
     """)
     w = sym("w")
     c = loaded.circuit
     assert c.W1 == sp.Matrix([[w, 0], [0, 1]]) and c.W2 == sp.Matrix([[1, 0], [sp.Rational(1, 2), -w]])
     assert list(c.b1) == [0, sp.Rational(-1, 50)]
     assert (c.hidden, c.output, c.target, c.features) == ("relu", "linear", "identity", ("a", "b"))
-    assert loaded.at == {w: sp.sqrt(2) / 2}
+    assert loaded.at == {w: sp.Rational(3, 4)}
 
 
 def test_at_may_name_law_and_importance_symbols():
@@ -245,9 +245,36 @@ def test_at_may_name_law_and_importance_symbols():
         [at]
         S = 0.9
         r = 2
-        w_b = "w_a / 4"
+        w_b = "1 / 4"
     """)
-    assert loaded.at == {S: sp.Rational(9, 10), r: 2, sym("w_b"): sym("w_a") / 4}
+    assert loaded.at == {S: sp.Rational(9, 10), r: 2, sym("w_b"): sp.Rational(1, 4)}
+
+
+@pytest.mark.parametrize("value", ['"w_a / 4"', '"sqrt(2)"'])
+def test_at_needs_rational_numbers(value):
+    with pytest.raises(SuperlossError, match="rational numbers"):
+        spec(f"""
+            [circuit]
+            preset = "asymmetric_inhibition"
+            [law]
+            kind = "sparse_uniform"
+            sparsity = 0.5
+            [at]
+            w_b = {value}
+        """)
+
+
+@pytest.mark.parametrize("value", ["1e4", '"5000"'])
+def test_preset_size_is_capped_whatever_its_type(value):
+    with pytest.raises(SuperlossError, match="too large"):
+        spec(f"""
+            [circuit]
+            preset = "monosemantic_abs"
+            args = {{ n = {value} }}
+            [law]
+            kind = "sparse_uniform"
+            sparsity = 0.5
+        """)
 
 
 def test_load_spec_reads_files(tmp_path):
