@@ -30,9 +30,9 @@ evaluated in float64: the only errors are rounding, and vertices within a
 relative ``TOLERANCE`` of a plane counting as lying on it.
 
 >>> import numpy as np
->>> V, _ = kuhn(2, -1.0, 1.0)
->>> float(np.abs(volumes(V)).sum())
-4.0
+>>> geo = arrangement(np.array([[1.0, -1.0]]), np.zeros(1), -1.0, 1.0)   # the square cut by x = y
+>>> float(geo.volume.sum()), len(geo.firing)
+(4.0, 2)
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import combinations, permutations, product
+from itertools import combinations, product
 from math import factorial
 
 import numpy as np
@@ -55,21 +55,6 @@ TOLERANCE = 1e-11
 #: inside need every pattern of the network to fit (the trained-size benchmark,
 #: 6 features and 10 hidden neurons, needs about 0.6 million).
 CACHE_SIMPLICES = 4_000_000
-
-
-def kuhn(d: int, low: float, high: float) -> tuple[np.ndarray, int]:
-    """Kuhn's triangulation of ``[low, high]^d``: array ``(d!, d+1, d)`` and ``d!``."""
-    if d == 0:
-        return np.zeros((1, 1, 0)), 1
-    simplices = []
-    for perm in permutations(range(d)):
-        v = np.full(d, low, dtype=float)
-        verts = [v.copy()]
-        for k in perm:
-            v[k] = high
-            verts.append(v.copy())
-        simplices.append(verts)
-    return np.array(simplices, dtype=float).reshape(-1, d + 1, d), factorial(d)
 
 
 def volumes(V: np.ndarray) -> np.ndarray:
@@ -117,59 +102,6 @@ def _templates(nP: int, nZ: int, nN: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(pos, dtype=np.intp), np.array(neg, dtype=np.intp)
 
 
-def cut(V: np.ndarray, labels: np.ndarray, a: np.ndarray, c: np.ndarray, column: int):
-    """Split simplices ``V`` ``(K, d+1, d)`` by the planes ``a_k . x + c_k = 0`` (one per simplex).
-
-    ``labels`` ``(K, columns)`` (any integer dtype) is carried along to the
-    pieces, and ``labels[:, column]`` receives the side: +1, -1, or 0 where the
-    plane function vanishes on the whole simplex. Returns the new ``(V, labels)``.
-    """
-    values = np.einsum("kvd,kd->kv", V, a) + c[:, None]
-    scale = np.abs(a).sum(1) * np.abs(V).max(axis=(1, 2), initial=0.0) + np.abs(c) + 1e-300
-    s = np.sign(values) * (np.abs(values) > TOLERANCE * scale[:, None])
-    s = s.astype(np.int8)
-    nonneg, nonpos = (s >= 0).all(1), (s <= 0).all(1)
-    out_V, out_L = [], []
-    whole = nonneg | nonpos
-    if whole.any():
-        L = labels[whole].copy()
-        L[:, column] = np.where(nonneg[whole] & nonpos[whole], 0, np.where(nonneg[whole], 1, -1))
-        out_V.append(V[whole])
-        out_L.append(L)
-    crossing = ~whole
-    if crossing.any():
-        Vc, sc, valc, Lc = V[crossing], s[crossing], values[crossing], labels[crossing]
-        counts = np.stack([(sc > 0).sum(1), (sc == 0).sum(1), (sc < 0).sum(1)], axis=1)
-        for nP, nZ, nN in {tuple(map(int, row)) for row in counts}:
-            group = (counts == (nP, nZ, nN)).all(1)
-            order = np.argsort(-sc[group], axis=1, kind="stable")
-            Vg = np.take_along_axis(Vc[group], order[:, :, None], axis=1)
-            vg = np.take_along_axis(valc[group], order, axis=1)
-            P, Z, N = Vg[:, :nP], Vg[:, nP:nP + nZ], Vg[:, nP + nZ:]
-            vp, vn = vg[:, :nP, None], vg[:, None, nP + nZ:]
-            t = vp / (vp - vn)
-            E = P[:, :, None, :] + t[..., None] * (N[:, None, :, :] - P[:, :, None, :])
-            ext = np.concatenate([P, Z, E.reshape(len(Vg), nP * nN, -1), N], axis=1)
-            pos, neg = _templates(nP, nZ, nN)
-            for template, side in ((pos, 1), (neg, -1)):
-                pieces = ext[:, template]
-                L = np.repeat(Lc[group], len(template), axis=0)
-                L[:, column] = side
-                out_V.append(pieces.reshape(-1, *V.shape[1:]))
-                out_L.append(L)
-    if not out_V:
-        return V, labels
-    return np.concatenate(out_V), np.concatenate(out_L)
-
-
-def square_integral(V: np.ndarray, a: np.ndarray, c: np.ndarray) -> float:
-    """Sum over simplices ``V`` of the integral of ``(a_k . x + c_k)^2`` (absolute volumes)."""
-    d = V.shape[2]
-    values = np.einsum("kvd,kd->kv", V, a) + c[:, None]
-    moment = (values.sum(1) ** 2 + (values ** 2).sum(1)) / ((d + 1) * (d + 2))
-    return float(np.sum(np.abs(volumes(V)) * moment))
-
-
 # -- the cells of the hidden arrangement -----------------------------------------
 
 
@@ -188,10 +120,6 @@ class Arrangement:
     volume: np.ndarray
     cell: np.ndarray
     firing: np.ndarray
-
-    def vertices(self) -> np.ndarray:
-        """The simplices as coordinates, ``(K, d+1, d)``."""
-        return self.points[self.simplices]
 
 
 def _bit_sets(tight: np.ndarray, bits: int) -> list[int]:

@@ -16,7 +16,7 @@ import pytest
 
 from analytic import simplices
 from analytic.integrate import TermPlanes, cells_of_term, integrate_cells
-from analytic.simplices import arrangement, cut, kuhn, square_integral, term_integral, volumes
+from analytic.simplices import arrangement, term_integral
 
 RTOL = 1e-9
 
@@ -126,20 +126,6 @@ def test_simplices_tile_the_cube(d, h, bias):
         assert geo.volume.sum() == pytest.approx((high - low) ** d, rel=1e-12)
         # Every simplex lies in one cell, on the side of every plane its cell is on.
         assert len(geo.firing) >= 1 and geo.simplices.shape[1] == d + 1
-
-
-def test_public_helpers():
-    V, count = kuhn(3, -1.0, 1.0)
-    assert count == 6 and np.abs(volumes(V)).sum() == pytest.approx(8.0)
-    K = len(V)
-    a, c = np.broadcast_to([1.0, -2.0, 0.5], (K, 3)), np.full(K, 0.3)
-    pieces, labels = cut(V, np.zeros((K, 1), dtype=np.int8), a, c, 0)
-    assert np.abs(volumes(pieces)).sum() == pytest.approx(8.0, rel=1e-13)
-    assert set(np.unique(labels[:, 0])) <= {-1, 1}
-    # The integral of (x . a + c)^2 does not depend on the triangulation.
-    whole = square_integral(V, a, c)
-    split = square_integral(pieces, np.broadcast_to([1.0, -2.0, 0.5], (len(pieces), 3)), np.full(len(pieces), 0.3))
-    assert split == pytest.approx(whole, rel=1e-13)
 
 
 @pytest.mark.slow
