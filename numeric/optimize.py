@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 from scipy.optimize import minimize
 
 from analytic import Circuit, Loss, SuperlossError
