@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +21,7 @@ from analytic import SuperlossError, expected_loss
 from analytic.expression import parse_expression
 from analytic.spec import Spec, load_spec
 
+from .files import write_atomically
 from .montecarlo import monte_carlo_loss
 
 EXAMPLES = {
@@ -55,39 +54,6 @@ def parse_assignments(items: Sequence[str] | None, what: str = "--at") -> dict[s
             raise SuperlossError(f"{what} {item!r}: the value must be a number")
         out[symbol] = expr
     return out
-
-
-def write_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    if not path.name:
-        raise SuperlossError("an output file name is empty")
-    if path.is_dir():
-        raise SuperlossError(f"cannot write {path}: it is a folder")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SuperlossError(f"cannot write {path}: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _point(spec: Spec, at: dict) -> dict:

@@ -9,9 +9,6 @@ it against Monte Carlo, and writes ``summary.md``, ``loss.tex`` and
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +18,7 @@ import sympy as sp
 from analytic import SparseUniform, SuperlossError, expected_loss, sym, syms
 from analytic.circuits import CANONICAL, asymmetric_inhibition
 
+from .files import publish_folder
 from .montecarlo import monte_carlo_loss
 
 DEFAULT_S = sp.Rational(9, 10)
@@ -46,28 +44,6 @@ def _output_folder(out: str | None, force: bool) -> Path:
     if path.is_dir() and any(path.iterdir()) and not force:
         raise SuperlossError(f"--out {out}: folder is not empty (use --force to replace it)")
     return path
-
-
-def _publish(files: dict[str, str], folder: Path) -> None:
-    """Write ``files`` into a temporary sibling folder, then swap it in whole:
-    an interrupted run leaves the old folder (or none), never half of one."""
-    parent = folder.parent if str(folder.parent) else Path(".")
-    try:
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}."))
-        mask = os.umask(0)
-        os.umask(mask)
-        tmp.chmod(0o777 & ~mask)  # mkdtemp makes it private; the report is not
-        for name, text in files.items():
-            (tmp / name).write_text(text)
-        old = None
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.old."))
-            os.replace(folder, old / folder.name)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old)
-    except OSError as exc:
-        raise SuperlossError(f"cannot write {folder}: {exc.strerror or exc}") from None
 
 
 def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, seed: int = 0) -> Path:
@@ -109,7 +85,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
             "importance": [str(i) for i in DEFAULT_I], "loss": str(exact), "loss_float": float(exact),
             "monte_carlo": {"mean": mc.mean, "stderr": mc.stderr, "samples": mc.samples, "seed": mc.seed,
                             "z": z}}
-    _publish({"summary.md": summary, "loss.tex": f"L = {sp.latex(loss.expr)}\n",
+    publish_folder({"summary.md": summary, "loss.tex": f"L = {sp.latex(loss.expr)}\n",
               "loss.json": json.dumps(data, indent=2) + "\n"}, folder)
     step(f"wrote {folder}/summary.md, loss.tex, loss.json")
     print(summary)

@@ -1,0 +1,68 @@
+"""Output files, written so that an interrupted run leaves nothing half-written.
+
+A file is written under a temporary name in its folder and renamed; a folder
+of files is built beside its target and swapped in whole.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from analytic import SuperlossError
+
+
+def umask() -> int:
+    """The process's file-creation mask (reading it means setting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    if not path.name:
+        raise SuperlossError("an output file name is empty")
+    if path.is_dir():
+        raise SuperlossError(f"cannot write {path}: it is a folder")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SuperlossError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def publish_folder(files: dict[str, str], folder: Path) -> None:
+    """Write ``files`` into a temporary sibling folder, then swap it in whole:
+    an interrupted run leaves the old folder (or none), never half of one."""
+    parent = folder.parent if str(folder.parent) else Path(".")
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}."))
+        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; the report is not
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        old = None
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.old."))
+            os.replace(folder, old / folder.name)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old)
+    except OSError as exc:
+        raise SuperlossError(f"cannot write {folder}: {exc.strerror or exc}") from None
