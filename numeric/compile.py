@@ -41,7 +41,7 @@ from sympy.printing.numpy import NumPyPrinter
 from analytic import Circuit, Loss, SuperlossError, expected_loss
 from analytic.regime import Regime
 
-__all__ = ["CompiledLoss", "RegimeLoss", "compile_loss"]
+__all__ = ["CompiledLoss", "RegimeLoss", "SingularPoint", "compile_loss"]
 
 
 # --- naming symbols and values ---------------------------------------------------------------
@@ -338,20 +338,27 @@ class _Functions:
         self.terms = [_Term(loss.probability[k], t, params, ring) for k, t in loss.terms.items()
                       if t != 0 and loss.probability[k] != 0]
         self.n = len(params)
-        # One program per function, so that value() does not pay for derivatives.
+        # One program per function, so that value() does not pay for derivatives;
+        # derivatives are compiled when first asked for (a global search needs values only).
         code = _Code(args)
         value, _, _ = _sums(self.terms, code, 0)
         self.value = code.compile([sp.Add(*value)])
-        code = _Code(args)
+
+    @cached_property
+    def gradient(self) -> tuple[np.ndarray, Callable]:
+        """The indices of the params the loss depends on, and their derivatives' code."""
+        code = _Code(self.params + self.fixed_symbols)
         _, gradient, _ = _sums(self.terms, code, 1)
-        self.gradient_index = np.array(sorted(gradient), dtype=int)
-        self.gradient = code.compile([sp.Add(*gradient[i]) for i in sorted(gradient)])
-        code = _Code(args)
+        return np.array(sorted(gradient), dtype=int), code.compile([sp.Add(*gradient[i]) for i in sorted(gradient)])
+
+    @cached_property
+    def hessian(self) -> tuple[np.ndarray, np.ndarray, Callable]:
+        """Rows and columns of the upper triangle's nonzero entries, and their code."""
+        code = _Code(self.params + self.fixed_symbols)
         _, _, hessian = _sums(self.terms, code, 2)
         upper = sorted(hessian)
-        self.hessian_rows = np.array([i for i, _ in upper], dtype=int)
-        self.hessian_cols = np.array([j for _, j in upper], dtype=int)
-        self.hessian = code.compile([sp.Add(*hessian[k]) for k in upper])
+        return (np.array([i for i, _ in upper], dtype=int), np.array([j for _, j in upper], dtype=int),
+                code.compile([sp.Add(*hessian[k]) for k in upper]))
 
     @cached_property
     def value_expr(self) -> sp.Expr:
@@ -416,17 +423,18 @@ class CompiledLoss:
 
     def gradient(self, x) -> np.ndarray:
         """The exact gradient at ``x``, shape ``(len(params),)``."""
+        index, code = self._f.gradient
         out = np.zeros(self.n)
-        out[self._f.gradient_index] = self._f.gradient(*self._point(x), *self._fixed_values)
+        out[index] = code(*self._point(x), *self._fixed_values)
         return out
 
     def hessian(self, x) -> np.ndarray:
         """The exact Hessian at ``x``, shape ``(len(params), len(params))``."""
-        f = self._f
+        rows, cols, code = self._f.hessian
         out = np.zeros((self.n, self.n))
-        upper = f.hessian(*self._point(x), *self._fixed_values)
-        out[f.hessian_rows, f.hessian_cols] = upper
-        out[f.hessian_cols, f.hessian_rows] = upper
+        upper = code(*self._point(x), *self._fixed_values)
+        out[rows, cols] = upper
+        out[cols, rows] = upper
         return out
 
     def values(self, X) -> np.ndarray:
@@ -514,6 +522,15 @@ def compile_loss(loss: Loss, params: Sequence[sp.Symbol], fixed: Mapping | None 
 
 
 # --- regime-aware losses --------------------------------------------------------------------
+
+class SingularPoint(SuperlossError):
+    """A regime's formula divides by zero at the point asked for.
+
+    The loss is continuous there, but the point is a corner where several
+    boundaries meet (say ``o_a = 0`` and ``b_a = 0``): the formula of an
+    adjacent regime is ``0 / 0`` and its derivatives have no limit.
+    """
+
 
 #: A point belongs to a regime when every factor has its sign there, up to this
 #: fraction of the factor's scale: float evaluation of a factor that is exactly
@@ -656,17 +673,40 @@ class RegimeLoss:
             self.compiled += 1
         return piece
 
+    def _evaluate(self, x, what: str):
+        piece = self._piece(x)
+        try:
+            out = getattr(piece.compiled, what)(x)
+        except ZeroDivisionError:
+            out = None
+        if out is None or not np.all(np.isfinite(out)):
+            raise SingularPoint(f"the {what} of the regime's formula is singular at "
+                                + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.params, np.ravel(x))))
+        return out
+
     def value(self, x) -> float:
-        """The loss at ``x``."""
-        return self._piece(x).compiled.value(x)
+        """The loss at ``x``; where the regime's formula is singular, the value
+        of the numeric engine at the point (the loss is continuous)."""
+        try:
+            return self._evaluate(x, "value")
+        except SingularPoint:
+            return self._engine_value(x)
+
+    def _engine_value(self, x) -> float:
+        x, w = self._point(x)
+        loss = expected_loss(self.circuit.subs(dict(zip(self.weights, w))), self.law, self.importance)
+        values = {**self.fixed, **{p: v for p, v in zip(self.params, x.tolist()) if p not in self.weights}}
+        return float(loss.expr.subs(values))
 
     def gradient(self, x) -> np.ndarray:
-        """The exact gradient at ``x`` (one-sided on a boundary)."""
-        return self._piece(x).compiled.gradient(x)
+        """The exact gradient at ``x`` (one-sided on a boundary); raises
+        :class:`SingularPoint` where the formula is singular."""
+        return self._evaluate(x, "gradient")
 
     def hessian(self, x) -> np.ndarray:
-        """The exact Hessian at ``x`` (one-sided on a boundary)."""
-        return self._piece(x).compiled.hessian(x)
+        """The exact Hessian at ``x`` (one-sided on a boundary); raises
+        :class:`SingularPoint` where the formula is singular."""
+        return self._evaluate(x, "hessian")
 
     def regime_at(self, x) -> Loss:
         """The loss of the regime ``x`` lies in (an adjacent one on a boundary)."""
