@@ -1,14 +1,18 @@
-"""Optimal circuit parameters: seeded multi-start L-BFGS-B on the exact loss.
+"""Optimal circuit parameters: multi-start L-BFGS-B on the exact loss, with a certificate.
 
 Every start runs L-BFGS-B with the exact gradient of the regime it is in
-(:class:`numeric.compile.RegimeLoss`); the best point is then certified with
-the exact Hessian there. The result object carries what a researcher asks
-next: the parameters, the loss, the gradient norm, the Hessian eigenvalues and
-a verdict, the active bounds, the regime, and how many starts agreed.
+(:class:`numeric.compile.RegimeLoss`). Differential evolution, which uses loss
+values only, searches the same box independently; its best point is polished
+the same way and competes with the starts. The best point is then certified:
+the exact Hessian there, the circuit's rescaling symmetries
+(:func:`analytic.symmetry.rescalings`) as flat directions, the active bounds,
+the regime, and a Monte Carlo estimate of the loss that shares no code with the
+closed forms.
 
 >>> from analytic import Circuit, SparseUniform, sym
 >>> w = sym("w")
->>> best = optimize(Circuit([[w]], [[1]]), SparseUniform(0), None, free={w: (-3, 3)}, starts=4)
+>>> best = optimize(Circuit([[w]], [[1]]), SparseUniform(0), None, free={w: (-3, 3)}, starts=4,
+...                 samples=0)
 >>> round(abs(best.params[w]), 6), round(best.loss, 6), best.verdict
 (1.0, 0.166667, 'minimum')
 """
@@ -16,29 +20,40 @@ a verdict, the active bounds, the regime, and how many starts agreed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
+import sympy as sp
+from scipy.optimize import differential_evolution, minimize
 
 from analytic import Circuit, Loss, SuperlossError
+from analytic.symmetry import rescalings
 
-from .compile import RegimeLoss
+from .compile import RegimeLoss, SingularPoint
+from .montecarlo import MonteCarloResult, monte_carlo_loss
 
 #: Eigenvalues within this fraction of the largest one count as zero (flat).
 FLAT = 1e-7
 #: Starts whose loss is within this relative distance of the best reached it.
 SAME = 1e-7
+#: A parameter within this fraction of its box's width of a bound is on it.
+ON_BOUND = 1e-8
+#: SciPy's default tolerances stop far too early on losses of 1e-3 and below.
+LOCAL_OPTIONS = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 3000}
 
 
 @dataclass(frozen=True)
 class Optimum:
     """The best point found, with its certificate.
 
-    ``verdict`` is ``"minimum"`` (every Hessian eigenvalue positive),
-    ``"saddle"`` (one negative) or ``"degenerate"`` (some flat: a symmetry or a
-    valley); eigenvalues along active bounds are left out, since there the
-    bound, not the curvature, holds the point.
+    ``verdict`` is ``"minimum"`` when the Hessian is positive definite once the
+    symmetry directions (``symmetries``, exactly flat) and the active bounds are
+    taken out, ``"saddle"`` when it has a negative eigenvalue there, and
+    ``"degenerate"`` when it has a flat direction no symmetry explains.
+    ``hessian_eigenvalues`` are those of that reduced Hessian. On a regime
+    boundary (``on_boundary``) the derivatives are one-sided.
+    ``global_loss`` is the best loss the independent global search reached
+    (``None`` without one).
     """
 
     params: dict
@@ -46,70 +61,192 @@ class Optimum:
     gradient_norm: float
     hessian_eigenvalues: np.ndarray
     verdict: str
+    symmetries: tuple
     active_bounds: dict
     on_boundary: bool
     regime: Loss
     starts: int
     hits: int
+    global_loss: float | None
+    monte_carlo: MonteCarloResult | None
+    fixed: dict = field(default_factory=dict)
+    bounds: dict = field(default_factory=dict)
+
+    @property
+    def zscore(self) -> float | None:
+        """The Monte Carlo estimate's distance from ``loss`` in standard errors."""
+        return None if self.monte_carlo is None else self.monte_carlo.zscore(self.loss)
 
     def __str__(self) -> str:
-        rows = [f"{p.name:>10} = {v:.8g}" + (f"   (at its {self.active_bounds[p]} bound)"
-                                                  if p in self.active_bounds else "")
+        rows = [f"{p.name:>10} = {v:<14.8g}" + (f" (at its {self.active_bounds[p]} bound)"
+                                                 if p in self.active_bounds else "")
                 for p, v in self.params.items()]
         eig = ", ".join(f"{e:.3g}" for e in self.hessian_eigenvalues)
-        return "\n".join(rows + [
+        lines = rows + [
             f"{'loss':>10} = {self.loss:.10g}",
-            f"{'|grad|':>10} = {self.gradient_norm:.2g}",
-            f"{'Hessian':>10}: {self.verdict} (eigenvalues {eig})"
+            f"{'|grad|':>10} = {self.gradient_norm:.2g}" + (" (free directions only)" if self.active_bounds else ""),
+            f"{'Hessian':>10}: {self.verdict} (eigenvalues {eig or 'none'})"
             + ("; one-sided: the point is on a regime boundary" if self.on_boundary else ""),
-            f"{'starts':>10}: {self.hits} of {self.starts} reached the best value",
-        ])
+        ]
+        for v in self.symmetries:
+            lines.append(f"{'flat':>10}: " + ", ".join(f"{p.name} {c:+.4g}" for p, c in v.items())
+                         + " (rescaling symmetry)")
+        search = ("no global search" if self.global_loss is None
+                  else f"global search reached {self.global_loss:.10g}")
+        lines += [f"{'starts':>10}: {self.hits} of {self.starts} reached the best value; {search}",
+                  f"{'regime':>10}: {len(self.regime.conditions)} conditions"]
+        if self.monte_carlo is not None:
+            lines.append(f"{'check':>10}: {self.monte_carlo} (z = {self.zscore:+.2f})")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """Everything as JSON-ready data, parameters by name."""
+        mc = self.monte_carlo
+        return {
+            "params": {p.name: v for p, v in self.params.items()},
+            "fixed": {s.name: str(v) for s, v in self.fixed.items()},
+            "bounds": {p.name: list(b) for p, b in self.bounds.items()},
+            "loss": self.loss,
+            "certificate": {
+                "gradient_norm": self.gradient_norm,
+                "hessian_eigenvalues": [float(e) for e in self.hessian_eigenvalues],
+                "verdict": self.verdict,
+                "flat_directions": [{p.name: c for p, c in v.items()} for v in self.symmetries],
+                "active_bounds": {p.name: side for p, side in self.active_bounds.items()},
+                "on_regime_boundary": self.on_boundary,
+                "regime_conditions": [str(c) for c in self.regime.conditions],
+                "starts": self.starts,
+                "hits": self.hits,
+                "global_search_loss": self.global_loss,
+                "monte_carlo": None if mc is None else {
+                    "mean": mc.mean, "stderr": mc.stderr, "samples": mc.samples, "seed": mc.seed,
+                    "zscore": self.zscore},
+            },
+        }
 
 
-def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
-             fixed: Mapping | None = None, starts: int = 16, seed: int = 0) -> Optimum:
-    """Minimise the exact loss over ``free`` (symbol -> (low, high) bounds), the
-    other symbols set by ``fixed``, from ``starts`` seeded random starts."""
-    bounds = []
+def check_bounds(free: Mapping) -> dict:
+    """``free`` as ``{symbol: (low, high)}`` floats; one-line errors for bad boxes."""
+    out = {}
     for s, box in free.items():
         try:
             lo, hi = (float(v) for v in box)
         except (TypeError, ValueError):
             raise SuperlossError(f"bounds for {s}: expected (low, high), got {box!r}") from None
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise SuperlossError(f"bounds for {s}: need finite low < high, got ({lo}, {hi})")
-        bounds.append((lo, hi))
+            raise SuperlossError(f"bounds for {s}: need finite low < high, got ({lo:g}, {hi:g})")
+        out[s] = (lo, hi)
+    if not out:
+        raise SuperlossError("nothing to optimize: give at least one free parameter")
+    return out
+
+
+class _Objective:
+    """Value and gradient for SciPy. At a corner where the regime's formula is
+    singular (see :class:`numeric.compile.SingularPoint`), the gradient is taken
+    a hair's breadth towards the middle of the box: there the loss is smooth and,
+    being continuous, almost the same."""
+
+    def __init__(self, f: RegimeLoss, lo: np.ndarray, hi: np.ndarray) -> None:
+        self.f, self.middle = f, (lo + hi) / 2
+
+    def inside(self, x: np.ndarray) -> np.ndarray:
+        for step in (1e-10, 1e-8, 1e-6):
+            y = x + step * (self.middle - x)
+            try:
+                self.f.gradient(y)
+                return y
+            except SingularPoint:
+                continue
+        raise SuperlossError("the loss formula is singular all around "
+                             + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.f.params, x)))
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            return self.f.value(x), self.f.gradient(x)
+        except SingularPoint:
+            y = self.inside(x)
+            return self.f.value(x), self.f.gradient(y)
+
+
+def _local(objective: _Objective, x0: np.ndarray, bounds: list):
+    return minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=LOCAL_OPTIONS)
+
+
+def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
+    """Eigenvalues of ``hessian`` on the complement of the columns of ``flat``, and the verdict."""
+    if flat.shape[1]:
+        # An orthonormal basis of the complement of the symmetry directions.
+        q, _ = np.linalg.qr(np.hstack([flat, np.eye(len(hessian))]))
+        hessian = q[:, flat.shape[1]:].T @ hessian @ q[:, flat.shape[1]:]
+    eigenvalues = np.linalg.eigvalsh(hessian) if len(hessian) else np.zeros(0)
+    top = np.abs(eigenvalues).max(initial=0.0)
+    if np.any(eigenvalues < -FLAT * top):
+        return eigenvalues, "saddle"
+    if np.all(eigenvalues > FLAT * top):
+        return eigenvalues, "minimum"
+    return eigenvalues, "degenerate"
+
+
+def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
+             fixed: Mapping | None = None, starts: int = 16, seed: int = 0, *,
+             global_search: bool = True, samples: int = 1_000_000, x0: Mapping | None = None) -> Optimum:
+    """Minimise the exact loss over ``free`` (symbol -> (low, high)), the other
+    symbols set by ``fixed``: ``starts`` seeded L-BFGS-B runs (the first from
+    ``x0`` if given, else from the middle of the box), plus differential
+    evolution unless ``global_search`` is False. ``samples`` Monte Carlo samples
+    check the loss at the optimum (0: no check)."""
+    bounds = check_bounds(free)
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
-    params = list(free)
+    params = list(bounds)
     f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
-    lo, hi = np.array(bounds).T
+    lo, hi = np.array(list(bounds.values())).T
+    box = list(bounds.values())
+    objective = _Objective(f, lo, hi)
     rng = np.random.default_rng(seed)
-    points = [(lo + hi) / 2] + [lo + (hi - lo) * rng.random(len(params)) for _ in range(starts - 1)]
-    # Losses are small numbers (1e-3 and below): SciPy's default tolerances stop far too early.
-    options = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000}
-    results = [minimize(f.value, x0, jac=f.gradient, method="L-BFGS-B", bounds=bounds, options=options)
-               for x0 in points]
+    first = (lo + hi) / 2 if x0 is None else np.clip([float(x0[p]) for p in params], lo, hi)
+    points = [first] + [lo + (hi - lo) * rng.random(len(params)) for _ in range(starts - 1)]
+    results = [_local(objective, x, box) for x in points]
+    global_loss = None
+    if global_search:
+        found = differential_evolution(f.value, box, seed=rng, tol=1e-10, polish=False, init="sobol")
+        polished = _local(objective, found.x, box)
+        global_loss = float(min(found.fun, polished.fun))
+        results.append(polished)
     best = min(results, key=lambda r: r.fun)
     x = best.x
-    scale = abs(best.fun) + 1e-300
-    hits = sum(r.fun <= best.fun + SAME * scale for r in results)
+    loss = f.value(x)
+    hits = sum(r.fun <= loss + SAME * abs(loss) for r in results[:starts])
 
     width = hi - lo
     active = {p: side for p, v, a, b, w in zip(params, x, lo, hi, width)
-              for side, edge in (("low", a), ("high", b)) if abs(v - edge) <= 1e-8 * w}
-    gradient = f.gradient(x)
+              for side, edge in (("low", a), ("high", b)) if abs(v - edge) <= ON_BOUND * w}
+    try:
+        gradient, hessian, on_boundary = f.gradient(x), f.hessian(x), f.on_boundary(x)
+    except SingularPoint:
+        y = objective.inside(x)
+        gradient, hessian, on_boundary = f.gradient(y), f.hessian(y), True
     inner = [k for k, p in enumerate(params) if p not in active]
     # At an active bound the gradient may point outward: only the inner part must vanish.
     gradient_norm = float(np.linalg.norm(gradient[inner])) if inner else 0.0
-    hessian = f.hessian(x)[np.ix_(inner, inner)]
-    eigenvalues = np.linalg.eigvalsh(hessian) if inner else np.zeros(0)
-    top = np.abs(eigenvalues).max(initial=0.0)
-    if np.any(eigenvalues < -FLAT * top):
-        verdict = "saddle"
-    elif np.all(eigenvalues > FLAT * top):
-        verdict = "minimum"
-    else:
-        verdict = "degenerate"
-    return Optimum(dict(zip(params, map(float, x))), float(best.fun), gradient_norm, eigenvalues, verdict,
-                   active, bool(f.on_boundary(x)), f.regime_at(x), starts, int(hits))
+
+    point = dict(zip(params, map(float, x)))
+    values = {**{s: v for s, v in (fixed or {}).items()}, **point}
+    symmetries = []
+    for field_ in rescalings(f.circuit, f.weights) if f.weights else ():
+        vector = np.array([float(sp.sympify(field_.get(p, 0)).subs(values)) for p in params])
+        # A symmetry moving a parameter that sits on a bound leaves the box (or does nothing).
+        if np.any(vector[[k for k in range(len(params)) if k not in inner]]) or not np.any(vector):
+            continue
+        symmetries.append({p: c for p, c in zip(params, vector) if c})
+    flat = np.array([[v.get(params[k], 0.0) for v in symmetries] for k in inner]).reshape(len(inner),
+                                                                                        len(symmetries))
+    eigenvalues, verdict = _verdict(hessian[np.ix_(inner, inner)], flat)
+
+    mc = None
+    if samples:
+        mc = monte_carlo_loss(circuit, law, importance, values, samples=samples, seed=seed)
+    return Optimum(point, float(loss), gradient_norm, eigenvalues, verdict, tuple(symmetries), active,
+                   bool(on_boundary), f.regime_at(x), starts, int(hits), global_loss, mc,
+                   fixed=dict(fixed or {}), bounds=bounds)
