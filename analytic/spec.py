@@ -24,6 +24,9 @@ matrices out. Every expression string goes through
     [at]                             # optional default point: symbol = number or expression
     w_a = 2
 
+    [bounds]                         # optional boxes for optimization: symbol = [low, high]
+    w_a = [0, 10]
+
     [latex]                          # optional LaTeX names, stored as given
     w_a = 'w_{\\mathrm{host}}'
 
@@ -63,7 +66,7 @@ from .expression import _finite, parse_expression
 from .laws import OneHot, SparseUniform
 from .symbols import sym
 
-TOP_KEYS = ("importance", "circuit", "law", "at", "latex")
+TOP_KEYS = ("importance", "circuit", "law", "at", "bounds", "latex")
 MATRIX_KEYS = ("W1", "W2", "b1", "b2", "hidden", "output", "target", "features")
 CIRCUIT_KEYS = ("preset", "args", "substitute", *MATRIX_KEYS)
 LAW_KEYS = {"sparse_uniform": ("kind", "sparsity", "low", "high"), "one_hot": ("kind", "low", "high")}
@@ -77,7 +80,8 @@ class Spec:
     """A loaded spec: what to compute the loss of, and where.
 
     ``importance`` is ``None`` when every feature has importance 1; ``at`` is
-    the default point (possibly empty); ``names`` maps symbol names to LaTeX.
+    the default point (possibly empty); ``bounds`` the box each weight is
+    optimized in, where the spec gives one; ``names`` maps symbol names to LaTeX.
     """
 
     circuit: Circuit
@@ -86,6 +90,7 @@ class Spec:
     at: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     source: str = "<spec>"
+    bounds: dict[sp.Symbol, tuple[sp.Expr, sp.Expr]] = field(default_factory=dict)
 
     @property
     def symbols(self) -> tuple[sp.Symbol, ...]:
@@ -364,6 +369,7 @@ def _build(data: dict, source: str) -> Spec:
     law_table = _table(data, "law", required=True)
     at_table = _table(data, "at", required=False) or {}
     latex_table = _table(data, "latex", required=False) or {}
+    bounds_table = _table(data, "bounds", required=False) or {}
 
     circuit = _circuit(circuit_table)
     law = _law(law_table, circuit.n)
@@ -393,5 +399,16 @@ def _build(data: dict, source: str) -> Spec:
         if not (value.is_Rational or value.is_Float):
             raise SuperlossError(f"[at] {symbol.name} = {value}: a point needs rational numbers")
     _check_named(at, _free_symbols(circuit, law.expressions(), importance), "[at]")
+    bounds = {sym(name): _box(value, f"bounds.{name}") for name, value in bounds_table.items()}
+    _check_named(bounds, set(circuit.symbols), "[bounds]")
     names = {key: _string(value, f"latex.{key}") for key, value in latex_table.items()}
-    return Spec(circuit, law_object, importance, at, names, source)
+    return Spec(circuit, law_object, importance, at, names, source, bounds)
+
+
+def _box(value: Any, what: str) -> tuple[sp.Expr, sp.Expr]:
+    if not (isinstance(value, list) and len(value) == 2):
+        raise SuperlossError(f"{what} must be [low, high], got {value!r}")
+    low, high = _vector(value, what)
+    if not (low.is_number and high.is_number and low < high):
+        raise SuperlossError(f"{what} = [{low}, {high}]: need numbers with low < high")
+    return low, high

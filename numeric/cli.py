@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
 from analytic import SuperlossError, expected_loss
@@ -27,6 +28,7 @@ from .montecarlo import monte_carlo_loss
 EXAMPLES = {
     "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json",
     "check": "superloss check docs/examples/motif_symbolic.toml --at S=0.9 --at I_a=1 --at I_b=0.3 --at I_c=1",
+    "optimize": "superloss optimize docs/examples/motif_study.toml --fix S=0.9 --fix I_b=0.3 --json optimum.json",
     "bench": "superloss bench --quick",
     "report": "superloss report --out my-report",
 }
@@ -136,6 +138,83 @@ def cmd_check(args) -> None:
     print(f"z-score       {z:+.2f}  ({'agree' if abs(z) < 5 else 'DISAGREE'} at |z| < 5)")
 
 
+def parse_bounds(items: Sequence[str] | None) -> dict[sp.Symbol, tuple[float, float]]:
+    """``["kappa=0:1000"]`` -> ``{kappa: (0.0, 1000.0)}``; bounds through the whitelist grammar."""
+    out = {}
+    for item in items or ():
+        name, sep, box = item.partition("=")
+        low, colon, high = box.partition(":")
+        if not sep or not colon or not name.strip():
+            raise SuperlossError(f"--bounds {item!r}: expected NAME=LOW:HIGH")
+        symbol = parse_expression(name.strip(), what="--bounds name")
+        if not isinstance(symbol, sp.Symbol):
+            raise SuperlossError(f"--bounds {item!r}: {name.strip()!r} is not a symbol name")
+        ends = [parse_expression(v.strip(), what=f"--bounds {name.strip()}") for v in (low, high)]
+        if not all(e.is_number and e.is_finite and e.is_real and np.isfinite(float(e)) for e in ends):
+            raise SuperlossError(f"--bounds {item!r}: the bounds must be finite numbers")
+        if not ends[0] < ends[1]:
+            raise SuperlossError(f"--bounds {item!r}: need LOW < HIGH")
+        out[symbol] = (float(ends[0]), float(ends[1]))
+    return out
+
+
+def cmd_optimize(args) -> None:
+    from .optimize import optimize
+
+    if args.json is not None and not Path(args.json).name:
+        raise SuperlossError("--json needs a file name")
+    if args.starts < 1 or args.seed < 0 or args.samples < 0:
+        raise SuperlossError(f"need --starts >= 1, --seed >= 0 and --samples >= 0, "
+                             f"got {args.starts}, {args.seed} and {args.samples}")
+    spec = load_spec(args.spec)
+    known = {s.name: s for s in spec.symbols}
+    weights = {s.name: s for s in spec.circuit.symbols}
+    fix = parse_assignments(args.fix, "--fix")
+    bounds = parse_bounds(args.bounds)
+    for what, names in (("--fix", fix), ("--bounds", bounds)):
+        unknown = sorted(s.name for s in names if s.name not in known)
+        if unknown:
+            raise SuperlossError(f"{what} names {', '.join(unknown)}, which the spec does not use; "
+                                 f"its symbols are {', '.join(sorted(known)) or 'none'}")
+    for s, v in fix.items():
+        if not (v.is_finite and v.is_real and np.isfinite(float(v))):
+            raise SuperlossError(f"--fix {s.name}: the value must be a finite real number (as a float)")
+    if args.free:
+        unknown = [n for n in args.free if n not in weights]
+        if unknown:
+            raise SuperlossError(f"--free names {', '.join(unknown)}, which are not weights of the circuit; "
+                                 f"its weights are {', '.join(sorted(weights)) or 'none'}")
+        free = [weights[n] for n in dict.fromkeys(args.free)]
+        clash = sorted(s.name for s in free if s in fix)
+        if clash:
+            raise SuperlossError(f"{', '.join(clash)} cannot be both --free and --fix")
+    else:
+        free = [s for s in spec.circuit.symbols if s not in fix]
+    if not free:
+        raise SuperlossError("nothing to optimize: every weight is fixed")
+    box = {**spec.bounds, **bounds}
+    missing = [s.name for s in free if s not in box]
+    if missing:
+        raise SuperlossError(f"no bounds for {', '.join(missing)}: give --bounds NAME=LOW:HIGH "
+                             "or a [bounds] table in the spec")
+    values = {**spec.at, **fix}
+    fixed = {s: values[s] for s in spec.symbols if s not in free and s in values}
+    unset = sorted(s.name for s in spec.symbols if s not in free and s not in values)
+    if unset:
+        raise SuperlossError(f"no value for {', '.join(unset)}: give --fix NAME=VALUE")
+    x0 = {s: spec.at[s] for s in free if s in spec.at}
+    start = time.perf_counter()
+    best = optimize(spec.circuit, spec.law, spec.importance, free={s: box[s] for s in free}, fixed=fixed,
+                    starts=args.starts, seed=args.seed, global_search=not args.no_global, samples=args.samples,
+                    x0=x0 if len(x0) == len(free) else None)
+    print(best)
+    print(f"optimized in {time.perf_counter() - start:.1f} s")
+    if args.json is not None:
+        data = {"spec": str(args.spec), "seed": args.seed, **best.to_dict()}
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
 def cmd_bench(args) -> None:
     from .bench import run
 
@@ -182,6 +261,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=4_000_000, help="Monte Carlo samples (default 4,000,000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(run=cmd_report)
+
+    p = command("optimize", "Find the parameters of least loss, with a certificate of the optimum.")
+    p.add_argument("spec", help="TOML spec file")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="fix a symbol, e.g. S=0.9 (repeatable)")
+    p.add_argument("--free", action="append", metavar="NAME",
+                   help="a weight to optimize (repeatable; default: every weight not fixed)")
+    p.add_argument("--bounds", action="append", metavar="NAME=LOW:HIGH",
+                   help="the box of a free weight (repeatable; default: the spec's [bounds])")
+    p.add_argument("--starts", type=int, default=16, help="local searches from seeded starts (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--samples", type=int, default=1_000_000,
+                   help="Monte Carlo samples to check the optimum's loss (default 1,000,000; 0: no check)")
+    p.add_argument("--no-global", action="store_true", help="skip the differential-evolution cross-check")
+    p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
+    p.set_defaults(run=cmd_optimize)
 
     p = command("bench", "Measure the engine against its targets and plain sympy.integrate.")
     p.add_argument("--quick", action="store_true", help="skip the slow plain-SymPy comparison")

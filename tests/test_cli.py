@@ -54,7 +54,34 @@ def test_report_refuses_non_empty_folder(capsys, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["old.txt"]
 
 
+def test_optimize_prints_a_certificate_and_writes_json(capsys, tmp_path):
+    target = tmp_path / "optimum.json"
+    code, out, _ = run(capsys, "optimize", str(STUDY), "--fix", "S=0.9", "--fix", "I_b=0.3", "--free", "kappa",
+                       "--bounds", "kappa=0:100", "--starts", "3", "--samples", "100000", "--json", str(target))
+    assert code == 0 and "kappa =" in out and "Hessian: minimum" in out
+    data = json.loads(target.read_text())
+    assert 15 < data["params"]["kappa"] < 17 and data["fixed"]["w_a"] == "2"
+    assert data["certificate"]["hits"] >= 1 and abs(data["certificate"]["monte_carlo"]["zscore"]) < 5
+    assert [p.name for p in tmp_path.iterdir()] == ["optimum.json"]
+
+
+STUDY = EXAMPLES / "motif_study.toml"
+FIX = ["--fix", "S=0.9", "--fix", "I_b=0.3"]
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["optimize", str(STUDY), *FIX, "--fix", "zeta=1"], "does not use"),
+    (["optimize", str(STUDY), *FIX, "--free", "S"], "not weights"),
+    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=5:1"], "LOW < HIGH"),
+    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=1:1"], "LOW < HIGH"),
+    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0:1/0"], "division by zero"),
+    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0"], "NAME=LOW:HIGH"),
+    (["optimize", str(STUDY), *FIX, "--bounds", "nu=0:1"], "does not use"),
+    (["optimize", str(STUDY), "--fix", "S=0.9"], "no value for I_b"),
+    (["optimize", str(STUDY), *FIX, "--fix", "kappa=1e999"], "finite"),
+    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--fix", "kappa=3"], "both"),
+    (["optimize", str(STUDY), *FIX, "--starts", "0"], "--starts"),
+    (["optimize", str(EXAMPLES / "motif_symbolic.toml"), *FIX, "--free", "kappa"], "no bounds"),
     (["derive", "missing.toml"], "cannot read"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "foo=1"], "does not use"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a"], "NAME=VALUE"),
@@ -93,7 +120,7 @@ def test_bad_spec_files(capsys, tmp_path):
 
 
 def test_console_script_help_has_an_example():
-    for command in ("derive", "check", "report", "bench"):
+    for command in ("derive", "check", "optimize", "report", "bench"):
         out = subprocess.run([sys.executable, "-m", "numeric.cli", command, "--help"],
                              capture_output=True, text=True, check=True).stdout
         assert "example: superloss " + command in out

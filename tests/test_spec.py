@@ -398,3 +398,13 @@ def test_any_text_loads_or_raises_superloss_error(text):
     except SuperlossError as exc:
         assert "\n" not in str(exc)
         assert str(exc).startswith("fuzz.toml: ")
+
+
+def test_bounds_table():
+    s = spec('[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = "sparse_uniform"\nsparsity = 0.5\n'
+             '[bounds]\nkappa = [0, 1000]\nb_a = ["-1/2", 0.5]')
+    assert s.bounds == {sym("kappa"): (0, 1000), sym("b_a"): (sp.Rational(-1, 2), sp.Rational(1, 2))}
+    base = '[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = "sparse_uniform"\nsparsity = "S"\n[bounds]\n'
+    assert "low < high" in refused(base + "kappa = [5, 1]")
+    assert "[low, high]" in refused(base + "kappa = 5")
+    assert "does not occur" in refused(base + "nu = [0, 1]")
