@@ -29,6 +29,16 @@ Every integral is an exact simplex formula (as in :mod:`analytic.integrate`)
 evaluated in float64: the only errors are rounding, and vertices within a
 relative ``TOLERANCE`` of a plane counting as lying on it.
 
+**Gradients** (:func:`term_gradient`). The integrand ``(y_i - y'_i)^2`` is
+continuous in ``x``, so moving a plane adds no boundary terms (Leibniz): the
+derivative in any weight ``theta`` is ``int 2 rho_i (z_i - y_i) dz_i/dtheta``,
+``rho_i`` the output's firing indicator. On a hidden cell every ``dz_i/dtheta``
+is affine in ``x`` (``h_j``, ``W2[i, j] x_k``, ``W2[i, j]`` or ``1`` where
+neuron ``j`` fires), so each cell only needs the ``d+1`` moments
+``int 2 rho (z - y) [1, x_A]``. They come from the same cuts as the value: the
+simplices carry the vertex values of ``1`` and the coordinates as ``extra``
+affine functions, which the minor-side pieces interpolate like ``x`` and ``z``.
+
 >>> import numpy as np
 >>> geo = arrangement(np.array([[1.0, -1.0]]), np.zeros(1), -1.0, 1.0)   # the square cut by x = y
 >>> float(geo.volume.sum()), len(geo.firing)
@@ -287,16 +297,32 @@ def _signs(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
 class _Pieces:
     """Simplices known only by what the integrals need: absolute volumes ``(K,)``,
     the values ``(K, d+1)`` at the vertices of the affine functions ``x`` (the
-    target's coordinate) and ``z`` (the output's pre-activation), and the scale
-    of ``z`` for sign decisions."""
+    target's coordinate) and ``z`` (the output's pre-activation), the scale of
+    ``z`` for sign decisions, and optionally the values ``(K, d+1, E)`` of ``E``
+    more affine functions ``g`` (for gradients: ``1`` and the coordinates),
+    which ride along every cut like ``x`` and ``z``."""
 
     volume: np.ndarray
     x: np.ndarray
     z: np.ndarray
     zscale: np.ndarray
+    extra: np.ndarray | None = None
 
     def take(self, rows) -> "_Pieces":
-        return _Pieces(self.volume[rows], self.x[rows], self.z[rows], self.zscale[rows])
+        extra = None if self.extra is None else self.extra[rows]
+        return _Pieces(self.volume[rows], self.x[rows], self.z[rows], self.zscale[rows], extra)
+
+    def vertex_values(self) -> dict[str, np.ndarray]:
+        """The vertex values of every affine function carried, by field name."""
+        values = {"x": self.x, "z": self.z}
+        if self.extra is not None:
+            values["extra"] = self.extra
+        return values
+
+
+def _trailing(a: np.ndarray, ndim: int) -> np.ndarray:
+    """``a`` with unit axes appended up to ``ndim`` axes (to broadcast over ``extra``)."""
+    return a.reshape(a.shape + (1,) * (ndim - a.ndim))
 
 
 def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray, _Pieces, np.ndarray]:
@@ -334,7 +360,8 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
         pos, neg = _templates(p, nz, n)
         order = np.argsort(-s[group], axis=1, kind="stable")
         g = simplices.take(group)
-        values = {"x": np.take_along_axis(g.x, order, axis=1), "z": np.take_along_axis(g.z, order, axis=1)}
+        values = {name: np.take_along_axis(v, _trailing(order, v.ndim), axis=1)
+                  for name, v in g.vertex_values().items()}
         c = values[cut]
         alpha, beta = c[:, :p], -c[:, p + nz:]
         t = alpha[:, :, None] / (alpha[:, :, None] + beta[:, None, :])
@@ -342,76 +369,196 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
         norm = alpha.prod(1) * beta.prod(1)
         ext = {}
         for name, v in values.items():
+            rest = v.shape[2:]
             if name == cut:
                 e = np.zeros((k, p * n))
             else:
-                e = (v[:, :p, None] + t * (v[:, None, p + nz:] - v[:, :p, None])).reshape(k, p * n)
+                start = v[:, :p, None]
+                e = (start + _trailing(t, v.ndim + 1) * (v[:, None, p + nz:] - start)).reshape((k, p * n) + rest)
             ext[name] = np.concatenate([v[:, :p + nz], e, v[:, p + nz:]], axis=1)
 
-        def build(template: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def build(template: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
             vol = g.volume[:, None] * weight[:, template].prod(2) / norm[:, None]
-            return vol, ext["x"][:, template], ext["z"][:, template]
+            return vol, {name: e[:, template] for name, e in ext.items()}
 
         if len(pos) != len(neg):
             minor, side = (pos, 1) if len(pos) < len(neg) else (neg, -1)
-            vol, xs, zs = build(minor)
+            vol, vals = build(minor)
             major[group] = -side
         else:
             # A tie: the minor side is the smaller one, which limits cancellation.
-            vp, xp, zp = build(pos)
-            vn, xn, zn = build(neg)
+            vp, valp = build(pos)
+            vn, valn = build(neg)
             small = vp.sum(1) <= vn.sum(1)
             vol = np.where(small[:, None], vp, vn)
-            xs = np.where(small[:, None, None], xp, xn)
-            zs = np.where(small[:, None, None], zp, zn)
+            vals = {name: np.where(_trailing(small, v.ndim), v, valn[name]) for name, v in valp.items()}
             major[group] = np.where(small, -1, 1)
         m = vol.shape[1]
-        out.append(_Pieces(vol.reshape(-1), xs.reshape(k * m, d + 1), zs.reshape(k * m, d + 1),
-                           np.repeat(g.zscale, m)))
+        vals = {name: v.reshape((k * m,) + v.shape[2:]) for name, v in vals.items()}
+        out.append(_Pieces(vol.reshape(-1), vals["x"], vals["z"], np.repeat(g.zscale, m), vals.get("extra")))
         parents.append(np.repeat(group, m))
     if not out:
         empty = np.zeros((0, d + 1))
-        return major, _Pieces(np.zeros(0), empty, empty, np.zeros(0)), np.zeros(0, dtype=np.intp)
-    pieces = _Pieces(*(np.concatenate([getattr(o, f) for o in out]) for f in ("volume", "x", "z", "zscale")))
+        extra = None if simplices.extra is None else np.zeros((0,) + simplices.extra.shape[1:])
+        return major, _Pieces(np.zeros(0), empty, empty, np.zeros(0), extra), np.zeros(0, dtype=np.intp)
+    extra = None if simplices.extra is None else np.concatenate([o.extra for o in out])
+    pieces = _Pieces(*(np.concatenate([getattr(o, f) for o in out]) for f in ("volume", "x", "z", "zscale")), extra)
     return major, pieces, np.concatenate(parents)
 
 
-def _output_terms(simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarray | None, relu: bool) -> float:
+def _moments(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Per simplex, the integrals ``(K, E)`` of ``f g_e``: :func:`_bilinear`
+    against each of the ``E`` affine functions ``g`` ``(K, d+1, E)``, unsummed."""
+    d = f.shape[1] - 1
+    both = f.sum(1)[:, None] * g.sum(1) + np.einsum("kv,kve->ke", f, g)
+    return volume[:, None] * both / ((d + 1) * (d + 2))
+
+
+def _scatter(rows: np.ndarray, parent: np.ndarray, size: int) -> np.ndarray:
+    """Rows ``(K, E)`` summed by their ``parent`` index into ``(size, E)``."""
+    return np.stack([np.bincount(parent, rows[:, e], minlength=size) for e in range(rows.shape[1])], axis=1)
+
+
+def _output_terms(simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarray | None,
+                  relu: bool) -> tuple[float, np.ndarray | None]:
     """Sum over simplices of the integral of ``(y - r)^2`` with ``y = sigma x``
     if ``coef`` is None, else of ``coef x r``; ``r = relu(z)`` (or ``z``).
 
     Written as ``A + rho B`` with ``rho`` the output's on/off indicator, a
     simplex the output plane crosses needs ``B`` only on the pieces of its minor
     side (:func:`_minor_side`): ``B = z (z - 2 y)``, or ``coef x z``.
+
+    If the simplices carry ``extra`` functions ``g``, also the moments ``(K, E)``,
+    per simplex, of the derivative of the integrand in ``r`` on the output's
+    support: the integrals of ``2 rho (z - y) g``, or ``coef x rho g``, with
+    ``rho = 1`` only where ``z > 0`` (a simplex where ``z`` vanishes counts as off).
     """
     S = simplices
     sigma = np.broadcast_to(np.asarray(sigma, dtype=float), S.volume.shape)
     y = sigma[:, None] * S.x
+    grad = S.extra is not None
     if not relu:
-        return _bilinear(S.volume, y - S.z, y - S.z) if coef is None else _bilinear(S.volume * coef, S.x, S.z)
-    major, pieces, parent = _minor_side(S, "z", _signs(S.z, S.zscale))
+        if coef is None:
+            value = _bilinear(S.volume, y - S.z, y - S.z)
+            return value, _moments(S.volume, 2 * (S.z - y), S.extra) if grad else None
+        value = _bilinear(S.volume * coef, S.x, S.z)
+        return value, _moments(S.volume * coef, S.x, S.extra) if grad else None
+    signs = _signs(S.z, S.zscale)
+    major, pieces, parent = _minor_side(S, "z", signs)
     on = major > 0
     # +1 where the pieces are the part with the output on, -1 where it is off.
     vp = pieces.volume * -major[parent]
     if coef is None:
         yp = sigma[parent, None] * pieces.x
         whole = _bilinear(S.volume[on], y[on] - S.z[on], y[on] - S.z[on]) + _bilinear(S.volume[~on], y[~on], y[~on])
-        return whole + _bilinear(vp, pieces.z, pieces.z - 2 * yp)
-    return _bilinear(S.volume[on] * coef[on], S.x[on], S.z[on]) + _bilinear(vp * coef[parent], pieces.x, pieces.z)
+        value = whole + _bilinear(vp, pieces.z, pieces.z - 2 * yp)
+    else:
+        value = _bilinear(S.volume[on] * coef[on], S.x[on], S.z[on]) + _bilinear(vp * coef[parent], pieces.x, pieces.z)
+    if not grad:
+        return value, None
+    live = on & (signs != 0).any(1)
+    if coef is None:
+        f, fp = 2 * (S.z - y), 2 * (pieces.z - yp)
+    else:
+        f, fp = coef[:, None] * S.x, coef[parent, None] * pieces.x
+    rows = np.zeros((len(S.volume), S.extra.shape[2]))
+    rows[live] = _moments(S.volume[live], f[live], S.extra[live])
+    return value, rows + _scatter(_moments(vp, fp, pieces.extra), parent, len(rows))
 
 
-def _chunk_integral(simplices: _Pieces, scale: float, absolute: bool, relu: bool) -> float:
-    """Integral of ``(y - r)^2`` over simplices, ``y = |x|`` if ``absolute`` else ``x``."""
+def _chunk_integral(simplices: _Pieces, scale: float, absolute: bool, relu: bool) -> tuple[float, np.ndarray | None]:
+    """Integral of ``(y - r)^2`` over simplices, ``y = |x|`` if ``absolute`` else ``x``,
+    and the moments of :func:`_output_terms` per simplex if they carry ``extra``."""
     if not absolute:
         return _output_terms(simplices, 1.0, None, relu)
     # |x| = sigma x with sigma the major side of x = 0; on the minor pieces,
-    # (-sigma x - r)^2 - (sigma x - r)^2 = 4 sigma x r.
+    # (-sigma x - r)^2 - (sigma x - r)^2 = 4 sigma x r (and its derivative in r, 4 sigma x).
     sigma, pieces, parent = _minor_side(simplices, "x", _signs(simplices.x, np.full(len(simplices.x), scale)))
     sigma = sigma.astype(float)
-    total = _output_terms(simplices, sigma, None, relu)
+    total, rows = _output_terms(simplices, sigma, None, relu)
     if len(parent):
-        total += _output_terms(pieces, 1.0, 4.0 * sigma[parent], relu)
-    return total
+        more, more_rows = _output_terms(pieces, 1.0, 4.0 * sigma[parent], relu)
+        total += more
+        if rows is not None:
+            rows += _scatter(more_rows, parent, len(rows))
+    return total, rows
+
+
+@dataclass
+class _Term:
+    """What one loss term integrates over: the cached arrangement ``geo`` of the
+    hidden planes, the output's pre-activation ``z = za[c] . x + zc[c]`` on each
+    cell ``c`` and its scale for sign decisions, and which neurons fire on each
+    cell (``(cells, m)``, ``None`` unless asked for)."""
+
+    geo: Arrangement
+    za: np.ndarray
+    zc: np.ndarray
+    zscale: np.ndarray
+    firing: np.ndarray | None
+
+
+def _term_setup(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int, A: list[int],
+                hidden: str, low: float, high: float, every: bool) -> _Term:
+    """The cells of output ``i`` on pattern ``A``: cut by the planes of the
+    neurons feeding ``i``, or of every neuron if ``every`` (the gradient in
+    ``W2[i, j]`` needs neuron ``j`` even where ``W2[i, j] = 0``); then also
+    which neurons fire on each cell."""
+    d = len(A)
+    feeds = np.arange(len(W1)) if every else np.flatnonzero(W2[i])
+    WA = W1[feeds][:, A].reshape(len(feeds), d)
+    bf, w = b1[feeds], W2[i, feeds]
+    firing = None
+    if hidden == "relu":
+        # A plane that vanishes on the pattern is a constant: the neuron fires
+        # everywhere (bias > 0) or nowhere.
+        zero = np.abs(WA).sum(1) == 0
+        cuts, const = np.flatnonzero(~zero), np.flatnonzero(zero & (bf > 0))
+        geo = _cached_arrangement(np.ascontiguousarray(WA[cuts]), np.ascontiguousarray(bf[cuts]), low, high)
+        weights = geo.firing * w[cuts]                                  # per cell
+        za, zc = weights @ WA[cuts], weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
+        if every:
+            firing = np.zeros((len(geo.firing), len(W1)), dtype=bool)
+            firing[:, feeds[cuts]] = geo.firing
+            firing[:, feeds[const]] = True
+    else:
+        geo = _cached_arrangement(np.zeros((0, d)), np.zeros(0), low, high)
+        za, zc = (w @ WA)[None, :], np.array([w @ bf + b2[i]])
+        firing = np.ones((1, len(W1)), dtype=bool) if every else None
+    radius = max(abs(low), abs(high))
+    z_scale = np.abs(za).sum(1) * radius + np.abs(zc) + 1e-300      # per cell, for sign decisions
+    return _Term(geo, za, zc, z_scale, firing)
+
+
+def _floats(W1, W2, b1, b2) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
+    return W1, W2, np.asarray(b1, dtype=float).ravel(), np.asarray(b2, dtype=float).ravel()
+
+
+def _integrate(term: _Term, i: int, A: list[int], output: str, target: str, low: float, high: float,
+               chunk: int | None, gradient: bool) -> tuple[float, np.ndarray | None]:
+    """The integral of the term over its cells and, if ``gradient``, the moments
+    ``(cells, d+1)`` of each cell: the integrals of ``2 rho (z - y) [1, x_A]``."""
+    geo, d = term.geo, len(A)
+    radius = max(abs(low), abs(high))
+    col = A.index(i) if i in A else None
+    absolute = target == "abs" and col is not None
+    volume = geo.volume
+    step = chunk or CHUNK
+    total = 0.0
+    moments = np.zeros((len(geo.firing), d + 1)) if gradient else None
+    for start in range(0, len(geo.simplices), step):
+        idx, cell = geo.simplices[start:start + step], geo.cell[start:start + step]
+        V = geo.points[idx]
+        x = V[:, :, col] if col is not None else np.zeros(idx.shape)
+        z = (V @ term.za[cell][:, :, None])[:, :, 0] + term.zc[cell][:, None]
+        extra = np.concatenate([np.ones(idx.shape + (1,)), V], axis=2) if gradient else None
+        simplices = _Pieces(volume[start:start + step], x, z, term.zscale[cell], extra)
+        value, rows = _chunk_integral(simplices, radius + 1e-300, absolute, output == "relu")
+        total += value
+        if gradient:
+            moments += _scatter(rows, cell, len(moments))
+    return total, moments
 
 
 def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int,
@@ -426,39 +573,47 @@ def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
     :data:`CACHE_SIMPLICES`), so all outputs of one pattern share it. ``chunk`` is
     how many simplices are processed at once (default :data:`CHUNK`).
     """
-    W1, W2 = np.asarray(W1, dtype=float), np.asarray(W2, dtype=float)
-    b1, b2 = np.asarray(b1, dtype=float).ravel(), np.asarray(b2, dtype=float).ravel()
+    W1, W2, b1, b2 = _floats(W1, W2, b1, b2)
     A = list(A)
-    d = len(A)
-    feeds = np.flatnonzero(W2[i])
-    WA = W1[feeds][:, A].reshape(len(feeds), d)
-    bf, w = b1[feeds], W2[i, feeds]
-    if hidden == "relu":
-        # A plane that vanishes on the pattern is a constant: the neuron fires
-        # everywhere (bias > 0) or nowhere.
-        zero = np.abs(WA).sum(1) == 0
-        cuts, const = np.flatnonzero(~zero), np.flatnonzero(zero & (bf > 0))
-        geo = _cached_arrangement(np.ascontiguousarray(WA[cuts]), np.ascontiguousarray(bf[cuts]), low, high)
-        weights = geo.firing * w[cuts]                                  # per cell
-        za, zc = weights @ WA[cuts], weights @ bf[cuts] + (w[const] @ bf[const] + b2[i])
-    else:
-        geo = _cached_arrangement(np.zeros((0, d)), np.zeros(0), low, high)
-        za, zc = (w @ WA)[None, :], np.array([w @ bf + b2[i]])
-    radius = max(abs(low), abs(high))
-    z_scale = np.abs(za).sum(1) * radius + np.abs(zc) + 1e-300      # per cell, for sign decisions
-    col = A.index(i) if i in A else None
-    absolute = target == "abs" and col is not None
-    volume = geo.volume
-    step = chunk or CHUNK
-    total = 0.0
-    for start in range(0, len(geo.simplices), step):
-        idx, cell = geo.simplices[start:start + step], geo.cell[start:start + step]
-        V = geo.points[idx]
-        x = V[:, :, col] if col is not None else np.zeros(idx.shape)
-        z = (V @ za[cell][:, :, None])[:, :, 0] + zc[cell][:, None]
-        simplices = _Pieces(volume[start:start + step], x, z, z_scale[cell])
-        total += _chunk_integral(simplices, radius + 1e-300, absolute, output == "relu")
-    return total
+    term = _term_setup(W1, W2, b1, b2, i, A, hidden, low, high, every=False)
+    return _integrate(term, i, A, output, target, low, high, chunk, gradient=False)[0]
+
+
+def term_gradient(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int,
+                  A: tuple[int, ...], hidden: str, output: str, target: str, low: float, high: float,
+                  chunk: int | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(value, dW1, dW2, db1, db2)``: the integral of :func:`term_integral` and
+    its exact gradient with respect to every entry of ``W1, W2, b1, b2`` (arrays
+    of their shapes; ``b1, b2`` flat).
+
+    By Leibniz (the integrand is continuous in ``x``) the derivative in ``theta``
+    is the integral of ``2 rho_i (z_i - y_i) dz_i/dtheta``, and ``dz_i/dtheta`` is
+    affine on each hidden cell, so the moments ``int 2 rho (z - y) [1, x_A]`` of
+    the cells suffice. At a kink the derivative of the side that is off is taken:
+    ``rho = 1`` and a neuron fires only where its pre-activation is ``> 0``.
+    The cells are cut by every hidden neuron, feeding ``i`` or not (the
+    derivative in ``W2[i, j]`` is ``h_j``).
+
+    >>> import numpy as np
+    >>> value, dW1, dW2, db1, db2 = term_gradient(np.array([[0.5]]), np.array([[1.0]]), np.zeros(1),
+    ...     np.zeros(1), 0, (0,), "relu", "relu", "abs", -1.0, 1.0)   # int (|x| - relu(x/2))^2
+    >>> round(value, 12), round(float(dW1[0, 0]), 12), round(float(dW2[0, 0]), 12)
+    (0.416666666667, -0.333333333333, -0.166666666667)
+    """
+    W1, W2, b1, b2 = _floats(W1, W2, b1, b2)
+    A = list(A)
+    term = _term_setup(W1, W2, b1, b2, i, A, hidden, low, high, every=True)
+    value, M = _integrate(term, i, A, output, target, low, high, chunk, gradient=True)
+    phi = term.firing                                                   # (cells, m)
+    WA = W1[:, A].reshape(len(W1), len(A))
+    dW1, dW2, db1, db2 = np.zeros_like(W1), np.zeros_like(W2), np.zeros_like(b1), np.zeros_like(b2)
+    # dz/dW2[i, j] = h_j = phi_j (W1[j] . x + b1[j]); dz/db1[j] = W2[i, j] phi_j;
+    # dz/dW1[j, k] = W2[i, j] phi_j x_k; dz/db2[i] = 1.
+    dW2[i] = (phi * (M[:, 1:] @ WA.T + M[:, :1] * b1[None, :])).sum(0)
+    db1[:] = W2[i] * (phi.T @ M[:, 0])
+    dW1[:, A] = W2[i][:, None] * (phi.T @ M[:, 1:])
+    db2[i] = M[:, 0].sum()
+    return value, dW1, dW2, db1, db2
 
 
 def term_integrals(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, A: tuple[int, ...],
@@ -469,3 +624,13 @@ def term_integrals(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarra
     triangulation, whatever the size of the cache."""
     outputs = range(len(np.asarray(W2))) if outputs is None else outputs
     return {i: term_integral(W1, W2, b1, b2, i, A, hidden, output, target, low, high) for i in outputs}
+
+
+def term_gradients(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, A: tuple[int, ...],
+                   hidden: str, output: str, target: str, low: float, high: float,
+                   outputs: Sequence[int] | None = None) -> dict[int, tuple]:
+    """:func:`term_gradient` of every output in ``outputs`` (default all) for one
+    pattern ``A``: the cells are cut by every hidden neuron, so all outputs share
+    one triangulation."""
+    outputs = range(len(np.asarray(W2))) if outputs is None else outputs
+    return {i: term_gradient(W1, W2, b1, b2, i, A, hidden, output, target, low, high) for i in outputs}
