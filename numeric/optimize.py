@@ -1,10 +1,11 @@
 """Optimal circuit parameters: multi-start L-BFGS-B on the exact loss, with a certificate.
 
-Every start runs L-BFGS-B with the exact gradient of the regime it is in
-(:class:`numeric.compile.RegimeLoss`). Differential evolution, which uses loss
-values only, searches the same box independently; its best point is polished
-the same way and competes with the starts. The best point is then certified:
-the exact Hessian there, the circuit's rescaling symmetries
+Every start runs L-BFGS-B with the exact loss and gradient at each point
+(:class:`numeric.pointwise.PointwiseLoss`, which costs the same in every
+regime). Differential evolution, which uses loss values only, searches the
+same box independently; its best point is polished the same way and competes
+with the starts. The best point is then polished and certified with the closed
+form of its regime (:class:`numeric.compile.RegimeLoss`): the exact Hessian there, the circuit's rescaling symmetries
 (:func:`analytic.symmetry.rescalings`) as flat directions, the active bounds,
 the regime, and a Monte Carlo estimate of the loss that shares no code with the
 closed forms.
@@ -31,6 +32,7 @@ from analytic.symmetry import rescalings
 
 from .compile import RegimeLoss, SingularPoint
 from .montecarlo import MonteCarloResult, monte_carlo_loss
+from .pointwise import PointwiseLoss
 
 #: Eigenvalues within this fraction of the largest one count as zero (flat).
 FLAT = 1e-7
@@ -38,6 +40,9 @@ FLAT = 1e-7
 SAME = 1e-7
 #: A parameter within this fraction of its box's width of a bound is on it.
 ON_BOUND = 1e-8
+#: Differential evolution's population (times the number of parameters) and generations.
+GLOBAL_POPSIZE = 5
+GLOBAL_MAXITER = 40
 #: SciPy's default tolerances stop far too early on losses of 1e-3 and below.
 LOCAL_OPTIONS = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 3000}
 
@@ -169,8 +174,19 @@ class _Objective:
             return self.f.value(x), self.f.gradient(y)
 
 
-def _local(objective: _Objective, x0: np.ndarray, bounds: list):
-    return minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=LOCAL_OPTIONS)
+def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """L-BFGS-B from ``x0`` in coordinates scaled to the unit box: with kappa in
+    [0, 1000] beside delta in [0, 1], unscaled steps are badly proportioned."""
+    width = hi - lo
+
+    def scaled(u: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = objective(lo + u * width)
+        return value, gradient * width
+
+    result = minimize(scaled, (np.asarray(x0) - lo) / width, jac=True, method="L-BFGS-B",
+                      bounds=[(0.0, 1.0)] * len(lo), options=LOCAL_OPTIONS)
+    result.x = np.clip(lo + result.x * width, lo, hi)
+    return result
 
 
 def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
@@ -200,24 +216,29 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
     params = list(bounds)
-    f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
+    search = PointwiseLoss(circuit, law, importance, params, fixed)
     lo, hi = np.array(list(bounds.values())).T
-    box = list(bounds.values())
-    objective = _Objective(f, lo, hi)
     rng = np.random.default_rng(seed)
     first = (lo + hi) / 2 if x0 is None else np.clip([float(x0[p]) for p in params], lo, hi)
     points = [first] + [lo + (hi - lo) * rng.random(len(params)) for _ in range(starts - 1)]
-    results = [_local(objective, x, box) for x in points]
+    results = [_local(search.value_and_gradient, x, lo, hi) for x in points]
     global_loss = None
     if global_search:
-        found = differential_evolution(f.value, box, seed=rng, tol=1e-10, polish=False, init="sobol")
-        polished = _local(objective, found.x, box)
+        found = differential_evolution(search.value, list(bounds.values()), seed=rng, tol=1e-8, polish=False,
+                                       init="sobol", popsize=GLOBAL_POPSIZE, maxiter=GLOBAL_MAXITER)
+        polished = _local(search.value_and_gradient, found.x, lo, hi)
         global_loss = float(min(found.fun, polished.fun))
         results.append(polished)
     best = min(results, key=lambda r: r.fun)
-    x = best.x
+    # The certificate comes from the closed form of the regime the best point lies in;
+    # a last polish with it takes the gradient down to rounding.
+    f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
+    objective = _Objective(f, lo, hi)
+    polished = _local(objective, best.x, lo, hi)
+    x = polished.x if polished.fun <= best.fun else best.x
     loss = f.value(x)
-    hits = sum(r.fun <= loss + SAME * abs(loss) for r in results[:starts])
+    reference = min(loss, best.fun)
+    hits = sum(r.fun <= reference + SAME * abs(reference) for r in results[:starts])
 
     width = hi - lo
     active = {p: side for p, v, a, b, w in zip(params, x, lo, hi, width)
