@@ -174,6 +174,45 @@ class _Objective:
             return self.f.value(x), self.f.gradient(y)
 
 
+class _Search:
+    """Value and gradient for the local searches: the compiled closed form where
+    the point lies in a regime already derived (tens of microseconds), the
+    pointwise engine elsewhere (tens of milliseconds). Nothing is derived during
+    a search: deriving a regime costs seconds, and a search crosses dozens. The
+    regime of each optimum is derived for its certificate, so later searches
+    that pass through it (other sparsities of a study) take the fast path."""
+
+    def __init__(self, closed: RegimeLoss, pointwise: PointwiseLoss) -> None:
+        self.closed, self.pointwise = closed, pointwise
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.closed.knows(x):
+            try:
+                return self.closed.value(x), self.closed.gradient(x)
+            except SingularPoint:
+                pass
+        return self.pointwise.value_and_gradient(x)
+
+    def value(self, x: np.ndarray) -> float:
+        return self.closed.value(x) if self.closed.knows(x) else self.pointwise.value(x)
+
+
+#: Regimes derived so far, by circuit, law, importances and params: they serve
+#: every later call, whatever S and the importances are fixed at.
+_REGIMES: dict = {}
+
+
+def _regime_loss(circuit, law, importance, params, fixed, seed: int) -> RegimeLoss:
+    f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
+    key = (f.circuit.entries(), f.circuit.hidden, f.circuit.output, f.circuit.target, type(law).__name__,
+           law.low, law.high, tuple(map(str, importance or ())), f.params)
+    known = _REGIMES.get(key)
+    if known is not None:
+        f.adopt(known)
+    _REGIMES[key] = f
+    return f
+
+
 def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     """L-BFGS-B from ``x0`` in coordinates scaled to the unit box: with kappa in
     [0, 1000] beside delta in [0, 1], unscaled steps are badly proportioned."""
@@ -187,6 +226,23 @@ def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
                       bounds=[(0.0, 1.0)] * len(lo), options=LOCAL_OPTIONS)
     result.x = np.clip(lo + result.x * width, lo, hi)
     return result
+
+
+def random_starts(lo: np.ndarray, hi: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``count`` points of the box, alternately uniform and log-uniform in
+    magnitude over three decades below each bound (with a random sign where the
+    box spans zero): a weight in [0, 1000] is tried at every scale, not only
+    near 500, where large weights leave ReLUs dead and the loss flat."""
+    edge = np.maximum(np.abs(lo), np.abs(hi))
+    points = []
+    for k in range(count):
+        if k % 2 == 0:
+            points.append(lo + (hi - lo) * rng.random(len(lo)))
+            continue
+        magnitude = edge * 10.0 ** (-3 * rng.random(len(lo)))
+        negative = rng.random(len(lo)) * (hi - lo) < np.maximum(-lo, 0)
+        points.append(np.clip(np.where(negative, -magnitude, magnitude), lo, hi))
+    return points
 
 
 def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
@@ -206,33 +262,37 @@ def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
 
 def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
              fixed: Mapping | None = None, starts: int = 16, seed: int = 0, *,
-             global_search: bool = True, samples: int = 1_000_000, x0: Mapping | None = None) -> Optimum:
+             global_search: bool = True, samples: int = 1_000_000,
+             x0: Mapping | Sequence[Mapping] | None = None) -> Optimum:
     """Minimise the exact loss over ``free`` (symbol -> (low, high)), the other
     symbols set by ``fixed``: ``starts`` seeded L-BFGS-B runs (the first from
-    ``x0`` if given, else from the middle of the box), plus differential
+    ``x0``, a point or a list of points, if given, else from the middle of the
+    box; the rest from :func:`random_starts`), plus differential
     evolution unless ``global_search`` is False. ``samples`` Monte Carlo samples
     check the loss at the optimum (0: no check)."""
     bounds = check_bounds(free)
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
     params = list(bounds)
-    search = PointwiseLoss(circuit, law, importance, params, fixed)
+    f = _regime_loss(circuit, law, importance, params, fixed, seed)
+    search = _Search(f, PointwiseLoss(circuit, law, importance, params, fixed))
     lo, hi = np.array(list(bounds.values())).T
     rng = np.random.default_rng(seed)
-    first = (lo + hi) / 2 if x0 is None else np.clip([float(x0[p]) for p in params], lo, hi)
-    points = [first] + [lo + (hi - lo) * rng.random(len(params)) for _ in range(starts - 1)]
-    results = [_local(search.value_and_gradient, x, lo, hi) for x in points]
+    given = [] if x0 is None else [x0] if isinstance(x0, Mapping) else list(x0)
+    first = [np.clip([float(point[p]) for p in params], lo, hi) for point in given] or [(lo + hi) / 2]
+    points = first + random_starts(lo, hi, starts - len(first), rng)
+    starts = len(points)
+    results = [_local(search, x, lo, hi) for x in points]
     global_loss = None
     if global_search:
         found = differential_evolution(search.value, list(bounds.values()), seed=rng, tol=1e-8, polish=False,
                                        init="sobol", popsize=GLOBAL_POPSIZE, maxiter=GLOBAL_MAXITER)
-        polished = _local(search.value_and_gradient, found.x, lo, hi)
+        polished = _local(search, found.x, lo, hi)
         global_loss = float(min(found.fun, polished.fun))
         results.append(polished)
     best = min(results, key=lambda r: r.fun)
     # The certificate comes from the closed form of the regime the best point lies in;
     # a last polish with it takes the gradient down to rounding.
-    f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
     objective = _Objective(f, lo, hi)
     polished = _local(objective, best.x, lo, hi)
     x = polished.x if polished.fun <= best.fun else best.x

@@ -1,0 +1,175 @@
+"""The motif study: which circuit is optimal, by sparsity and the rider's importance.
+
+For each sparsity ``S`` and rider importance ``I_b`` (host and inhibitor
+features have importance 1) the full motif and its nested variants are
+optimized in the study's box (:data:`BOX`). Every variant is the full motif at
+some parameter values, so each variant's optimum is also a start of the full
+motif's search, and the full motif is never worse. Its optimum is classified by
+the structure it takes (:func:`classify`, tolerances in :data:`TOLERANCE`), and
+the loss each ingredient buys is the difference between consecutive variants.
+Active bounds that are not zero are relaxed ten times wider, then a hundred
+times; if the optimum still follows the bound, the limit of the closed form is
+taken instead (bounds at zero switch a weight off and are reported, not
+relaxed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+from joblib import Parallel, delayed
+
+from analytic import SparseUniform, sym, syms
+from analytic.circuits import asymmetric_inhibition
+
+from .optimize import Optimum, optimize
+
+w_a, w_b, o_a, o_b, delta, kappa, gamma, b_a, b_b, b_c = syms("w_a w_b o_a o_b delta kappa gamma b_a b_b b_c")
+S, I_b = sym("S"), sym("I_b")
+
+SPARSITIES = ("1/2", "7/10", "9/10", "97/100", "99/100")
+RIDER_IMPORTANCES = ("1/10", "3/10", "1")
+
+#: The box every weight is optimized in.
+BOX = {w_a: (0, 10), w_b: (0, 10), o_a: (0, 10), o_b: (0, 10), delta: (0, 1), kappa: (0, 1000),
+       gamma: (0, 10), b_a: (-1, 1), b_b: (-1, 1), b_c: (-1, 1)}
+
+#: The nested variants, simplest first, each as the values it gives the full motif's weights.
+VARIANTS = {
+    "rider dropped": {w_b: 0, o_b: 0},
+    "symmetric": {w_b: w_a, o_b: o_a, kappa: 0, delta: 0, gamma: 0},
+    "no inhibition": {kappa: 0, delta: 0, gamma: 0},
+    "no leak": {gamma: 0},
+    "full": {},
+}
+
+#: Thresholds of :func:`classify`, on quantities the rescaling symmetry leaves unchanged:
+#: the rider's path ``w_b o_b`` and the inhibition ``kappa delta`` against the
+#: monosemantic neurons' unit path, and the host/rider ratios' distance from 1.
+TOLERANCE = {"rider": 1e-3, "symmetric": 1e-2, "inhibition": 1e-3}
+
+STRUCTURES = ("rider dropped", "symmetric", "asymmetric without inhibition", "asymmetric with inhibition")
+
+
+def classify(params: dict) -> str:
+    """The structure a motif optimum takes.
+
+    >>> classify({w_a: 2, w_b: 0.5, o_a: 0.5, o_b: 2, delta: 0.25, kappa: 20, gamma: 0.125})
+    'asymmetric with inhibition'
+    """
+    p = {s: float(params.get(s, 0.0)) for s in BOX}
+    if p[w_b] * p[o_b] < TOLERANCE["rider"]:
+        return "rider dropped"
+    inhibition = p[kappa] * p[delta] >= TOLERANCE["inhibition"]
+    ratios = (p[w_a] / p[w_b], p[o_a] / p[o_b]) if p[o_b] and p[w_b] else (float("inf"),) * 2
+    if not inhibition and all(abs(r - 1) < TOLERANCE["symmetric"] for r in ratios):
+        return "symmetric"
+    return "asymmetric with inhibition" if inhibition else "asymmetric without inhibition"
+
+
+@dataclass
+class Relaxation:
+    """What became of one active bound when it was widened."""
+
+    param: sp.Symbol
+    side: str
+    widths: list = field(default_factory=list)   # (bound, value the param took, loss) per widening
+    inside: bool = False
+    limit: sp.Expr | None = None
+
+
+@dataclass
+class Case:
+    """One (S, I_b): every variant's optimum, the full motif's structure and what it buys."""
+
+    sparsity: sp.Rational
+    rider_importance: sp.Rational
+    optima: dict
+    structure: str
+    relaxations: list
+
+    @property
+    def full(self) -> Optimum:
+        return self.optima["full"]
+
+    def bought(self) -> dict:
+        """The loss each step from one variant to the next removes (>= 0)."""
+        names = list(VARIANTS)
+        return {f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:])}
+
+
+def _embed(variant: dict, params: dict) -> dict:
+    """A variant's optimum as a point of the full motif."""
+    return {s: float(sp.sympify(variant[s]).subs(params)) if s in variant else params[s] for s in BOX}
+
+
+def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Relaxation]:
+    out = []
+    for p, side in best.active_bounds.items():
+        lo, hi = best.bounds[p]
+        edge = lo if side == "low" else hi
+        if edge == 0:
+            continue
+        relaxation = Relaxation(p, side)
+        current = best
+        for factor in (10, 100):
+            width = (hi - lo) * (factor - 1)
+            box = dict(current.bounds)
+            box[p] = (lo - width, hi) if side == "low" else (lo, hi + width)
+            current = optimize(circuit, law, importance, box, fixed, starts=1, seed=seed, global_search=False,
+                               samples=0, x0=[current.params])
+            relaxation.widths.append((box[p][0] if side == "low" else box[p][1], current.params[p], current.loss))
+            if p not in current.active_bounds:
+                relaxation.inside = True
+                break
+        if not relaxation.inside:
+            others = {s: sp.Rational(v) for s, v in current.params.items() if s != p}
+            expr = current.regime.expr.subs({**fixed, **others})
+            relaxation.limit = sp.limit(expr, p, sp.oo if side == "high" else -sp.oo)
+        out.append(relaxation)
+    return out
+
+
+def run_case(sparsity, rider_importance, starts: int = 16, seed: int = 0, samples: int = 1_000_000) -> Case:
+    """Optimize every variant at one (S, I_b), the full motif last, from the others' optima too."""
+    S_, I_ = sp.Rational(sparsity), sp.Rational(rider_importance)
+    full = asymmetric_inhibition()
+    law, importance = SparseUniform(S), [1, I_b, 1]
+    fixed = {S: S_, I_b: I_}
+    optima = {}
+    for name, variant in VARIANTS.items():
+        circuit = full.subs(variant) if variant else full
+        free = {s: BOX[s] for s in circuit.symbols}
+        # Every simpler variant's optimum is a start: where it is a special case, this one cannot be worse.
+        x0 = [{s: v for s, v in _embed(VARIANTS[n], o.params).items() if s in free} for n, o in optima.items()]
+        optima[name] = optimize(circuit, law, importance, free, fixed, starts=starts if name == "full" else
+                                max(4, starts // 2), seed=seed, global_search=False, samples=samples, x0=x0 or None)
+    structure = classify(optima["full"].params)
+    relaxations = _relax(full, law, importance, fixed, optima["full"], seed)
+    return Case(S_, I_, optima, structure, relaxations)
+
+
+def run(sparsities: Sequence = SPARSITIES, rider_importances: Sequence = RIDER_IMPORTANCES, starts: int = 16,
+        seed: int = 0, jobs: int = 2, samples: int = 1_000_000) -> list[Case]:
+    """Every case of the study, ``jobs`` in parallel (through joblib)."""
+    grid = [(s, i) for s in sparsities for i in rider_importances]
+    return Parallel(n_jobs=jobs)(delayed(run_case)(s, i, starts, seed, samples) for s, i in grid)
+
+
+def table(cases: Sequence[Case]) -> str:
+    """The study as a Markdown table: one row per case."""
+    rows = ["| S | I_b | structure | full loss | rider dropped | symmetric | no inhibition | no leak "
+            "| w_a/w_b | kappa delta / (o_b w_a) | kappa | delta | z (MC) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for case in cases:
+        p = {s: case.full.params.get(s, 0.0) for s in BOX}
+        ratio = p[w_a] / p[w_b] if p[w_b] else float("inf")
+        cancel = p[kappa] * p[delta] / (p[o_b] * p[w_a]) if p[o_b] * p[w_a] else float("nan")
+        losses = " | ".join(f"{case.optima[n].loss:.6g}" for n in VARIANTS if n != "full")
+        z = case.full.zscore
+        rows.append(f"| {case.sparsity} | {case.rider_importance} | {case.structure} | {case.full.loss:.6g} | "
+                    f"{losses} | {ratio:.3g} | {cancel:.3g} | {p[kappa]:.4g} | {p[delta]:.3g} | "
+                    f"{'' if z is None else f'{z:+.2f}'} |")
+    return "\n".join(rows)
