@@ -313,7 +313,7 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     gradient_norm = float(np.linalg.norm(gradient[inner])) if inner else 0.0
 
     point = dict(zip(params, map(float, x)))
-    values = {**{s: v for s, v in (fixed or {}).items()}, **point}
+    values = {**(fixed or {}), **point}
     symmetries = []
     for field_ in rescalings(f.circuit, f.weights) if f.weights else ():
         vector = np.array([float(sp.sympify(field_.get(p, 0)).subs(values)) for p in params])

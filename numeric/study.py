@@ -22,7 +22,7 @@ import sympy as sp
 from joblib import Parallel, delayed
 
 from analytic import SparseUniform, sym, syms
-from analytic.circuits import asymmetric_inhibition
+from analytic.circuits import CANONICAL, asymmetric_inhibition
 
 from .optimize import Optimum, optimize
 
@@ -77,7 +77,7 @@ class Relaxation:
     side: str
     widths: list = field(default_factory=list)   # (bound, value the param took, loss) per widening
     inside: bool = False
-    limit: sp.Expr | None = None
+    limit: float | None = None
 
 
 @dataclass
@@ -119,7 +119,7 @@ def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Re
             box = dict(current.bounds)
             box[p] = (lo - width, hi) if side == "low" else (lo, hi + width)
             current = optimize(circuit, law, importance, box, fixed, starts=1, seed=seed, global_search=False,
-                               samples=0, x0=[current.params])
+                               samples=0, x0=current.params)
             relaxation.widths.append((box[p][0] if side == "low" else box[p][1], current.params[p], current.loss))
             if p not in current.active_bounds:
                 relaxation.inside = True
@@ -127,7 +127,7 @@ def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Re
         if not relaxation.inside:
             others = {s: sp.Rational(v) for s, v in current.params.items() if s != p}
             expr = current.regime.expr.subs({**fixed, **others})
-            relaxation.limit = sp.limit(expr, p, sp.oo if side == "high" else -sp.oo)
+            relaxation.limit = float(sp.limit(expr, p, sp.oo if side == "high" else -sp.oo))
         out.append(relaxation)
     return out
 
@@ -142,10 +142,12 @@ def run_case(sparsity, rider_importance, starts: int = 16, seed: int = 0, sample
     for name, variant in VARIANTS.items():
         circuit = full.subs(variant) if variant else full
         free = {s: BOX[s] for s in circuit.symbols}
-        # Every simpler variant's optimum is a start: where it is a special case, this one cannot be worse.
-        x0 = [{s: v for s, v in _embed(VARIANTS[n], o.params).items() if s in free} for n, o in optima.items()]
+        # Every simpler variant's optimum is a start: where it is a special case, this one cannot be
+        # worse. The canonical point is the first start.
+        x0 = [{s: float(CANONICAL[s]) for s in free}]
+        x0 += [{s: v for s, v in _embed(VARIANTS[n], o.params).items() if s in free} for n, o in optima.items()]
         optima[name] = optimize(circuit, law, importance, free, fixed, starts=starts if name == "full" else
-                                max(4, starts // 2), seed=seed, global_search=False, samples=samples, x0=x0 or None)
+                                max(4, starts // 2), seed=seed, global_search=False, samples=samples, x0=x0)
     structure = classify(optima["full"].params)
     relaxations = _relax(full, law, importance, fixed, optima["full"], seed)
     return Case(S_, I_, optima, structure, relaxations)
