@@ -3,8 +3,9 @@
 Inside a regime the loss is a rational function of each parameter, so
 ``dL/dq = 0`` is a polynomial equation in ``q`` once the denominator (which
 does not vanish inside the regime) and the factors free of ``q`` are dropped.
-For the motif's output biases it is a cubic or quartic; for the inhibition
-strength ``kappa`` a quadratic, solved by radicals. The formula holds in the
+Its degree depends on the regime: for the motif's output biases a cubic or a
+quartic, for the inhibition strength ``kappa`` a quadratic in the canonical
+regime (solved by radicals) and a quintic in the regime of its optimum. The formula holds in the
 regime of the loss it came from, and so does the root it picks: a stationary
 point of the formula outside its regime is not one of the loss.
 

@@ -1,6 +1,6 @@
 """Continuous symmetries of a circuit's parameters: directions the loss is flat along.
 
-A ReLU hidden unit is positively homogeneous, ``ReLU(c z) = c ReLU(z)`` for
+A ReLU (or linear) hidden unit is positively homogeneous, ``ReLU(c z) = c ReLU(z)`` for
 ``c > 0``: scaling its input row and bias by ``c`` and its output column by
 ``1 / c`` changes no output, so the loss is constant along that curve. Whether
 the free parameters can follow such a curve depends on how the weights are
@@ -37,14 +37,15 @@ def rescalings(circuit: Circuit, params: Sequence[sp.Symbol] | None = None) -> t
     """A basis of the symmetry directions over ``params`` (default: the circuit's
     symbols), each a vector field ``{param: expression}`` (zero components left out).
 
-    Only ReLU hidden units are homogeneous; a linear hidden unit is too, but it
-    also commutes with sums, which this does not look for.
+    ReLU and linear hidden units are both positively homogeneous; the other
+    symmetries of a linear layer (any invertible mixing of its units) are not
+    looked for.
     """
     params = tuple(circuit.symbols if params is None else params)
     unknown = [p for p in params if p not in circuit.symbols]
     if unknown:
         raise SuperlossError("rescalings: " + ", ".join(map(str, unknown)) + " are not weights of the circuit")
-    units = range(circuit.m) if circuit.hidden == "relu" else range(0)
+    units = range(circuit.m)
     v = sp.symbols(f"v0:{len(params)}")
     a = sp.symbols(f"a0:{circuit.m}")
     equations = []

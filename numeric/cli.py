@@ -163,9 +163,11 @@ def cmd_optimize(args) -> None:
 
     if args.json is not None and not Path(args.json).name:
         raise SuperlossError("--json needs a file name")
-    if args.starts < 1 or args.seed < 0 or args.samples < 0:
-        raise SuperlossError(f"need --starts >= 1, --seed >= 0 and --samples >= 0, "
+    if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1:
+        raise SuperlossError(f"need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
                              f"got {args.starts}, {args.seed} and {args.samples}")
+    if args.json is not None and not Path(args.json).resolve().parent.is_dir():
+        raise SuperlossError(f"cannot write {args.json}: folder {Path(args.json).parent} does not exist")
     spec = load_spec(args.spec)
     known = {s.name: s for s in spec.symbols}
     weights = {s.name: s for s in spec.circuit.symbols}
@@ -205,7 +207,7 @@ def cmd_optimize(args) -> None:
     x0 = {s: spec.at[s] for s in free if s in spec.at}
     start = time.perf_counter()
     best = optimize(spec.circuit, spec.law, spec.importance, free={s: box[s] for s in free}, fixed=fixed,
-                    starts=args.starts, seed=args.seed, global_search=not args.no_global, samples=args.samples,
+                    starts=args.starts, seed=args.seed, global_search=args.global_search, samples=args.samples,
                     x0=x0 if len(x0) == len(free) else None)
     print(best)
     print(f"optimized in {time.perf_counter() - start:.1f} s")
@@ -273,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--samples", type=int, default=1_000_000,
                    help="Monte Carlo samples to check the optimum's loss (default 1,000,000; 0: no check)")
-    p.add_argument("--no-global", action="store_true", help="skip the differential-evolution cross-check")
+    p.add_argument("--global", dest="global_search", action="store_true",
+                   help="also run differential evolution as an independent cross-check (slow: minutes on the "
+                        "full motif)")
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     p.set_defaults(run=cmd_optimize)
 

@@ -538,6 +538,30 @@ class SingularPoint(SuperlossError):
 _MEMBERSHIP_TOL = 1e-12
 
 
+def free_circuit(circuit: Circuit, law, importance: Sequence | None, params: Sequence,
+                 fixed: Mapping | None) -> tuple[tuple, dict, dict, Circuit]:
+    """``(params, values, fixed_weights, circuit)``: the params as the circuit's,
+    the law's or the importances' own symbols; the values of every other symbol;
+    those of them that are weights, exactly; and the circuit with them put in."""
+    if not isinstance(circuit, Circuit):
+        raise SuperlossError(f"expected a Circuit, got {type(circuit).__name__}")
+    weights = set(circuit.symbols)
+    known = weights | set(getattr(law, "symbols", ()))
+    for v in importance or ():
+        if isinstance(v, sp.Basic):
+            known |= v.free_symbols
+    params = _resolve_params(params, {s.name: s for s in known}, "the circuit, its law or its importances")
+    values = _resolve_fixed(fixed, params, known)
+    fixed_weights = {s: _exact(v) for s, v in values.items() if s in weights}
+    return params, values, fixed_weights, circuit.subs(fixed_weights) if fixed_weights else circuit
+
+
+def law_key(law) -> tuple:
+    """What of a law the formulas depend on: its kind, sparsity (a number or a
+    symbol) and interval."""
+    return type(law).__name__, str(getattr(law, "sparsity", None)), law.low, law.high
+
+
 class _Piece:
     """One regime: its loss, the compiled loss, and the signed factors compiled
     as numeric functions of the free weights."""
@@ -604,19 +628,10 @@ class RegimeLoss:
 
     def __init__(self, circuit: Circuit, law, importance: Sequence | None, params: Sequence[sp.Symbol],
                  fixed: Mapping | None = None, *, seed: int = 0) -> None:
-        if not isinstance(circuit, Circuit):
-            raise SuperlossError(f"expected a Circuit, got {type(circuit).__name__}")
-        weights = set(circuit.symbols)
-        known = weights | set(getattr(law, "symbols", ()))
-        for v in importance or ():
-            if isinstance(v, sp.Basic):
-                known |= v.free_symbols
-        known_by_name = {s.name: s for s in known}
-        self.params = _resolve_params(params, known_by_name, "the circuit, its law or its importances")
-        values = _resolve_fixed(fixed, self.params, known)
-        fixed_weights = {s: _exact(v) for s, v in values.items() if s in weights}
+        self.params, values, fixed_weights, circuit = free_circuit(circuit, law, importance, params, fixed)
+        weights = set(circuit.symbols) | set(fixed_weights)
         #: The circuit with the fixed weights put in: its symbols are the free weights.
-        self.circuit = circuit.subs(fixed_weights) if fixed_weights else circuit
+        self.circuit = circuit
         self.law, self.importance, self.seed = law, importance, seed
         #: ``S`` and importances: substituted numerically, never re-derived.
         self.fixed = {s: v for s, v in values.items() if s not in weights}
@@ -648,8 +663,8 @@ class RegimeLoss:
         """Take over the regimes ``other`` has derived: the same circuit, law,
         importances and params, fixed at other values of ``S`` or the importances
         (which do not move regime boundaries)."""
-        if (other.circuit.entries(), other.params, other.law.low, other.law.high) != \
-                (self.circuit.entries(), self.params, self.law.low, self.law.high):
+        if (other.circuit.entries(), other.params, law_key(other.law), other.importance) != \
+                (self.circuit.entries(), self.params, law_key(self.law), self.importance):
             raise SuperlossError("adopt: the regimes of a different circuit, law or params")
         for regime, piece in other._pieces.items():
             if regime not in self._pieces:

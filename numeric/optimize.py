@@ -1,8 +1,9 @@
 """Optimal circuit parameters: multi-start L-BFGS-B on the exact loss, with a certificate.
 
-Every start runs L-BFGS-B with the exact loss and gradient at each point
-(:class:`numeric.pointwise.PointwiseLoss`, which costs the same in every
-regime). Differential evolution, which uses loss values only, searches the
+Every start runs L-BFGS-B with the exact loss and gradient at each point: the
+compiled closed form where the point lies in a regime already derived, the
+pointwise engine (:class:`numeric.pointwise.PointwiseLoss`, the same cost in
+every regime) elsewhere. Differential evolution, which uses loss values only, searches the
 same box independently; its best point is polished the same way and competes
 with the starts. The best point is then polished and certified with the closed
 form of its regime (:class:`numeric.compile.RegimeLoss`): the exact Hessian there, the circuit's rescaling symmetries
@@ -30,7 +31,7 @@ from scipy.optimize import differential_evolution, minimize
 from analytic import Circuit, Loss, SuperlossError
 from analytic.symmetry import rescalings
 
-from .compile import RegimeLoss, SingularPoint
+from .compile import RegimeLoss, SingularPoint, law_key
 from .montecarlo import MonteCarloResult, monte_carlo_loss
 from .pointwise import PointwiseLoss
 
@@ -204,8 +205,8 @@ _REGIMES: dict = {}
 
 def _regime_loss(circuit, law, importance, params, fixed, seed: int) -> RegimeLoss:
     f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
-    key = (f.circuit.entries(), f.circuit.hidden, f.circuit.output, f.circuit.target, type(law).__name__,
-           law.low, law.high, tuple(map(str, importance or ())), f.params)
+    key = (f.circuit.entries(), f.circuit.hidden, f.circuit.output, f.circuit.target, law_key(law),
+           tuple(map(str, importance or ())), f.params)
     known = _REGIMES.get(key)
     if known is not None:
         f.adopt(known)
@@ -230,17 +231,20 @@ def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
 
 def random_starts(lo: np.ndarray, hi: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
     """``count`` points of the box, alternately uniform and log-uniform in
-    magnitude over three decades below each bound (with a random sign where the
-    box spans zero): a weight in [0, 1000] is tried at every scale, not only
-    near 500, where large weights leave ReLUs dead and the loss flat."""
-    edge = np.maximum(np.abs(lo), np.abs(hi))
+    magnitude (over three decades below the largest bound where the box spans
+    or touches zero, with a random sign where it spans it; between the bounds'
+    magnitudes where it does not): a weight in [0, 1000] is tried at every
+    scale, not only near 500, where large weights leave ReLUs dead."""
+    top = np.maximum(np.abs(lo), np.abs(hi))
+    spans = (lo <= 0) & (hi >= 0)
+    bottom = np.where(spans, top * 1e-3, np.minimum(np.abs(lo), np.abs(hi)))
     points = []
     for k in range(count):
         if k % 2 == 0:
             points.append(lo + (hi - lo) * rng.random(len(lo)))
             continue
-        magnitude = edge * 10.0 ** (-3 * rng.random(len(lo)))
-        negative = rng.random(len(lo)) * (hi - lo) < np.maximum(-lo, 0)
+        magnitude = bottom * (top / bottom) ** rng.random(len(lo))
+        negative = np.where(spans, rng.random(len(lo)) * (hi - lo) < -lo, hi <= 0)
         points.append(np.clip(np.where(negative, -magnitude, magnitude), lo, hi))
     return points
 
@@ -262,17 +266,20 @@ def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
 
 def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
              fixed: Mapping | None = None, starts: int = 16, seed: int = 0, *,
-             global_search: bool = True, samples: int = 1_000_000,
+             global_search: bool = False, samples: int = 1_000_000,
              x0: Mapping | Sequence[Mapping] | None = None) -> Optimum:
     """Minimise the exact loss over ``free`` (symbol -> (low, high)), the other
     symbols set by ``fixed``: ``starts`` seeded L-BFGS-B runs (the first from
     ``x0``, a point or a list of points, if given, else from the middle of the
     box; the rest from :func:`random_starts`), plus differential
-    evolution unless ``global_search`` is False. ``samples`` Monte Carlo samples
+    evolution if ``global_search`` (an independent cross-check, slow on large
+    problems). ``samples`` Monte Carlo samples
     check the loss at the optimum (0: no check)."""
     bounds = check_bounds(free)
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
+    if samples == 1 or samples < 0:
+        raise SuperlossError(f"samples must be 0 (no check) or at least 2, got {samples}")
     params = list(bounds)
     f = _regime_loss(circuit, law, importance, params, fixed, seed)
     search = _Search(f, PointwiseLoss(circuit, law, importance, params, fixed))

@@ -29,7 +29,7 @@ import sympy as sp
 from analytic import Circuit, SuperlossError
 from analytic.simplices import term_gradients, term_integrals
 
-from .compile import _exact, _resolve_fixed, _resolve_params
+from .compile import free_circuit
 
 __all__ = ["PointwiseLoss"]
 
@@ -40,20 +40,12 @@ class PointwiseLoss:
 
     def __init__(self, circuit: Circuit, law, importance: Sequence | None, params: Sequence[sp.Symbol],
                  fixed: Mapping | None = None) -> None:
-        if not isinstance(circuit, Circuit):
-            raise SuperlossError(f"expected a Circuit, got {type(circuit).__name__}")
+        self.params, values, _, self.circuit = free_circuit(circuit, law, importance, params, fixed)
         weights = set(circuit.symbols)
-        known = weights | set(getattr(law, "symbols", ()))
-        for v in importance or ():
-            if isinstance(v, sp.Basic):
-                known |= v.free_symbols
-        self.params = _resolve_params(params, {s.name: s for s in known}, "the circuit, its law or its importances")
         others = [p.name for p in self.params if p not in weights]
         if others:
             raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
                                  "optimized (fix the sparsity and the importances)")
-        values = _resolve_fixed(fixed, self.params, known)
-        self.circuit = circuit.subs({s: _exact(v) for s, v in values.items() if s in weights})
         numbers = {s: v for s, v in values.items() if s not in weights}
         n, m = self.circuit.n, self.circuit.m
         self._shapes = ((m, n), (n, m), (m,), (n,))
@@ -66,7 +58,6 @@ class PointwiseLoss:
         self._cols = np.array([k for _, k, _ in jacobian], dtype=int)
         self._jacobian = sp.lambdify(list(self.params), [d for _, _, d in jacobian], "math")
         self._size = len(entries)
-        law = law
         self._low, self._high = float(law.low), float(law.high)
         weight = [sp.sympify(1 if importance is None else importance[i]).subs(numbers) for i in range(n)]
         # Patterns by active set: the outputs that see each, with probability * importance / volume.

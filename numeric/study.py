@@ -1,10 +1,11 @@
 """The motif study: which circuit is optimal, by sparsity and the rider's importance.
 
 For each sparsity ``S`` and rider importance ``I_b`` (host and inhibitor
-features have importance 1) the full motif and its nested variants are
-optimized in the study's box (:data:`BOX`). Every variant is the full motif at
-some parameter values, so each variant's optimum is also a start of the full
-motif's search, and the full motif is never worse. Its optimum is classified by
+features have importance 1) the full motif and its variants are optimized in
+the study's box (:data:`BOX`). Every variant is the full motif at some
+parameter values (symmetric, no inhibition and no leak are also nested in one
+another), so each variant's optimum is also a start of the later searches, and
+the full motif is never worse. Its optimum is classified by
 the structure it takes (:func:`classify`, tolerances in :data:`TOLERANCE`), and
 the loss each ingredient buys is the difference between consecutive variants.
 Active bounds that are not zero are relaxed ten times wider, then a hundred
@@ -95,7 +96,9 @@ class Case:
         return self.optima["full"]
 
     def bought(self) -> dict:
-        """The loss each step from one variant to the next removes (>= 0)."""
+        """The loss each step from one variant to the next removes. The steps from
+        symmetric on are nested, so these are >= 0; "rider dropped" and
+        "symmetric" are alternatives, and the first difference may be negative."""
         names = list(VARIANTS)
         return {f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:])}
 

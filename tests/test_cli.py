@@ -57,7 +57,7 @@ def test_report_refuses_non_empty_folder(capsys, tmp_path):
 def test_optimize_prints_a_certificate_and_writes_json(capsys, tmp_path):
     target = tmp_path / "optimum.json"
     code, out, _ = run(capsys, "optimize", str(STUDY), "--fix", "S=0.9", "--fix", "I_b=0.3", "--free", "kappa",
-                       "--bounds", "kappa=0:100", "--starts", "3", "--samples", "100000", "--json", str(target))
+                       "--bounds", "kappa=0:100", "--starts", "3", "--global", "--samples", "100000", "--json", str(target))
     assert code == 0 and "kappa =" in out and "Hessian: minimum" in out
     data = json.loads(target.read_text())
     assert 15 < data["params"]["kappa"] < 17 and data["fixed"]["w_a"] == "2"

@@ -42,7 +42,7 @@ def test_inhibition_strength_matches_a_dense_scan_of_the_piecewise_loss():
 def test_optimal_kappa_is_a_root_of_its_exact_stationary_condition():
     fixed = {**{s: v for s, v in CANONICAL.items() if s != kappa}, S: sp.Rational(9, 10)}
     best = optimize(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 100)}, fixed=fixed,
-                    starts=4, samples=0)
+                    starts=4, samples=0, global_search=True)
     condition = stationary(best.regime, kappa)
     roots = condition.roots_at(fixed)
     assert min(abs(r - best.params[kappa]) for r in roots) < 1e-6
@@ -67,7 +67,8 @@ def test_certificate_reports_the_rescaling_as_a_flat_direction_and_agrees_with_m
     w, o = syms("w o")
     fixed = {S: sp.Rational(9, 10), **{b: sp.Rational(-1, 50) for b in syms("b_a b_b b_c")}}
     best = optimize(symmetric_superposition(), SparseUniform(S), IMPORTANCE, free={w: (0.1, 5), o: (0.1, 5)},
-                    fixed=fixed, starts=4, samples=2_000_000, seed=3)
+                    fixed=fixed, starts=4, samples=2_000_000, seed=3,
+                    global_search=True)
     assert best.verdict == "minimum" and len(best.hessian_eigenvalues) == 1
     (flat,) = best.symmetries
     assert flat == pytest.approx({w: best.params[w], o: -best.params[o]})
@@ -106,3 +107,21 @@ def test_bad_bounds(free, message):
     fixed = {s: v for s, v in CANONICAL.items() if s != kappa}
     with pytest.raises(SuperlossError, match=message):
         optimize(asymmetric_inhibition(), SparseUniform(sp.Rational(1, 2)), None, free=free, fixed=fixed)
+
+
+def test_regimes_are_not_shared_between_laws_with_different_numeric_sparsities():
+    """1/3 - |w|/3 + w^2/6 at S = 0 is 1/6 at w = 1; at S = 1/2 the loss halves."""
+    w = sym("w")
+    for sparsity, expected in ((0, 1 / 6), (sp.Rational(1, 2), 1 / 12)):
+        best = optimize(Circuit([[w]], [[1]]), SparseUniform(sparsity), None, free={w: (0.2, 3)}, starts=2,
+                        samples=0, global_search=False)
+        assert best.loss == pytest.approx(expected, rel=1e-9)
+
+
+def test_starts_cover_boxes_away_from_zero():
+    from numeric.optimize import random_starts
+
+    points = np.array(random_starts(np.array([-10.0, 0.1]), np.array([-1.0, 5.0]), 400, np.random.default_rng(0)))
+    for k, (lo, hi) in enumerate(((-10, -1), (0.1, 5))):
+        on_bound = np.isclose(points[:, k], lo) | np.isclose(points[:, k], hi)
+        assert np.all((points[:, k] >= lo) & (points[:, k] <= hi)) and on_bound.mean() < 0.01

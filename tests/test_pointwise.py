@@ -47,6 +47,6 @@ def test_value_agrees_with_monte_carlo_where_weights_vanish():
 
 def test_only_weights_can_be_free():
     with pytest.raises(SuperlossError, match="not weights"):
-        PointwiseLoss(STUDY.circuit, STUDY.law, STUDY.importance, [S], {I_b: 1})
+        PointwiseLoss(STUDY.circuit, STUDY.law, STUDY.importance, [S], {I_b: 1, **{p: 1 for p in PARAMS}})
     with pytest.raises(SuperlossError, match="no value for"):
         PointwiseLoss(STUDY.circuit, SparseUniform(S), STUDY.importance, PARAMS, {I_b: 1})

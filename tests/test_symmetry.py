@@ -25,7 +25,7 @@ def test_one_symmetry_per_free_unit_and_none_for_tied_or_linear_units():
     w = sym("w")
     # w is both the input and the output weight: scaling one by c and the other by 1/c is impossible.
     assert rescalings(Circuit([[w]], [[w]])) == ()
-    assert rescalings(relu_output([[w, 1]])) == ()          # no ReLU hidden unit
+    assert rescalings(relu_output([[w, 1]])) == ()          # w is the input and the output weight
 
 
 def test_hidden_bias_scales_with_the_input_row():
@@ -48,3 +48,8 @@ def test_the_exact_loss_is_unchanged_along_the_symmetry():
     here = expected_loss(asymmetric_inhibition().subs(CANONICAL), law, importance).expr
     there = expected_loss(asymmetric_inhibition().subs(moved), law, importance).expr
     assert sp.expand(here - there) == 0 and here.has(S)
+
+
+def test_a_linear_hidden_unit_rescales_too():
+    w, o = syms("w o")
+    assert names(rescalings(Circuit([[w]], [[o]], hidden="linear"))) == [{"o": "-o", "w": "w"}]
