@@ -10,7 +10,8 @@ the structure it takes (:func:`classify`, tolerances in :data:`TOLERANCE`), and
 the loss each ingredient buys is the difference between consecutive variants.
 Active bounds that are not zero are relaxed ten times wider, then a hundred
 times; if the optimum still follows the bound, the limit of the closed form is
-taken instead (bounds at zero switch a weight off and are reported, not
+taken instead (an optimum that leaves the bound behind without moving is
+reported as stalled, not as inside) (bounds at zero switch a weight off and are reported, not
 relaxed).
 """
 
@@ -25,7 +26,7 @@ from joblib import Parallel, delayed
 from analytic import SparseUniform, sym, syms
 from analytic.circuits import CANONICAL, asymmetric_inhibition
 
-from .optimize import Optimum, optimize
+from .optimize import ON_BOUND, Optimum, optimize
 
 w_a, w_b, o_a, o_b, delta, kappa, gamma, b_a, b_b, b_c = syms("w_a w_b o_a o_b delta kappa gamma b_a b_b b_c")
 S, I_b = sym("S"), sym("I_b")
@@ -77,7 +78,8 @@ class Relaxation:
     param: sp.Symbol
     side: str
     widths: list = field(default_factory=list)   # (bound, value the param took, loss) per widening
-    inside: bool = False
+    inside: bool = False     # it moved off the old bound into the wider box
+    stalled: bool = False    # it left the bound behind but did not move: the search stopped there
     limit: float | None = None
 
 
@@ -121,13 +123,16 @@ def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Re
             width = (hi - lo) * (factor - 1)
             box = dict(current.bounds)
             box[p] = (lo - width, hi) if side == "low" else (lo, hi + width)
+            previous = current.params[p]
             current = optimize(circuit, law, importance, box, fixed, starts=1, seed=seed, global_search=False,
                                samples=0, x0=current.params)
             relaxation.widths.append((box[p][0] if side == "low" else box[p][1], current.params[p], current.loss))
-            if p not in current.active_bounds:
-                relaxation.inside = True
-                break
-        if not relaxation.inside:
+            if p in current.active_bounds:
+                continue
+            moved = abs(current.params[p] - previous) > ON_BOUND * (box[p][1] - box[p][0])
+            relaxation.inside, relaxation.stalled = moved, not moved
+            break
+        if not (relaxation.inside or relaxation.stalled):
             others = {s: sp.Rational(v) for s, v in current.params.items() if s != p}
             expr = current.regime.expr.subs({**fixed, **others})
             relaxation.limit = float(sp.limit(expr, p, sp.oo if side == "high" else -sp.oo))

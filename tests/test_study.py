@@ -35,3 +35,17 @@ def test_classification_uses_quantities_the_rescaling_leaves_alone():
     assert classify({**CANONICAL, kappa: 0}) == "asymmetric without inhibition"
     assert classify({**CANONICAL, delta: 0, w_b: 2, o_b: sp.Rational(1, 2)}) == "symmetric"
     assert classify({**CANONICAL, delta: 0, w_b: 2, o_b: sp.Rational(6, 10)}) == "asymmetric without inhibition"
+
+
+def test_a_bound_that_binds_is_relaxed_until_the_optimum_moves_inside():
+    from analytic import Circuit, sym
+    from numeric.optimize import optimize
+    from numeric.study import _relax
+
+    w = sym("w")
+    circuit, law = Circuit([[w]], [[1]]), SparseUniform(0)
+    best = optimize(circuit, law, None, {w: (0.1, 0.5)}, starts=2, samples=0)
+    (relaxation,) = _relax(circuit, law, None, {}, best, seed=0)
+    assert relaxation.side == "high" and relaxation.inside and not relaxation.stalled
+    assert relaxation.widths[0][0] == pytest.approx(4.1) and relaxation.widths[0][1] == pytest.approx(1.0)
+    assert relaxation.limit is None
