@@ -218,10 +218,10 @@ def cmd_optimize(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from .bench import run
+    from .bench import baseline, run
 
     try:
-        run(quick=args.quick)
+        baseline() if args.baseline else run(quick=args.quick)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         raise SuperlossError(f"a benchmark run failed: {str(exc).splitlines()[0]}") from None
 
@@ -283,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("bench", "Measure the engine against its targets and plain sympy.integrate.")
     p.add_argument("--quick", action="store_true", help="skip the slow plain-SymPy comparison")
+    p.add_argument("--baseline", action="store_true",
+                   help="instead: the optimizer against 100 Nelder-Mead runs on a Monte Carlo loss, on three "
+                        "study cases (about ten minutes)")
     p.set_defaults(run=cmd_bench)
     return parser
 
