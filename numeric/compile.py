@@ -556,12 +556,6 @@ def free_circuit(circuit: Circuit, law, importance: Sequence | None, params: Seq
     return params, values, fixed_weights, circuit.subs(fixed_weights) if fixed_weights else circuit
 
 
-def law_key(law) -> tuple:
-    """What of a law the formulas depend on: its kind, sparsity (a number or a
-    symbol) and interval."""
-    return type(law).__name__, str(getattr(law, "sparsity", None)), law.low, law.high
-
-
 class _Piece:
     """One regime: its loss, the compiled loss, and the signed factors compiled
     as numeric functions of the free weights."""
@@ -579,13 +573,6 @@ class _Piece:
         # that "near zero" means cancellation, whatever the units of the weights.
         scales = [sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(sp.expand(f))]) for f, _ in self.factors]
         return sp.lambdify(list(self.weights), scales, "math")
-
-    def refixed(self, compiled: CompiledLoss) -> "_Piece":
-        """The same regime with other fixed values (another ``S``), sharing the compiled factors."""
-        piece = object.__new__(_Piece)
-        piece.__dict__.update(self.__dict__)
-        piece.compiled = compiled
-        return piece
 
     def margins(self, w: list[float]) -> tuple[list[float], list[float]]:
         """Signed factor values (positive inside) and their scales at ``w``."""
@@ -659,22 +646,7 @@ class RegimeLoss:
         values = x.tolist()
         return x, [values[i] for i in self._weight_index]
 
-    def adopt(self, other: "RegimeLoss") -> None:
-        """Take over the regimes ``other`` has derived: the same circuit, law,
-        importances and params, fixed at other values of ``S`` or the importances
-        (which do not move regime boundaries)."""
-        if (other.circuit.entries(), other.params, law_key(other.law), other.importance) != \
-                (self.circuit.entries(), self.params, law_key(self.law), self.importance):
-            raise SuperlossError("adopt: the regimes of a different circuit, law or params")
-        for regime, piece in other._pieces.items():
-            if regime not in self._pieces:
-                self._pieces[regime] = piece.refixed(compile_loss(piece.loss, self.params, self.fixed))
-
-    def knows(self, x) -> bool:
-        """Whether ``x`` lies in a regime already derived (nothing is derived)."""
-        return self._piece(x, derive=False) is not None
-
-    def _piece(self, x, derive: bool = True) -> _Piece | None:
+    def _piece(self, x) -> _Piece:
         x, w = self._point(x)
         key = x.tobytes()
         # An optimizer asks for value, gradient and Hessian at one point in a row.
@@ -685,8 +657,6 @@ class RegimeLoss:
             piece = next((p for p in self._pieces.values() if p is not self._current and p.contains(w)), None)
             if piece is not None:
                 self.reused += 1
-            elif not derive:
-                return None
             else:
                 piece = self._derive(w)
         self._current = piece

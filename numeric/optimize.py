@@ -1,9 +1,9 @@
 """Optimal circuit parameters: multi-start L-BFGS-B on the exact loss, with a certificate.
 
-Every start runs L-BFGS-B with the exact loss and gradient at each point: the
-compiled closed form where the point lies in a regime already derived, the
-pointwise engine (:class:`numeric.pointwise.PointwiseLoss`, the same cost in
-every regime) elsewhere. Differential evolution, which uses loss values only, searches the
+Every start runs L-BFGS-B with the exact loss and gradient at each point from
+the pointwise engine (:class:`numeric.pointwise.PointwiseLoss`): it costs the
+same in every regime, while deriving a regime's closed form costs seconds and a
+search crosses dozens. Differential evolution, which uses loss values only, searches the
 same box independently; its best point is polished the same way and competes
 with the starts. The best point is then polished and certified with the closed
 form of its regime (:class:`numeric.compile.RegimeLoss`): the exact Hessian there, the circuit's rescaling symmetries
@@ -31,7 +31,7 @@ from scipy.optimize import differential_evolution, minimize
 from analytic import Circuit, Loss, SuperlossError
 from analytic.symmetry import rescalings
 
-from .compile import RegimeLoss, SingularPoint, law_key
+from .compile import RegimeLoss, SingularPoint
 from .montecarlo import MonteCarloResult, monte_carlo_loss
 from .pointwise import PointwiseLoss
 
@@ -175,45 +175,6 @@ class _Objective:
             return self.f.value(x), self.f.gradient(y)
 
 
-class _Search:
-    """Value and gradient for the local searches: the compiled closed form where
-    the point lies in a regime already derived (tens of microseconds), the
-    pointwise engine elsewhere (tens of milliseconds). Nothing is derived during
-    a search: deriving a regime costs seconds, and a search crosses dozens. The
-    regime of each optimum is derived for its certificate, so later searches
-    that pass through it (other sparsities of a study) take the fast path."""
-
-    def __init__(self, closed: RegimeLoss, pointwise: PointwiseLoss) -> None:
-        self.closed, self.pointwise = closed, pointwise
-
-    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        if self.closed.knows(x):
-            try:
-                return self.closed.value(x), self.closed.gradient(x)
-            except SingularPoint:
-                pass
-        return self.pointwise.value_and_gradient(x)
-
-    def value(self, x: np.ndarray) -> float:
-        return self.closed.value(x) if self.closed.knows(x) else self.pointwise.value(x)
-
-
-#: Regimes derived so far, by circuit, law, importances and params: they serve
-#: every later call, whatever S and the importances are fixed at.
-_REGIMES: dict = {}
-
-
-def _regime_loss(circuit, law, importance, params, fixed, seed: int) -> RegimeLoss:
-    f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
-    key = (f.circuit.entries(), f.circuit.hidden, f.circuit.output, f.circuit.target, law_key(law),
-           tuple(map(str, importance or ())), f.params)
-    known = _REGIMES.get(key)
-    if known is not None:
-        f.adopt(known)
-    _REGIMES[key] = f
-    return f
-
-
 def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     """L-BFGS-B from ``x0`` in coordinates scaled to the unit box: with kappa in
     [0, 1000] beside delta in [0, 1], unscaled steps are badly proportioned."""
@@ -281,23 +242,23 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     if samples == 1 or samples < 0:
         raise SuperlossError(f"samples must be 0 (no check) or at least 2, got {samples}")
     params = list(bounds)
-    f = _regime_loss(circuit, law, importance, params, fixed, seed)
-    search = _Search(f, PointwiseLoss(circuit, law, importance, params, fixed))
+    search = PointwiseLoss(circuit, law, importance, params, fixed)
     lo, hi = np.array(list(bounds.values())).T
     rng = np.random.default_rng(seed)
     given = [] if x0 is None else [x0] if isinstance(x0, Mapping) else list(x0)
     first = [np.clip([float(point[p]) for p in params], lo, hi) for point in given] or [(lo + hi) / 2]
     points = first + random_starts(lo, hi, starts - len(first), rng)
     starts = len(points)
-    results = [_local(search, x, lo, hi) for x in points]
+    results = [_local(search.value_and_gradient, x, lo, hi) for x in points]
     global_loss = None
     if global_search:
         found = differential_evolution(search.value, list(bounds.values()), seed=rng, tol=1e-8, polish=False,
                                        init="sobol", popsize=GLOBAL_POPSIZE, maxiter=GLOBAL_MAXITER)
-        polished = _local(search, found.x, lo, hi)
+        polished = _local(search.value_and_gradient, found.x, lo, hi)
         global_loss = float(min(found.fun, polished.fun))
         results.append(polished)
     best = min(results, key=lambda r: r.fun)
+    f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
     # The certificate comes from the closed form of the regime the best point lies in;
     # a last polish with it takes the gradient down to rounding.
     objective = _Objective(f, lo, hi)
