@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
+from joblib import Parallel, delayed
 from scipy.optimize import differential_evolution, minimize
 
 from analytic import Circuit, Loss, SuperlossError
+from analytic.simplices import clear_cache
 from analytic.symmetry import rescalings
 
 from .compile import RegimeLoss, SingularPoint
@@ -190,6 +192,15 @@ def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     return result
 
 
+def _start(circuit: Circuit, law, importance, params: list, fixed, x0: np.ndarray, lo: np.ndarray,
+           hi: np.ndarray):
+    """One L-BFGS-B run on the pointwise engine (built here, so that it can run in a worker process)."""
+    # Search points are never revisited across runs: cached cells would only
+    # take memory (and make a repeated run look faster than a new one).
+    clear_cache()
+    return _local(PointwiseLoss(circuit, law, importance, params, fixed).value_and_gradient, x0, lo, hi)
+
+
 def random_starts(lo: np.ndarray, hi: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
     """``count`` points of the box, alternately uniform and log-uniform in
     magnitude (over three decades below the largest bound where the box spans
@@ -228,14 +239,15 @@ def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
 def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
              fixed: Mapping | None = None, starts: int = 16, seed: int = 0, *,
              global_search: bool = False, samples: int = 1_000_000,
-             x0: Mapping | Sequence[Mapping] | None = None) -> Optimum:
+             x0: Mapping | Sequence[Mapping] | None = None, jobs: int = 1) -> Optimum:
     """Minimise the exact loss over ``free`` (symbol -> (low, high)), the other
     symbols set by ``fixed``: ``starts`` seeded L-BFGS-B runs (the first from
     ``x0``, a point or a list of points, if given, else from the middle of the
     box; the rest from :func:`random_starts`), plus differential
     evolution if ``global_search`` (an independent cross-check, slow on large
     problems). ``samples`` Monte Carlo samples
-    check the loss at the optimum (0: no check)."""
+    check the loss at the optimum (0: no check). The starts run in ``jobs``
+    processes (joblib; -1: one per core); the result does not depend on it."""
     bounds = check_bounds(free)
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
@@ -249,7 +261,8 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     first = [np.clip([float(point[p]) for p in params], lo, hi) for point in given] or [(lo + hi) / 2]
     points = first + random_starts(lo, hi, starts - len(first), rng)
     starts = len(points)
-    results = [_local(search.value_and_gradient, x, lo, hi) for x in points]
+    results = Parallel(n_jobs=jobs)(delayed(_start)(circuit, law, importance, params, fixed, x, lo, hi)
+                                    for x in points)
     global_loss = None
     if global_search:
         found = differential_evolution(search.value, list(bounds.values()), seed=rng, tol=1e-8, polish=False,

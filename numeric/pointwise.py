@@ -4,7 +4,7 @@
 parametrised circuit at one point: the weights are put in as floats and every
 (output, pattern) term is integrated exactly in float64 by
 :mod:`analytic.simplices`, with its gradient in every weight
-(:func:`analytic.simplices.term_gradient`); the chain rule through the
+(:func:`analytic.simplices.pattern_gradient`); the chain rule through the
 circuit's weight map (each weight an expression of the parameters) gives the
 gradient in the parameters. Nothing is derived symbolically, so every point
 costs the same, in whichever regime it lies: this is what a search that
@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from analytic import Circuit, SuperlossError
-from analytic.simplices import term_gradients, term_integrals
+from analytic.simplices import pattern_gradient, term_integrals
 
 from .compile import free_circuit
 
@@ -102,12 +102,10 @@ class PointwiseLoss:
         value = 0.0
         entries = np.zeros(self._size)
         for A, outputs in self._patterns.items():
-            terms = term_gradients(W1, W2, b1, b2, A, c.hidden, c.output, c.target, self._low, self._high,
-                                   outputs=list(outputs))
-            for i, factor in outputs.items():
-                v, *parts = terms[i]
-                value += factor * v
-                entries += factor * np.concatenate([p.ravel() for p in parts])
+            v, *parts = pattern_gradient(W1, W2, b1, b2, A, c.hidden, c.output, c.target, self._low, self._high,
+                                         outputs)
+            value += v
+            entries += np.concatenate([p.ravel() for p in parts])
         jacobian = np.array(self._jacobian(*np.asarray(x, dtype=float).tolist()), dtype=float)
         gradient = np.zeros(len(self.params))
         np.add.at(gradient, self._cols, entries[self._rows] * jacobian)

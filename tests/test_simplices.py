@@ -134,7 +134,7 @@ def test_trained_size_network_all_terms():
 
     W1, W2, b2 = trained_size_weights()
     b1 = np.zeros(len(W1))
-    simplices._arrangements.clear()
+    simplices.clear_cache()
     terms = {(i, A): term_integral(W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
              for i in range(6) for A in patterns(6)}
     assert all(np.isfinite(v) and v >= 0 for v in terms.values())
@@ -145,3 +145,46 @@ def test_trained_size_network_all_terms():
     for i, A in [(0, ()), (0, (0,)), (5, (4, 5)), (2, (0, 2, 3)), (3, (1, 2))]:
         args = (W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
         assert_close(terms[(i, A)], exact_term(*args), (i, A))
+
+
+def test_segments_are_the_general_cells():
+    # The one-dimensional shortcut against the general cutting, with zeros that
+    # coincide, sit on the ends of the segment, or lie outside it.
+    rng = np.random.default_rng(11)
+    cases = [(rng.normal(size=(4, 1)), rng.normal(size=4) * 0.5) for _ in range(20)]
+    cases += [(np.array([[1.0], [2.0], [-1.0]]), np.array([0.0, 0.0, 0.0])),
+              (np.array([[1.0], [1.0]]), np.array([1.0, -1.0])),
+              (np.array([[3.0], [-0.5]]), np.array([9.0, 2.0]))]
+    for a, c in cases:
+        fast, general = simplices._segments(a, c, -1.0, 1.0), simplices._cut_and_pull(a, c, -1.0, 1.0)
+
+        def by_firing(geo):
+            out = {}
+            for k, cell in enumerate(geo.cell):
+                key = tuple(geo.firing[cell])
+                out[key] = out.get(key, 0.0) + geo.volume[k]
+            return out
+
+        f, g = by_firing(fast), by_firing(general)
+        assert f.keys() == g.keys(), (a.ravel(), c)
+        for key in f:
+            assert f[key] == pytest.approx(g[key], rel=1e-12, abs=1e-15)
+
+
+def test_fan_is_the_general_cells():
+    # Lines through the origin of a square around it: the angular shortcut
+    # against the general cutting, with lines through corners and repeated lines.
+    rng = np.random.default_rng(12)
+    cases = [rng.normal(size=(h, 2)) for h in (1, 2, 3, 5) for _ in range(5)]
+    cases += [np.array([[1.0, 1.0], [1.0, -1.0]]), np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]),
+              np.array([[0.3, -0.7], [-0.6, 1.4]])]
+    for a in cases:
+        for low, high in ((-1.0, 1.0), (-0.5, 2.0)):
+            c = np.zeros(len(a))
+            fast, general = simplices._fan(a, low, high), simplices._cut_and_pull(a, c, low, high)
+            assert fast.volume.sum() == pytest.approx((high - low) ** 2, rel=1e-12)
+            for j in range(len(a)):
+                for side in (False, True):
+                    f = fast.volume[fast.firing[fast.cell, j] == side].sum()
+                    g = general.volume[general.firing[general.cell, j] == side].sum()
+                    assert f == pytest.approx(g, rel=1e-12, abs=1e-14), (a, j, side)

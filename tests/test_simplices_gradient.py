@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from analytic.simplices import term_gradient, term_gradients, term_integral
+from analytic.simplices import pattern_gradient, term_gradient, term_integral
 
 CONFIGS = [(hidden, output, target)
            for hidden in ("relu", "linear") for output in ("relu", "linear") for target in ("abs", "identity")]
@@ -44,12 +44,17 @@ def test_value_is_term_integral(hidden, output, target, bias):
     for n, m, sparse, As in cases:
         W1, W2, b1, b2 = random_network(rng, n, m, bias, sparse)
         for A in As:
-            grads = term_gradients(W1, W2, b1, b2, A, hidden, output, target, -1.0, 1.0)
-            assert sorted(grads) == list(range(n))
-            for i, (value, dW1, dW2, db1, db2) in grads.items():
+            weights = {i: rng.uniform(0.1, 2.0) for i in range(n)}
+            together = pattern_gradient(W1, W2, b1, b2, A, hidden, output, target, -1.0, 1.0, weights)
+            alone = {i: term_gradient(W1, W2, b1, b2, i, A, hidden, output, target, -1.0, 1.0) for i in range(n)}
+            for i, (value, dW1, dW2, db1, db2) in alone.items():
                 exact = term_integral(W1, W2, b1, b2, i, A, hidden, output, target, -1.0, 1.0)
                 assert abs(value - exact) <= 1e-12 * abs(exact) + 1e-15, (n, sparse, A, i, value, exact)
                 assert (dW1.shape, dW2.shape, db1.shape, db2.shape) == (W1.shape, W2.shape, b1.shape, b2.shape)
+            # All outputs integrated together: the weighted sum of the outputs integrated alone.
+            for k, part in enumerate(together):
+                expected = sum(w * alone[i][k] for i, w in weights.items())
+                np.testing.assert_allclose(part, expected, rtol=1e-10, atol=1e-13)
         # Processing the simplices in small chunks changes nothing but rounding.
         one = term_gradient(W1, W2, b1, b2, 0, As[-1], hidden, output, target, -1.0, 1.0)
         small = term_gradient(W1, W2, b1, b2, 0, As[-1], hidden, output, target, -1.0, 1.0, chunk=7)
