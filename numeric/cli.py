@@ -29,6 +29,7 @@ EXAMPLES = {
     "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json",
     "check": "superloss check docs/examples/motif_symbolic.toml --at S=0.9 --at I_a=1 --at I_b=0.3 --at I_c=1",
     "optimize": "superloss optimize docs/examples/motif_study.toml --fix S=0.9 --fix I_b=0.3 --json optimum.json",
+    "study": "superloss study --sparsity 0.9 --sparsity 0.97 --importance 0.3 --json study.json",
     "bench": "superloss bench --quick",
     "report": "superloss report --out my-report",
 }
@@ -208,11 +209,53 @@ def cmd_optimize(args) -> None:
     start = time.perf_counter()
     best = optimize(spec.circuit, spec.law, spec.importance, free={s: box[s] for s in free}, fixed=fixed,
                     starts=args.starts, seed=args.seed, global_search=args.global_search, samples=args.samples,
-                    x0=x0 if len(x0) == len(free) else None)
+                    x0=x0 if len(x0) == len(free) else None, jobs=args.jobs)
     print(best)
     print(f"optimized in {time.perf_counter() - start:.1f} s")
     if args.json is not None:
         data = {"spec": str(args.spec), "seed": args.seed, **best.to_dict()}
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+def _fractions(items: Sequence[str], what: str, low: float, high: float, closed_high: bool) -> list[sp.Rational]:
+    """Numbers through the whitelist grammar, exact, each in ``[low, high)`` (or ``[low, high]``)."""
+    out = []
+    for item in items:
+        value = parse_expression(item, what=what)
+        inside = value.is_number and value.is_real and low <= value and (value <= high if closed_high else value < high)
+        if not inside:
+            raise SuperlossError(f"{what} {item!r}: must be a number in [{low:g}, {high:g}{']' if closed_high else ')'}")
+        out.append(sp.Rational(str(value)) if value.is_Float else sp.nsimplify(value))
+    return out
+
+
+def cmd_study(args) -> None:
+    from . import study
+
+    if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1 or args.jobs == 0:
+        raise SuperlossError(f"need --starts >= 1, --seed >= 0, --samples 0 or >= 2 and --jobs != 0, "
+                             f"got {args.starts}, {args.seed}, {args.samples} and {args.jobs}")
+    for path in (args.json, args.markdown):
+        if path is not None and (not Path(path).name or not Path(path).resolve().parent.is_dir()):
+            raise SuperlossError(f"cannot write {path}: no such folder, or no file name")
+    sparsities = _fractions(args.sparsity or study.SPARSITIES, "--sparsity", 0, 1, closed_high=False)
+    importances = _fractions(args.importance or study.RIDER_IMPORTANCES, "--importance", 0, 1e6, closed_high=True)
+    if any(i == 0 for i in importances):
+        raise SuperlossError("--importance 0: the rider must matter (a positive importance)")
+    start = time.perf_counter()
+    cases = study.run(sparsities, importances, starts=args.starts, seed=args.seed, jobs=args.jobs,
+                      samples=args.samples)
+    table = study.table(cases)
+    notes = [f"S = {c.sparsity}, I_b = {c.rider_importance}: {r}" for c in cases for r in c.relaxations]
+    print(table)
+    print("\n".join(notes))
+    print(f"{len(cases)} cases in {time.perf_counter() - start:.0f} s")
+    if args.markdown is not None:
+        write_atomically(args.markdown, table + "\n\n" + "".join(f"- {n}\n" for n in notes))
+        print(f"wrote {args.markdown}")
+    if args.json is not None:
+        data = {"seed": args.seed, "starts": args.starts, "cases": [c.to_dict() for c in cases]}
         write_atomically(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
 
@@ -278,8 +321,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--global", dest="global_search", action="store_true",
                    help="also run differential evolution as an independent cross-check (slow: minutes on the "
                         "full motif)")
+    p.add_argument("--jobs", type=int, default=-1, help="processes for the starts (default -1: one per core)")
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     p.set_defaults(run=cmd_optimize)
+
+    p = command("study", "The motif study: the full motif and its nested variants optimized at each (S, I_b).")
+    p.add_argument("--sparsity", action="append", metavar="S",
+                   help="a sparsity in [0, 1) (repeatable; default 0.5 0.7 0.9 0.97 0.99)")
+    p.add_argument("--importance", action="append", metavar="I_B",
+                   help="the rider's importance, > 0 (repeatable; default 0.1 0.3 1)")
+    p.add_argument("--starts", type=int, default=16, help="starts of the full motif's search (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--samples", type=int, default=1_000_000,
+                   help="Monte Carlo samples to check each optimum (default 1,000,000; 0: no check)")
+    p.add_argument("--jobs", type=int, default=-1, help="cases run in parallel (default -1: one per core)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    p.add_argument("--json", metavar="FILE", help="also write every optimum with its certificate as JSON")
+    p.set_defaults(run=cmd_study)
 
     p = command("bench", "Measure the engine against its targets and plain sympy.integrate.")
     p.add_argument("--quick", action="store_true", help="skip the slow plain-SymPy comparison")

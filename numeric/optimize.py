@@ -33,7 +33,7 @@ from analytic import Circuit, Loss, SuperlossError
 from analytic.simplices import clear_cache
 from analytic.symmetry import rescalings
 
-from .compile import RegimeLoss, SingularPoint
+from .compile import RegimeLoss
 from .montecarlo import MonteCarloResult, monte_carlo_loss
 from .pointwise import PointwiseLoss
 
@@ -151,9 +151,10 @@ def check_bounds(free: Mapping) -> dict:
 
 class _Objective:
     """Value and gradient for SciPy. At a corner where the regime's formula is
-    singular (see :class:`numeric.compile.SingularPoint`), the gradient is taken
-    a hair's breadth towards the middle of the box: there the loss is smooth and,
-    being continuous, almost the same."""
+    singular (see :class:`numeric.compile.SingularPoint`), or where so many
+    regime boundaries meet that no regime is found next to the point, the
+    derivatives (and there the value) are taken a hair's breadth towards the
+    middle of the box: there the loss is smooth and, being continuous, almost the same."""
 
     def __init__(self, f: RegimeLoss, lo: np.ndarray, hi: np.ndarray) -> None:
         self.f, self.middle = f, (lo + hi) / 2
@@ -164,7 +165,7 @@ class _Objective:
             try:
                 self.f.gradient(y)
                 return y
-            except SingularPoint:
+            except SuperlossError:
                 continue
         raise SuperlossError("the loss formula is singular all around "
                              + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.f.params, x)))
@@ -172,9 +173,13 @@ class _Objective:
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         try:
             return self.f.value(x), self.f.gradient(x)
-        except SingularPoint:
+        except SuperlossError:
             y = self.inside(x)
-            return self.f.value(x), self.f.gradient(y)
+            try:
+                value = self.f.value(x)
+            except SuperlossError:
+                value = self.f.value(y)
+            return value, self.f.gradient(y)
 
 
 def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
@@ -277,7 +282,10 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     objective = _Objective(f, lo, hi)
     polished = _local(objective, best.x, lo, hi)
     x = polished.x if polished.fun <= best.fun else best.x
-    loss = f.value(x)
+    try:
+        loss = f.value(x)
+    except SuperlossError:
+        loss = search.value(x)
     reference = min(loss, best.fun)
     hits = sum(r.fun <= reference + SAME * abs(reference) for r in results[:starts])
 
@@ -285,10 +293,10 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     active = {p: side for p, v, a, b, w in zip(params, x, lo, hi, width)
               for side, edge in (("low", a), ("high", b)) if abs(v - edge) <= ON_BOUND * w}
     try:
-        gradient, hessian, on_boundary = f.gradient(x), f.hessian(x), f.on_boundary(x)
-    except SingularPoint:
+        gradient, hessian, on_boundary, regime = f.gradient(x), f.hessian(x), f.on_boundary(x), f.regime_at(x)
+    except SuperlossError:
         y = objective.inside(x)
-        gradient, hessian, on_boundary = f.gradient(y), f.hessian(y), True
+        gradient, hessian, on_boundary, regime = f.gradient(y), f.hessian(y), True, f.regime_at(y)
     inner = [k for k, p in enumerate(params) if p not in active]
     # At an active bound the gradient may point outward: only the inner part must vanish.
     gradient_norm = float(np.linalg.norm(gradient[inner])) if inner else 0.0
@@ -310,5 +318,5 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     if samples:
         mc = monte_carlo_loss(circuit, law, importance, values, samples=samples, seed=seed)
     return Optimum(point, float(loss), gradient_norm, eigenvalues, verdict, tuple(symmetries), active,
-                   bool(on_boundary), f.regime_at(x), starts, int(hits), global_loss, mc,
+                   bool(on_boundary), regime, starts, int(hits), global_loss, mc,
                    fixed=dict(fixed or {}), bounds=bounds)

@@ -9,10 +9,12 @@ the full motif is never worse. Its optimum is classified by
 the structure it takes (:func:`classify`, tolerances in :data:`TOLERANCE`), and
 the loss each ingredient buys is the difference between consecutive variants.
 Active bounds that are not zero are relaxed ten times wider, then a hundred
-times; if the optimum still follows the bound, the limit of the closed form is
-taken instead (an optimum that leaves the bound behind without moving is
-reported as stalled, not as inside) (bounds at zero switch a weight off and are reported, not
-relaxed).
+times. The optimum has moved inside when it leaves the bound and the loss
+drops by more than :data:`numeric.optimize.SAME` (relative); if it keeps
+following the bound, or leaves it only where the loss is flat, the limit of the
+closed form is taken instead. An optimum that leaves the bound behind without
+moving is reported as stalled. (Bounds at zero switch a weight off and are
+reported, not relaxed.)
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from joblib import Parallel, delayed
 from analytic import SparseUniform, sym, syms
 from analytic.circuits import CANONICAL, asymmetric_inhibition
 
-from .optimize import ON_BOUND, Optimum, optimize
+from .optimize import ON_BOUND, SAME, Optimum, optimize
 
 w_a, w_b, o_a, o_b, delta, kappa, gamma, b_a, b_b, b_c = syms("w_a w_b o_a o_b delta kappa gamma b_a b_b b_c")
 S, I_b = sym("S"), sym("I_b")
@@ -82,6 +84,18 @@ class Relaxation:
     stalled: bool = False    # it left the bound behind but did not move: the search stopped there
     limit: float | None = None
 
+    def __str__(self) -> str:
+        steps = "; ".join(f"bound {b:g}: {self.param.name} = {v:.6g}, loss {l:.6g}" for b, v, l in self.widths)
+        end = ("moved inside" if self.inside else "stalled on the old bound (the search stopped there)"
+               if self.stalled else f"no optimum inside (it follows the bound, or the loss is flat); "
+                                    f"limit of the loss {self.limit:.6g}")
+        return f"{self.param.name} at its {self.side} bound, widened: {steps}; {end}"
+
+    def to_dict(self) -> dict:
+        return {"param": self.param.name, "side": self.side,
+                "widths": [{"bound": b, "value": v, "loss": l} for b, v, l in self.widths],
+                "inside": self.inside, "stalled": self.stalled, "limit": self.limit}
+
 
 @dataclass
 class Case:
@@ -104,6 +118,12 @@ class Case:
         names = list(VARIANTS)
         return {f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:])}
 
+    def to_dict(self) -> dict:
+        """The case as JSON-ready data: every variant's optimum with its certificate."""
+        return {"S": str(self.sparsity), "I_b": str(self.rider_importance), "structure": self.structure,
+                "bought": self.bought(), "optima": {n: o.to_dict() for n, o in self.optima.items()},
+                "relaxations": [r.to_dict() for r in self.relaxations]}
+
 
 def _embed(variant: dict, params: dict) -> dict:
     """A variant's optimum as a point of the full motif."""
@@ -123,15 +143,21 @@ def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Re
             width = (hi - lo) * (factor - 1)
             box = dict(current.bounds)
             box[p] = (lo - width, hi) if side == "low" else (lo, hi + width)
-            previous = current.params[p]
+            previous, previous_loss = current.params[p], current.loss
             current = optimize(circuit, law, importance, box, fixed, starts=1, seed=seed, global_search=False,
                                samples=0, x0=current.params)
             relaxation.widths.append((box[p][0] if side == "low" else box[p][1], current.params[p], current.loss))
+            gain = previous_loss - current.loss
             if p in current.active_bounds:
                 continue
             moved = abs(current.params[p] - previous) > ON_BOUND * (box[p][1] - box[p][0])
-            relaxation.inside, relaxation.stalled = moved, not moved
-            break
+            if moved and gain > SAME * abs(current.loss):
+                relaxation.inside = True
+                break
+            if not moved:
+                relaxation.stalled = True
+                break
+            # It moved, but the loss is flat out there (far along kappa, say): keep widening.
         if not (relaxation.inside or relaxation.stalled):
             others = {s: sp.Rational(v) for s, v in current.params.items() if s != p}
             expr = current.regime.expr.subs({**fixed, **others})
@@ -175,11 +201,13 @@ def table(cases: Sequence[Case]) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for case in cases:
         p = {s: case.full.params.get(s, 0.0) for s in BOX}
-        ratio = p[w_a] / p[w_b] if p[w_b] else float("inf")
-        cancel = p[kappa] * p[delta] / (p[o_b] * p[w_a]) if p[o_b] * p[w_a] else float("nan")
+        # Without a rider the ratios are noise (0 / 0 up to rounding).
+        rider = case.structure != "rider dropped"
+        ratio = f"{p[w_a] / p[w_b]:.3g}" if rider else "-"
+        cancel = f"{p[kappa] * p[delta] / (p[o_b] * p[w_a]):.3g}" if rider and p[o_b] * p[w_a] else "-"
         losses = " | ".join(f"{case.optima[n].loss:.6g}" for n in VARIANTS if n != "full")
         z = case.full.zscore
         rows.append(f"| {case.sparsity} | {case.rider_importance} | {case.structure} | {case.full.loss:.6g} | "
-                    f"{losses} | {ratio:.3g} | {cancel:.3g} | {p[kappa]:.4g} | {p[delta]:.3g} | "
+                    f"{losses} | {ratio} | {cancel} | {p[kappa]:.4g} | {p[delta]:.3g} | "
                     f"{'' if z is None else f'{z:+.2f}'} |")
     return "\n".join(rows)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from numeric.cli import main
+from numeric.study import STRUCTURES, VARIANTS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
@@ -71,6 +72,21 @@ STUDY = EXAMPLES / "motif_study.toml"
 FIX = ["--fix", "S=0.9", "--fix", "I_b=0.3"]
 
 
+@pytest.mark.slow
+def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
+    table, data = tmp_path / "study.md", tmp_path / "study.json"
+    code, out, _ = run(capsys, "study", "--sparsity", "0.5", "--importance", "0.3", "--starts", "2",
+                       "--samples", "20000", "--jobs", "1", "--markdown", str(table), "--json", str(data))
+    assert code == 0 and "| 1/2 | 3/10 |" in out and "1 cases in" in out
+    case = json.loads(data.read_text())["cases"][0]
+    assert case["S"] == "1/2" and list(case["optima"]) == list(VARIANTS)
+    # The variants are nested: the full motif is never worse than any of them.
+    full = case["optima"]["full"]["loss"]
+    assert all(full <= o["loss"] + 1e-12 for o in case["optima"].values())
+    assert case["structure"] in STRUCTURES
+    assert table.read_text().startswith("| S | I_b |")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["optimize", str(STUDY), *FIX, "--fix", "zeta=1"], "does not use"),
     (["optimize", str(STUDY), *FIX, "--free", "S"], "not weights"),
@@ -98,6 +114,11 @@ FIX = ["--fix", "S=0.9", "--fix", "I_b=0.3"]
     (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", "/nonexistent/dir/x.json"], "does not exist"),
     (["frobnicate"], "invalid choice"),
+    (["study", "--sparsity", "1"], "in [0, 1)"),
+    (["study", "--sparsity", "0.9", "--importance", "-1"], "--importance"),
+    (["study", "--sparsity", "0.9", "--importance", "0"], "positive"),
+    (["study", "--sparsity", "0.9", "--starts", "0"], "--starts"),
+    (["study", "--sparsity", "0.9", "--json", "/nonexistent/dir/s.json"], "no such folder"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(capsys, argv, message):
     code, _, err = run(capsys, *argv)
@@ -122,7 +143,7 @@ def test_bad_spec_files(capsys, tmp_path):
 
 
 def test_console_script_help_has_an_example():
-    for command in ("derive", "check", "optimize", "report", "bench"):
+    for command in ("derive", "check", "optimize", "study", "report", "bench"):
         out = subprocess.run([sys.executable, "-m", "numeric.cli", command, "--help"],
                              capture_output=True, text=True, check=True).stdout
         assert "example: superloss " + command in out

@@ -188,3 +188,21 @@ def test_fan_is_the_general_cells():
                     f = fast.volume[fast.firing[fast.cell, j] == side].sum()
                     g = general.volume[general.firing[general.cell, j] == side].sum()
                     assert f == pytest.approx(g, rel=1e-12, abs=1e-14), (a, j, side)
+
+
+def test_cone_is_the_general_cells():
+    # Planes through the origin of a cube around it: the cone shortcut against
+    # the general cutting, with planes through edges and corners and repeated planes.
+    rng = np.random.default_rng(13)
+    cases = [rng.normal(size=(h, 3)) for h in (1, 2, 3, 5) for _ in range(4)]
+    cases += [np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0], [1.0, 0.0, -1.0]]),
+              np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]), np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])]
+    for a in cases:
+        for low, high in ((-1.0, 1.0), (-0.5, 2.0)):
+            c = np.zeros(len(a))
+            fast, general = simplices._cone(a, low, high), simplices._cut_and_pull(a, c, low, high)
+            assert fast.volume.sum() == pytest.approx((high - low) ** 3, rel=1e-12)
+            for pattern in {tuple(f) for f in general.firing} | {tuple(f) for f in fast.firing}:
+                f = fast.volume[(fast.firing[fast.cell] == pattern).all(1)].sum()
+                g = general.volume[(general.firing[general.cell] == pattern).all(1)].sum()
+                assert f == pytest.approx(g, rel=1e-11, abs=1e-13), (a, pattern)
