@@ -217,7 +217,7 @@ def nelder_mead_baseline(sparsity: str, rider_importance: str, runs: int = 100, 
     exact = PointwiseLoss(circuit, SparseUniform(study.S), [1, study.I_b, 1], params,
                           {study.S: sp.Rational(sparsity), study.I_b: sp.Rational(rider_importance)})
     rescored = [exact.value(r.x) for r in ends]
-    case = study.run_case(sparsity, rider_importance, starts=8, samples=0)
+    case = study.run_case(sparsity, rider_importance, samples=0)
     return {"best_nelder_mead": min(rescored), "median_nelder_mead": float(np.median(rescored)),
             "optimizer": case.full.loss, "structure": case.structure}
 
