@@ -47,6 +47,8 @@ class PointwiseLoss:
             raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
                                  "optimized (fix the sparsity and the importances)")
         numbers = {s: v for s, v in values.items() if s not in weights}
+        #: The values of the symbols that are not weights (the sparsity, the importances).
+        self.numbers = numbers
         n, m = self.circuit.n, self.circuit.m
         self._shapes = ((m, n), (n, m), (m,), (n,))
         entries = list(self.circuit.entries())
@@ -71,7 +73,8 @@ class PointwiseLoss:
                 if factor:
                     self._patterns.setdefault(tuple(sorted(A)), {})[i] = factor
 
-    def _weights(self, x) -> list[np.ndarray]:
+    def weights(self, x) -> list[np.ndarray]:
+        """``[W1, W2, b1, b2]`` at the point ``x`` (float arrays)."""
         x = np.asarray(x, dtype=float)
         if x.shape != (len(self.params),):
             raise SuperlossError(f"expected a point of {len(self.params)} numbers "
@@ -86,7 +89,7 @@ class PointwiseLoss:
 
     def value(self, x) -> float:
         """The exact loss at ``x`` (float64 rounding only)."""
-        W1, W2, b1, b2 = self._weights(x)
+        W1, W2, b1, b2 = self.weights(x)
         c = self.circuit
         return float(sum(factor * integrals[i]
                          for A, outputs in self._patterns.items()
@@ -97,7 +100,7 @@ class PointwiseLoss:
     def value_and_gradient(self, x) -> tuple[float, np.ndarray]:
         """The exact loss at ``x`` and its gradient in the params (at a kink:
         the derivative of the side where the unit is off)."""
-        W1, W2, b1, b2 = self._weights(x)
+        W1, W2, b1, b2 = self.weights(x)
         c = self.circuit
         value = 0.0
         entries = np.zeros(self._size)
@@ -106,7 +109,13 @@ class PointwiseLoss:
                                          outputs)
             value += v
             entries += np.concatenate([p.ravel() for p in parts])
+        return value, self.pullback(x, entries)
+
+    def pullback(self, x, entries: np.ndarray) -> np.ndarray:
+        """The gradient in the params at ``x`` of a function whose gradient in the
+        weights is ``entries`` (``W1, W2, b1, b2`` flattened and concatenated): the
+        chain rule through the exact Jacobian of the weight map."""
         jacobian = np.array(self._jacobian(*np.asarray(x, dtype=float).tolist()), dtype=float)
         gradient = np.zeros(len(self.params))
-        np.add.at(gradient, self._cols, entries[self._rows] * jacobian)
-        return value, gradient
+        np.add.at(gradient, self._cols, np.asarray(entries)[self._rows] * jacobian)
+        return gradient
