@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from analytic import SuperlossError
@@ -48,15 +50,41 @@ def write_atomically(path: str | os.PathLike, text: str) -> None:
         raise
 
 
-def publish_folder(files: dict[str, str], folder: Path) -> None:
-    """Write ``files`` into a temporary sibling folder, then swap it in whole:
-    an interrupted run leaves the old folder (or none), never half of one."""
+def output_folder(out: str | None, force: bool, kind: str) -> Path:
+    """The folder to write, checked before any work is done: ``out``, or a new
+    dated ``superloss-{kind}-...`` folder; a non-empty ``out`` only with ``force``."""
+    if out is None:
+        base = f"superloss-{kind}-{datetime.now():%Y%m%d-%H%M%S}"
+        path, k = Path(base), 1
+        while path.exists():
+            k += 1
+            path = Path(f"{base}-{k}")
+        return path
+    path = Path(out)
+    if not path.name:
+        raise SuperlossError("--out is empty")
+    if path.exists() and not path.is_dir():
+        raise SuperlossError(f"--out {out}: exists and is not a folder")
+    if not path.parent.is_dir():
+        raise SuperlossError(f"--out {out}: folder {path.parent} does not exist")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise SuperlossError(f"--out {out}: folder is not empty (use --force to replace it)")
+    return path
+
+
+@contextmanager
+def staged_folder(folder: Path):
+    """A temporary sibling of ``folder`` to fill; when the block ends without an
+    error it is swapped in whole (an old ``folder`` goes), else removed: an
+    interrupted run leaves the old folder (or none), never half of one."""
     parent = folder.parent if str(folder.parent) else Path(".")
     try:
         tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}."))
-        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; the report is not
-        for name, text in files.items():
-            (tmp / name).write_text(text)
+        tmp.chmod(0o777 & ~umask())  # mkdtemp makes it private; the output is not
+    except OSError as exc:
+        raise SuperlossError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    try:
+        yield tmp
         old = None
         if folder.exists():
             old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.old."))
@@ -66,3 +94,12 @@ def publish_folder(files: dict[str, str], folder: Path) -> None:
             shutil.rmtree(old)
     except OSError as exc:
         raise SuperlossError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def publish_folder(files: dict[str, str], folder: Path) -> None:
+    """Write the text ``files`` into ``folder``, swapped in whole (:func:`staged_folder`)."""
+    with staged_folder(folder) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text)

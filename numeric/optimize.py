@@ -287,7 +287,8 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     except SuperlossError:
         loss = search.value(x)
     reference = min(loss, best.fun)
-    hits = sum(r.fun <= reference + SAME * abs(reference) for r in results[:starts])
+    # The absolute floor is for an exact fit, whose loss is zero up to rounding.
+    hits = sum(r.fun <= reference + SAME * abs(reference) + 1e-15 for r in results[:starts])
 
     width = hi - lo
     active = {p: side for p, v, a, b, w in zip(params, x, lo, hi, width)

@@ -10,45 +10,23 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 
 import sympy as sp
 
-from analytic import SparseUniform, SuperlossError, expected_loss, sym, syms
+from analytic import SparseUniform, expected_loss, sym, syms
 from analytic.circuits import CANONICAL, asymmetric_inhibition
 
-from .files import publish_folder
+from .files import output_folder, publish_folder
 from .montecarlo import monte_carlo_loss
 
 DEFAULT_S = sp.Rational(9, 10)
 DEFAULT_I = (1, sp.Rational(3, 10), 1)
 
 
-def _output_folder(out: str | None, force: bool) -> Path:
-    """The folder to write, checked before any work is done."""
-    if out is None:
-        base = f"superloss-report-{datetime.now():%Y%m%d-%H%M%S}"
-        path, k = Path(base), 1
-        while path.exists():
-            k += 1
-            path = Path(f"{base}-{k}")
-        return path
-    path = Path(out)
-    if not path.name:
-        raise SuperlossError("--out is empty")
-    if path.exists() and not path.is_dir():
-        raise SuperlossError(f"--out {out}: exists and is not a folder")
-    if not path.parent.is_dir():
-        raise SuperlossError(f"--out {out}: folder {path.parent} does not exist")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise SuperlossError(f"--out {out}: folder is not empty (use --force to replace it)")
-    return path
-
-
 def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, seed: int = 0) -> Path:
     """Write the report and return its folder."""
-    folder = _output_folder(out, force)
+    folder = output_folder(out, force, "report")
     S, I = sym("S"), syms("I_a I_b I_c")
     circuit = asymmetric_inhibition()
 
