@@ -72,6 +72,23 @@ STUDY = EXAMPLES / "motif_study.toml"
 FIX = ["--fix", "S=0.9", "--fix", "I_b=0.3"]
 
 
+def test_train_saves_models_that_reload_and_refuses_to_overwrite(capsys, tmp_path):
+    from numeric.train import TrainResult
+
+    out = tmp_path / "run"
+    argv = ["train", "--features", "3", "--neurons", "5", "--steps", "50", "--seeds", "2", "--quiet",
+            "--out", str(out)]
+    code, text, _ = run(capsys, *argv)
+    assert code == 0 and "of 2 models" in text
+    assert sorted(p.name for p in out.iterdir()) == ["detections.json", "result.json", "weights.npz"]
+    result = TrainResult.load(out)
+    assert result.instances == 2 and result.circuit(1).n == 3 and result.circuit(1).m == 5
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "not empty" in err
+    # Nothing beside the output folder: no temporary folder is left behind.
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
 @pytest.mark.slow
 def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     table, data = tmp_path / "study.md", tmp_path / "study.json"
@@ -114,6 +131,15 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", "/nonexistent/dir/x.json"], "does not exist"),
     (["frobnicate"], "invalid choice"),
+    (["train", "--features", "0"], "--features"),
+    (["train", "--neurons", "-3"], "--neurons"),
+    (["train", "--sparsity", "1.5"], "--sparsity"),
+    (["train", "--lr", "0"], "lr"),
+    (["train", "--out", "/nonexistent/dir/run"], "does not exist"),
+    (["compare", "trained"], "needs the folder"),
+    (["compare", "free", "somewhere"], "takes no folder"),
+    (["compare", "circuit", "--sparsity", "2"], "--sparsity"),
+    (["compare", "trained", "/nonexistent/run"], "/nonexistent/run"),
     (["study", "--sparsity", "1"], "in [0, 1)"),
     (["study", "--sparsity", "0.9", "--importance", "-1"], "--importance"),
     (["study", "--sparsity", "0.9", "--importance", "0"], "positive"),
@@ -143,7 +169,7 @@ def test_bad_spec_files(capsys, tmp_path):
 
 
 def test_console_script_help_has_an_example():
-    for command in ("derive", "check", "optimize", "study", "report", "bench"):
+    for command in ("derive", "check", "optimize", "study", "train", "compare", "report", "bench"):
         out = subprocess.run([sys.executable, "-m", "numeric.cli", command, "--help"],
                              capture_output=True, text=True, check=True).stdout
         assert "example: superloss " + command in out

@@ -1,0 +1,227 @@
+"""The numeric cross-check of an analytic optimum: train the circuit's own parameters on samples.
+
+:func:`train_circuit` trains the free symbols of a :class:`analytic.Circuit`
+(the motif's ten weights, say) by sampled gradient descent: each step draws a
+batch from the feature law, builds the weights from the parameters, and takes
+the gradient of the batch loss through the symbolic weight map (chain rule
+through its exact Jacobian), with the trainer's Adam (:mod:`numeric.train`),
+projected onto the box. Nothing here uses the closed forms; the exact loss of
+the point reached (:class:`numeric.pointwise.PointwiseLoss`) is then compared
+with the analytic minimum, and the parameters with the optimum's, after
+moving along the rescaling symmetries (:func:`align`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from joblib import Parallel, delayed
+from scipy.optimize import least_squares
+
+from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
+from analytic.symmetry import rescalings
+
+from .montecarlo import MonteCarloResult, sample_features
+from .optimize import Optimum
+from .pointwise import PointwiseLoss
+from .train import Adam, TrainConfig, TrainResult, forward_backward, train
+
+__all__ = ["CircuitTraining", "FreeComparison", "align", "free_versus_motif", "train_circuit", "trained_models"]
+
+
+def _exponents(field: Mapping, params: Sequence[sp.Symbol]) -> np.ndarray:
+    """A symmetry field ``{p: a_p p}`` as its exponents ``a_p`` (its flow scales
+    ``p`` by ``exp(a_p t)``); other fields are not rescalings."""
+    out = np.zeros(len(params))
+    for k, p in enumerate(params):
+        a = sp.simplify(field.get(p, 0) / p)
+        if not a.is_number:
+            raise SuperlossError(f"the symmetry {field} is not a rescaling of each parameter")
+        out[k] = float(a)
+    return out
+
+
+def align(point: Mapping, reference: Mapping, fields: Sequence[Mapping]) -> dict:
+    """``point`` moved along the rescaling symmetries ``fields`` (as from
+    :func:`analytic.symmetry.rescalings`) to where it is closest to ``reference``
+    (least squares in the parameters, relative to the reference's sizes).
+
+    >>> from analytic import syms
+    >>> w, o = syms("w o")
+    >>> moved = align({w: 4.0, o: 0.25}, {w: 2.0, o: 0.5}, [{w: w, o: -o}])
+    >>> round(moved[w], 9), round(moved[o], 9)
+    (2.0, 0.5)
+    """
+    params = list(point)
+    if not fields:
+        return dict(point)
+    A = np.array([_exponents(f, params) for f in fields])               # (fields, params)
+    x = np.array([float(point[p]) for p in params])
+    r = np.array([float(reference[p]) for p in params])
+    scale = np.maximum(np.abs(r), 1e-3)
+
+    def moved(t: np.ndarray) -> np.ndarray:
+        return x * np.exp(t @ A)
+
+    found = least_squares(lambda t: (moved(t) - r) / scale, np.zeros(len(A)), xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    return dict(zip(params, moved(found.x).tolist()))
+
+
+@dataclass(frozen=True)
+class CircuitTraining:
+    """The parameters sampled training reached, beside the analytic optimum.
+
+    ``loss`` is the exact loss at ``params``; ``estimate`` the training loss
+    over the last tenth of the steps (each step's batch loss one sample) with
+    its standard error; ``optimum`` the analytic optimum compared against.
+    ``zscore`` is ``(loss - optimum.loss) / estimate.stderr``: how far the
+    point reached is above the minimum, in units of the training's own noise.
+    ``aligned`` is ``params`` moved along the rescaling symmetries onto the
+    optimum (:func:`align`), and ``difference`` the largest
+    ``|aligned - optimum| / max(|optimum|, 1)`` over the parameters.
+    """
+
+    params: dict
+    start: dict
+    loss: float
+    estimate: MonteCarloResult
+    history: np.ndarray
+    optimum: Optimum
+    aligned: dict
+    steps: int
+
+    @property
+    def zscore(self) -> float:
+        return (self.loss - self.optimum.loss) / self.estimate.stderr
+
+    @property
+    def difference(self) -> float:
+        return max(abs(self.aligned[p] - v) / max(abs(v), 1.0) for p, v in self.optimum.params.items())
+
+    def __str__(self) -> str:
+        rows = [f"{p.name:>10}: trained {self.aligned[p]:<12.6g} optimum {v:<12.6g}"
+                for p, v in self.optimum.params.items()]
+        return "\n".join(rows + [
+            f"{'loss':>10}: trained {self.loss:.8g} (exact), optimum {self.optimum.loss:.8g}; "
+            f"z = {self.zscore:+.2f} against the training noise {self.estimate.stderr:.2g}",
+            f"{'estimate':>10}: {self.estimate} over the last steps (z = {self.estimate.zscore(self.loss):+.2f})",
+            f"{'params':>10}: largest difference after the rescaling {self.difference:.3g}"])
+
+
+def train_circuit(circuit: Circuit, law, importance: Sequence | None, optimum: Optimum,
+                  start: Mapping, config: TrainConfig, seed: int = 0) -> CircuitTraining:
+    """Train the free parameters of ``optimum`` (its ``params``, in its box, the
+    rest fixed at ``optimum.fixed``) from ``start`` by sampled Adam, projected
+    onto the box, and compare the point reached with ``optimum``."""
+    params = list(optimum.params)
+    f = PointwiseLoss(circuit, law, importance, params, optimum.fixed)
+    c = f.circuit
+    n = c.n
+    lo, hi = np.array([optimum.bounds[p] for p in params], dtype=float).T
+    sparsity = [float(sp.sympify(s).subs(f.numbers)) for s in law.sparsity_of(n)]
+    weight = np.array([[float(sp.sympify(1 if importance is None else importance[i]).subs(f.numbers))
+                        for i in range(n)]])
+    theta = np.clip(np.array([[float(start[p]) for p in params]]), lo, hi)
+    opt = Adam.from_config([theta], config)
+    rng = np.random.default_rng(seed)
+    history = np.empty(config.steps)
+    for step in range(config.steps):
+        W1, W2, b1, b2 = f.weights(theta[0])
+        x = sample_features(law, n, config.batch, rng, sparsity).T[None]
+        target = np.abs(x) if c.target == "abs" else x
+        g = forward_backward(W1[None], W2[None], b1[None], b2[None], x, target, weight, c.hidden, c.output)
+        history[step] = g.loss[0]
+        entries = np.concatenate([g.W1.ravel(), g.W2.ravel(), g.b1.ravel(), g.b2.ravel()])
+        opt.update([f.pullback(theta[0], entries)[None]], step)
+        np.clip(theta, lo, hi, out=theta)
+    last = history[-config.final_steps:]
+    estimate = MonteCarloResult(float(last.mean()), float(last.std(ddof=1) / np.sqrt(len(last))), len(last), seed)
+    point = dict(zip(params, theta[0].tolist()))
+    aligned = align(point, optimum.params, rescalings(c, params))
+    return CircuitTraining(point, dict(start), f.value(theta[0]), estimate, history, optimum, aligned, config.steps)
+
+
+@dataclass(frozen=True)
+class FreeComparison:
+    """Free models of the motif's own size (3 features, 5 neurons) trained at one
+    ``(S, I_b)``, beside the analytic optimum of the motif family there.
+
+    ``free_losses`` are the exact losses of the trained models (one per seed),
+    ``estimates`` their training estimates, ``detections`` what
+    :func:`numeric.detect.detect` finds in each. A free model may beat the
+    motif family: then its detection says which circuit it found.
+    """
+
+    sparsity: float
+    rider_importance: float
+    motif: Optimum
+    structure: str
+    free_losses: list
+    estimates: list
+    detections: list
+
+    @property
+    def best(self) -> int:
+        """The seed index of the best free model."""
+        return int(np.argmin(self.free_losses))
+
+    def to_dict(self) -> dict:
+        return {"S": self.sparsity, "I_b": self.rider_importance, "motif_loss": self.motif.loss,
+                "motif_structure": self.structure, "motif_params": {p.name: v for p, v in self.motif.params.items()},
+                "free_losses": self.free_losses, "training_estimates": self.estimates,
+                "detections": [d.to_dict() for d in self.detections]}
+
+
+def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: int = 3,
+                      config: TrainConfig = TrainConfig(steps=10_000, lr=1e-2, schedule="cosine"),
+                      starts: int = 16, jobs: int = 1, progress: bool = True) -> list[FreeComparison]:
+    """For every ``(S, I_b)``: the full motif optimized in the study's box (from
+    the canonical point and ``starts`` starts) and ``seeds`` free 3 x 5 models
+    trained (all at once) at the same ``S`` and importances ``(1, I_b, 1)``, each
+    scored by its exact loss."""
+    from analytic.circuits import CANONICAL, asymmetric_inhibition
+
+    from .detect import detect
+    from .optimize import optimize
+    from .study import BOX, I_b, S, classify
+
+    result = train("hidden", 3, 5, [float(s) for s in sparsities],
+                   [[1.0, float(i), 1.0] for i in rider_importances], seeds=list(range(seeds)), config=config,
+                   progress=progress)
+    out = []
+    for s in sparsities:
+        for i in rider_importances:
+            best = optimize(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], dict(BOX),
+                            {S: sp.Rational(s), I_b: sp.Rational(i)}, starts=starts, samples=0,
+                            x0=CANONICAL, jobs=jobs)
+            ks = [k for k in range(result.instances)
+                  if result.sparsities[k] == float(s) and result.importances[k][1] == float(i)]
+            losses = [float(expected_loss(result.circuit(k), result.law(k), result.importance(k)).expr)
+                      for k in ks]
+            found = [detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k]) for k in ks]
+            out.append(FreeComparison(float(s), float(i), best, classify(best.params), losses,
+                                      [float(result.final_estimate.mean[k]) for k in ks], found))
+    return out
+
+
+def _exact_loss(result: TrainResult, k: int) -> float:
+    return float(expected_loss(result.circuit(k), result.law(k), result.importance(k)).expr)
+
+
+def trained_models(result: TrainResult, jobs: int = 1) -> list[dict]:
+    """Each trained model's exact loss (the float engine: its weights are numbers)
+    beside its training estimate, with the motif instances found in it."""
+    from .detect import detect
+
+    exact = Parallel(n_jobs=jobs)(delayed(_exact_loss)(result, k) for k in range(result.instances))
+    out = []
+    for k in range(result.instances):
+        found = detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
+        mean, stderr = float(result.final_estimate.mean[k]), float(result.final_estimate.stderr[k])
+        out.append({"seed": int(result.seeds[k]), "S": float(result.sparsities[k]), "exact_loss": exact[k],
+                    "training_estimate": mean, "stderr": stderr, "zscore": (exact[k] - mean) / stderr,
+                    "motifs": len(found.motifs), "detection": found.to_dict()})
+    return out
