@@ -47,7 +47,7 @@ def _exponents(field: Mapping, params: Sequence[sp.Symbol]) -> np.ndarray:
 def align(point: Mapping, reference: Mapping, fields: Sequence[Mapping]) -> dict:
     """``point`` moved along the rescaling symmetries ``fields`` (as from
     :func:`analytic.symmetry.rescalings`) to where it is closest to ``reference``
-    (least squares in the parameters, relative to the reference's sizes).
+    (least squares in the parameters, relative to the reference's sizes above 1).
 
     >>> from analytic import syms
     >>> w, o = syms("w o")
@@ -61,7 +61,8 @@ def align(point: Mapping, reference: Mapping, fields: Sequence[Mapping]) -> dict
     A = np.array([_exponents(f, params) for f in fields])               # (fields, params)
     x = np.array([float(point[p]) for p in params])
     r = np.array([float(reference[p]) for p in params])
-    scale = np.maximum(np.abs(r), 1e-3)
+    # The measure of CircuitTraining.difference: relative for large parameters, absolute for small ones.
+    scale = np.maximum(np.abs(r), 1.0)
 
     def moved(t: np.ndarray) -> np.ndarray:
         return x * np.exp(t @ A)
