@@ -353,16 +353,21 @@ def _compare_circuit(args) -> dict:
 
 def _compare_trained(args) -> dict:
     from .crosscheck import trained_models
-    from .train import TrainResult
+    from .train import TrainConfig, TrainResult
 
     if args.folder is None:
         raise SuperlossError("compare trained needs the folder that 'superloss train --out' wrote")
-    rows = trained_models(TrainResult.load(args.folder), jobs=args.jobs)
-    print("| seed | S | exact loss | training estimate | z | motif instances |")
-    print("|---|---|---|---|---|---|")
+    config = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, schedule="cosine")
+    rows = trained_models(TrainResult.load(args.folder), jobs=args.jobs,
+                          composed_config=config if args.composed else None, seed=args.seed)
+    print("| seed | S | exact loss | training estimate | z | motif instances |"
+          + (" composed circuit, optimized (exact loss) |" if args.composed else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if args.composed else ""))
     for r in rows:
+        composed = r.get("composed_loss")
         print(f"| {r['seed']} | {r['S']:g} | {r['exact_loss']:.6g} | {r['training_estimate']:.6g} +- "
-              f"{r['stderr']:.2g} | {r['zscore']:+.2f} | {r['motifs']} |")
+              f"{r['stderr']:.2g} | {r['zscore']:+.2f} | {r['motifs']} |"
+              + ("" if not args.composed else " - |" if composed is None else f" {composed:.6g} |"))
     return {"trained": rows}
 
 
@@ -502,6 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=1024, help="batch size (default 1024)")
     p.add_argument("--lr", type=float, default=1e-2, help="peak learning rate, cosine decay (default 1e-2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled training of 'circuit' (default 0)")
+    p.add_argument("--composed", action="store_true",
+                   help="for 'trained': also optimize the circuit composed from each model's motif instances "
+                        "(sampled training, --steps and --batch) and score it exactly (slow: a minute per model)")
     p.add_argument("--jobs", type=int, default=-1, help="processes (default -1: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", metavar="FILE", help="also write the comparison as JSON")

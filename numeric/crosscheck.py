@@ -29,7 +29,8 @@ from .optimize import Optimum
 from .pointwise import PointwiseLoss
 from .train import Adam, TrainConfig, TrainResult, forward_backward, train
 
-__all__ = ["CircuitTraining", "FreeComparison", "align", "free_versus_motif", "train_circuit", "trained_models"]
+__all__ = ["CircuitTraining", "FreeComparison", "align", "composed", "descend", "free_versus_motif", "train_circuit",
+           "trained_models"]
 
 
 def _exponents(field: Mapping, params: Sequence[sp.Symbol]) -> np.ndarray:
@@ -112,16 +113,16 @@ class CircuitTraining:
             f"{'params':>10}: largest difference after the rescaling {self.difference:.3g}"])
 
 
-def train_circuit(circuit: Circuit, law, importance: Sequence | None, optimum: Optimum,
-                  start: Mapping, config: TrainConfig, seed: int = 0) -> CircuitTraining:
-    """Train the free parameters of ``optimum`` (its ``params``, in its box, the
-    rest fixed at ``optimum.fixed``) from ``start`` by sampled Adam, projected
-    onto the box, and compare the point reached with ``optimum``."""
-    params = list(optimum.params)
-    f = PointwiseLoss(circuit, law, importance, params, optimum.fixed)
-    c = f.circuit
+def descend(f: PointwiseLoss, law, importance: Sequence | None, bounds: Mapping, start: Mapping,
+            config: TrainConfig, seed: int = 0) -> tuple[dict, np.ndarray, MonteCarloResult]:
+    """Sampled Adam on the params of ``f`` from ``start``, projected onto
+    ``bounds``: each step draws a batch from ``law``, backpropagates its loss to
+    the weights and, through the weight map's exact Jacobian, to the params.
+    Returns the point reached, the batch losses, and their mean over the last
+    tenth of the steps with its standard error."""
+    c, params = f.circuit, list(f.params)
     n = c.n
-    lo, hi = np.array([optimum.bounds[p] for p in params], dtype=float).T
+    lo, hi = np.array([bounds[p] for p in params], dtype=float).T
     sparsity = [float(sp.sympify(s).subs(f.numbers)) for s in law.sparsity_of(n)]
     weight = np.array([[float(sp.sympify(1 if importance is None else importance[i]).subs(f.numbers))
                         for i in range(n)]])
@@ -140,9 +141,46 @@ def train_circuit(circuit: Circuit, law, importance: Sequence | None, optimum: O
         np.clip(theta, lo, hi, out=theta)
     last = history[-config.final_steps:]
     estimate = MonteCarloResult(float(last.mean()), float(last.std(ddof=1) / np.sqrt(len(last))), len(last), seed)
-    point = dict(zip(params, theta[0].tolist()))
-    aligned = align(point, optimum.params, rescalings(c, params))
-    return CircuitTraining(point, dict(start), f.value(theta[0]), estimate, history, optimum, aligned, config.steps)
+    return dict(zip(params, theta[0].tolist())), history, estimate
+
+
+def train_circuit(circuit: Circuit, law, importance: Sequence | None, optimum: Optimum,
+                  start: Mapping, config: TrainConfig, seed: int = 0) -> CircuitTraining:
+    """Train the free parameters of ``optimum`` (its ``params``, in its box, the
+    rest fixed at ``optimum.fixed``) from ``start`` (:func:`descend`), and
+    compare the point reached with ``optimum``."""
+    params = list(optimum.params)
+    f = PointwiseLoss(circuit, law, importance, params, optimum.fixed)
+    point, history, estimate = descend(f, law, importance, optimum.bounds, start, config, seed)
+    aligned = align(point, optimum.params, rescalings(f.circuit, params))
+    x = np.array([point[p] for p in params])
+    return CircuitTraining(point, dict(start), f.value(x), estimate, history, optimum, aligned, config.steps)
+
+
+def composed(detection, b: np.ndarray, n: int) -> tuple[Circuit, dict]:
+    """The analytic circuit composed (:func:`analytic.circuits.compose`) from the
+    motif instances of ``detection``, and the values its parameters take in the
+    trained model: per instance ``w_a, w_b`` the host's input weights, ``o_a, o_b``
+    its output weights, ``gamma`` minus its write to the inhibitor's feature,
+    ``delta`` the inhibitor's leak and ``kappa`` its inhibition (both in units
+    of the inhibitor's main input); the output biases from ``b``."""
+    from analytic.circuits import Motif, compose
+
+    motifs = detection.motifs
+    circuit = compose(n, [Motif(m.host_feature, m.rider, m.inhibitor_feature, m.rider_half, m.host_half,
+                                m.inhibitor_half) for m in motifs])
+    names = {s.name: s for s in circuit.symbols}
+    values = {}
+    for number, m in enumerate(motifs, start=1):
+        tag = str(number) if len(motifs) > 1 else ""
+        (w_a, w_b), (o_a, o_b) = map(np.abs, m.host_inputs), m.host_outputs
+        gamma = -m.conditional_bias / w_a
+        for name, value in (("w_a", w_a), ("w_b", w_b), ("o_a", o_a), ("o_b", o_b), ("gamma", gamma),
+                            ("delta", m.leak), ("kappa", m.inhibition)):
+            values[names[name + tag]] = float(value)
+    for i in range(n):
+        values[names[f"b_{i}"]] = float(b[i])
+    return circuit, values
 
 
 @dataclass(frozen=True)
@@ -212,17 +250,49 @@ def _exact_loss(result: TrainResult, k: int) -> float:
     return float(expected_loss(result.circuit(k), result.law(k), result.importance(k)).expr)
 
 
-def trained_models(result: TrainResult, jobs: int = 1) -> list[dict]:
+#: The box the composed circuit's parameters are trained in: weights of either
+#: sign up to far beyond what trained models show, biases as in the study.
+COMPOSED_BOUNDS = {"weight": (-100.0, 100.0), "bias": (-1.0, 1.0)}
+
+
+def _composed_loss(result: TrainResult, k: int, config: TrainConfig, seed: int) -> dict:
+    """The circuit composed from model ``k``'s motif instances, its parameters
+    trained from the model's values (:func:`descend`), scored exactly."""
+    from .detect import detect
+
+    found = detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
+    if not found.motifs:
+        return {"composed_loss": None}
+    circuit, start = composed(found, result.weights["b"][k], result.n)
+    law, importance = result.law(k), result.importance(k)
+    params = list(circuit.symbols)
+    f = PointwiseLoss(circuit, law, importance, params)
+    bounds = {p: COMPOSED_BOUNDS["bias" if p.name.startswith("b_") else "weight"] for p in params}
+    point, _, estimate = descend(f, law, importance, bounds, start, config, seed)
+    exact = float(expected_loss(circuit.subs(point), law, importance).expr)
+    return {"composed_loss": exact, "composed_estimate": estimate.mean, "composed_stderr": estimate.stderr,
+            "composed_params": {p.name: v for p, v in point.items()}}
+
+
+def trained_models(result: TrainResult, jobs: int = 1, composed_config: TrainConfig | None = None,
+                   seed: int = 0) -> list[dict]:
     """Each trained model's exact loss (the float engine: its weights are numbers)
-    beside its training estimate, with the motif instances found in it."""
+    beside its training estimate, with the motif instances found in it; with
+    ``composed_config``, also the exact loss of the analytic circuit composed
+    from those instances, its parameters optimized by sampled training from the
+    model's own values (:func:`composed`, :func:`descend`)."""
     from .detect import detect
 
     exact = Parallel(n_jobs=jobs)(delayed(_exact_loss)(result, k) for k in range(result.instances))
+    more = [{}] * result.instances
+    if composed_config is not None:
+        more = Parallel(n_jobs=jobs)(delayed(_composed_loss)(result, k, composed_config, seed)
+                                     for k in range(result.instances))
     out = []
     for k in range(result.instances):
         found = detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
         mean, stderr = float(result.final_estimate.mean[k]), float(result.final_estimate.stderr[k])
         out.append({"seed": int(result.seeds[k]), "S": float(result.sparsities[k]), "exact_loss": exact[k],
                     "training_estimate": mean, "stderr": stderr, "zscore": (exact[k] - mean) / stderr,
-                    "motifs": len(found.motifs), "detection": found.to_dict()})
+                    "motifs": len(found.motifs), "detection": found.to_dict(), **more[k]})
     return out

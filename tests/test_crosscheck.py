@@ -40,3 +40,22 @@ def test_align_moves_along_every_symmetry_only():
     # Along the symmetry the product stays; the point comes closer to the reference.
     assert moved[u] * moved[v] == pytest.approx(3.0) and abs(moved[u] - 1.0) < 2.0 and abs(moved[v] - 3.0) < 2.0
     assert moved[b] == 0.3
+
+
+def test_the_circuit_composed_from_a_detection_is_the_detected_circuit():
+    import numpy as np
+
+    from analytic import expected_loss
+    from analytic.circuits import CANONICAL, asymmetric_inhibition
+    from numeric.crosscheck import composed
+    from numeric.detect import circuit_weights, detect
+
+    preset = asymmetric_inhibition().subs(CANONICAL)
+    W1, W2, b = circuit_weights(preset)
+    circuit, values = composed(detect(W1, W2, b), b, 3)
+    rebuilt = circuit.subs(values)
+    # Neurons may come in another order: compare the losses, which do not depend on it.
+    law = SparseUniform(0.9)
+    exact = [float(expected_loss(c, law, [1, 0.3, 1]).expr) for c in (preset, rebuilt)]
+    assert exact[1] == pytest.approx(exact[0], rel=1e-12)
+    assert sorted(np.round(circuit_weights(rebuilt)[0].ravel(), 12)) == sorted(np.round(W1.ravel(), 12))
