@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -291,7 +292,8 @@ def cmd_train(args) -> None:
         if args.model == "hidden":
             found = detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
             detections.append(found.to_dict())
-            line += f"; {len(found.motifs)} motif instance(s)" + "".join(
+            line += (f"; {len(found.motifs)} motif instance(s), {len(found.monosemantic)} monosemantic and "
+                     f"{len(found.unexplained)} unexplained neuron(s)") + "".join(
                 f"\n    host {m.host} ({m.host_feature}{'+-'[m.host_half < 0]}) carries rider {m.rider}, "
                 f"inhibitor {m.inhibitor}: leak {m.leak:.3g} x inhibition {m.inhibition:.3g}, "
                 f"cancellation {m.cancellation:.3f}" for m in found.motifs)
@@ -536,6 +538,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("superloss: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``superloss ... | head``): say nothing more, and
+        # keep Python from complaining about the closed stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 
