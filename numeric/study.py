@@ -64,7 +64,9 @@ def classify(params: dict) -> str:
     'asymmetric with inhibition'
     """
     p = {s: float(params.get(s, 0.0)) for s in BOX}
-    if p[w_b] * p[o_b] < TOLERANCE["rider"]:
+    # The host neuron serving one feature only. With I_b = 1 host and rider are
+    # interchangeable, and the optimum may as well keep the rider and drop the host's half.
+    if min(p[w_b] * p[o_b], p[w_a] * p[o_a]) < TOLERANCE["rider"]:
         return "rider dropped"
     inhibition = p[kappa] * p[delta] >= TOLERANCE["inhibition"]
     ratios = (p[w_a] / p[w_b], p[o_a] / p[o_b]) if p[o_b] and p[w_b] else (float("inf"),) * 2

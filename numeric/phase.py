@@ -1,0 +1,128 @@
+"""The analytic phase diagram of the motif: which structure its optimum takes, over (S, I_b).
+
+Over a grid of the sparsity (log-spaced in ``p = 1 - S``) and the rider's
+importance ``I_b`` (host and inhibitor features at 1), the full motif and its
+best variant without inhibition are optimized in the study's box at every
+point, and the full motif's optimum is classified as in the study
+(:func:`numeric.study.classify`). The loss that inhibition buys is
+``1 - full / without``.
+
+Every grid point is a local search warm-started from its neighbour: each row of
+constant ``I_b`` is swept twice, from the sparsest end down (starting from a
+few-start search there) and from the densest end up (starting from the
+canonical point), and each point keeps the better of the two. The searches use
+the pointwise engine only (no certificate, no Monte Carlo): the diagram is
+about structure, and ``superloss optimize`` certifies any single point. Rows
+run in parallel through joblib, so a cluster backend (Dask) can take them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from analytic import SparseUniform
+from analytic.circuits import CANONICAL, asymmetric_inhibition
+
+from .optimize import _local, random_starts
+from .pointwise import PointwiseLoss
+from .study import BOX, VARIANTS, I_b, S, classify
+
+__all__ = ["PhaseDiagram", "phase_diagram"]
+
+#: The default grid: p = 1 - S from 0.5 to 0.01 (log-spaced), I_b from 0.1 to 1 (log-spaced).
+P_RANGE = (0.5, 0.01)
+IMPORTANCE_RANGE = (0.1, 1.0)
+
+#: Random starts (besides the canonical point) of the search that opens each sweep from the sparse end.
+OPENING_STARTS = 3
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """``structure[i, j]``, ``loss[i, j]``, ``without[i, j]`` (the best loss
+    without inhibition) at ``sparsities[j]`` and ``importances[i]``, and the
+    full motif's parameters ``params[i][j]`` (by name)."""
+
+    sparsities: np.ndarray
+    importances: np.ndarray
+    structure: np.ndarray
+    loss: np.ndarray
+    without: np.ndarray
+    params: list
+
+    @property
+    def bought(self) -> np.ndarray:
+        """The fraction of the loss that inhibition removes: ``1 - loss / without``."""
+        return 1 - self.loss / self.without
+
+    def to_dict(self) -> dict:
+        return {"S": self.sparsities.tolist(), "I_b": self.importances.tolist(),
+                "structure": self.structure.tolist(), "loss": self.loss.tolist(),
+                "without_inhibition": self.without.tolist(), "bought": self.bought.tolist(),
+                "params": self.params}
+
+
+def _sweeps(circuit, params: list, importance: float, sparsities: np.ndarray, seed: int) -> tuple[list, list]:
+    """Best loss and point at every sparsity: two warm-started sweeps, kept pointwise best."""
+    lo, hi = np.array([BOX[p] for p in params], dtype=float).T
+    losses = [PointwiseLoss(circuit, SparseUniform(S), [1, I_b, 1], params, {S: float(s), I_b: importance})
+              for s in sparsities]
+    canonical = np.array([float(CANONICAL[p]) for p in params])
+    best = [(np.inf, None)] * len(sparsities)
+    order = np.argsort(sparsities)
+    # From the sparse end (where the motif's structure is richest) down, and from the dense end up.
+    for sweep in (order[::-1], order):
+        k = sweep[0]
+        if sweep is order:
+            starts = [canonical]
+        else:
+            starts = [canonical] + random_starts(lo, hi, OPENING_STARTS, np.random.default_rng(seed))
+        runs = [_local(losses[k].value_and_gradient, x, lo, hi) for x in starts]
+        x = min(runs, key=lambda r: r.fun).x
+        for k in sweep:
+            r = _local(losses[k].value_and_gradient, x, lo, hi)
+            if r.fun < best[k][0]:
+                best[k] = (float(r.fun), r.x)
+            x = r.x
+    return [b[0] for b in best], [b[1] for b in best]
+
+
+def _row(importance: float, sparsities: np.ndarray, seed: int) -> tuple[list, list, list, list]:
+    full = asymmetric_inhibition()
+    params = list(BOX)
+    without_circuit = full.subs(VARIANTS["no inhibition"])
+    inner = [p for p in params if p in without_circuit.symbols]
+    without, without_points = _sweeps(without_circuit, inner, importance, sparsities, seed)
+    loss, points = _sweeps(full, params, importance, sparsities, seed)
+    chosen = []
+    for k, x in enumerate(points):
+        point = dict(zip(params, x.tolist()))
+        # The variant is the full motif at kappa = delta = gamma = 0: where its search did
+        # better, the full motif's optimum is at least that good.
+        if without[k] < loss[k]:
+            loss[k] = without[k]
+            point = {p: 0.0 for p in params} | dict(zip(inner, without_points[k].tolist()))
+        chosen.append(point)
+    return ([classify(c) for c in chosen], loss, without,
+            [{p.name: v for p, v in c.items()} for c in chosen])
+
+
+def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequence[float] | None = None,
+                  points: int = 40, seed: int = 0, jobs: int = -1) -> PhaseDiagram:
+    """The phase diagram over ``sparsities`` x ``importances`` (default: ``points``
+    of each, log-spaced over :data:`P_RANGE` and :data:`IMPORTANCE_RANGE`), one
+    row of constant ``I_b`` per joblib task.
+
+    The without-inhibition variant contains the rider-dropped and symmetric
+    ones, so its optimum is the best without inhibition; the full motif's is
+    never worse up to the searches' tolerance.
+    """
+    S_ = np.asarray(1 - np.geomspace(*P_RANGE, points) if sparsities is None else sparsities, dtype=float)
+    I_ = np.asarray(np.geomspace(*IMPORTANCE_RANGE, points) if importances is None else importances, dtype=float)
+    rows = Parallel(n_jobs=jobs)(delayed(_row)(float(i), S_, seed) for i in I_)
+    structure, loss, without, params = zip(*rows)
+    return PhaseDiagram(S_, I_, np.array(structure), np.array(loss), np.array(without), list(params))

@@ -1,0 +1,22 @@
+"""The analytic phase diagram: structures where the study found them, inhibition never costs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numeric.phase import phase_diagram
+
+
+@pytest.mark.slow
+def test_corners_of_the_phase_diagram():
+    d = phase_diagram([0.5, 0.99], [0.3, 1.0], jobs=1)
+    assert d.structure.shape == (2, 2) and d.loss.shape == (2, 2)
+    # The study's corners: the rider is dropped at S = 0.5, asymmetric with inhibition at S = 0.99.
+    assert list(d.structure[:, 0]) == ["rider dropped"] * 2
+    assert list(d.structure[:, 1]) == ["asymmetric with inhibition"] * 2
+    # The variant without inhibition is nested in the full motif: inhibition never costs.
+    assert np.all(d.bought >= -1e-12)
+    # The rider-dropped optimum at S = 0.5, I_b = 0.3 is 0.0203125 (checked by hand in docs/study.md).
+    assert d.loss[0, 0] == pytest.approx(0.0203125, rel=1e-6)
+    assert d.bought[1, 1] > 0.5
