@@ -72,7 +72,10 @@ class Loss:
         return self.expr.subs(dict(values or {}))
 
     def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {sp.latex(self.expr)}$"
+        """The formula in Jupyter, with paper names (:func:`analytic.latex.inline`)."""
+        from .latex import inline  # here, since analytic.latex imports this module
+
+        return "$\\displaystyle " + inline(self.expr) + "$"
 
     def __str__(self) -> str:
         lines = [f"L = {self.expr}"]

@@ -27,7 +27,8 @@ from .files import write_atomically
 from .montecarlo import monte_carlo_loss
 
 EXAMPLES = {
-    "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json",
+    "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json "
+              "--latex loss.tex --standalone",
     "check": "superloss check docs/examples/motif_symbolic.toml --at S=0.9 --at I_a=1 --at I_b=0.3 --at I_c=1",
     "optimize": "superloss optimize docs/examples/motif_study.toml --fix S=0.9 --fix I_b=0.3 --json optimum.json",
     "study": "superloss study --sparsity 0.9 --sparsity 0.97 --importance 0.3 --json study.json",
@@ -79,8 +80,21 @@ def _derive(spec: Spec, point: dict):
 
 
 def cmd_derive(args) -> None:
+    from analytic.latex import SPLITS, align, standalone
+
     if args.json is not None and not Path(args.json).name:
         raise SuperlossError("--json needs a file name")
+    # The LaTeX options are checked before the work, so that a typo costs nothing.
+    if args.latex is None and (args.standalone or args.split is not None):
+        raise SuperlossError("--standalone and --split need --latex FILE")
+    split = args.split or "p"
+    if split not in SPLITS:
+        raise SuperlossError(f"--split {split!r}: must be one of {', '.join(SPLITS)}")
+    if args.latex is not None:
+        if not Path(args.latex).name:
+            raise SuperlossError("--latex needs a file name")
+        if not Path(args.latex).parent.is_dir():
+            raise SuperlossError(f"cannot write {args.latex}: folder {Path(args.latex).parent} does not exist")
     spec = load_spec(args.spec)
     point = _point(spec, parse_assignments(args.at))
     start = time.perf_counter()
@@ -121,6 +135,13 @@ def cmd_derive(args) -> None:
         }
         write_atomically(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.latex is not None:
+        if args.standalone:
+            text = standalone(loss, split, spec.names, title=f"Expected loss of {Path(args.spec).name}")
+        else:
+            text = align(loss, split, spec.names) + "\n"
+        write_atomically(args.latex, text)
+        print(f"wrote {args.latex}")
 
 
 def cmd_check(args) -> None:
@@ -429,6 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     p.add_argument("--facets", action="store_true",
                    help="show only the conditions that bound the regime (numeric search, slower)")
+    p.add_argument("--latex", metavar="FILE",
+                   help="also write the loss as a LaTeX align* block (see docs/latex.md)")
+    p.add_argument("--standalone", action="store_true",
+                   help="with --latex: a complete document that compiles with pdflatex")
+    p.add_argument("--split", metavar="p|pattern",
+                   help="with --latex: one line group per power of p = 1 - S (default) or per pattern "
+                        "of active features")
     p.set_defaults(run=cmd_derive)
 
     p = command("check", "Compare the closed form with a seeded Monte Carlo estimate.")

@@ -1,0 +1,227 @@
+"""LaTeX export: paper names, pieces that sum to the loss, and documents that
+compile with a real pdflatex without an overfull line."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from random import Random
+
+import pytest
+import sympy as sp
+
+from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, sym
+from analytic.circuits import CANONICAL, asymmetric_inhibition
+from analytic.latex import (LINE_WIDTH, PREAMBLE, _width, align, inline, optimum_table, split_terms, standalone,
+                            stationary_align, symbol_name)
+from analytic.stationary import stationary
+from numeric.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+S, I_b = sym("S"), sym("I_b")
+
+
+@pytest.fixture(scope="module")
+def motif():
+    """The canonical motif's loss: symbolic weights, sparsity S, rider importance I_b."""
+    return expected_loss(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], at=CANONICAL)
+
+
+@pytest.fixture(scope="module")
+def motif_numeric_s():
+    return expected_loss(asymmetric_inhibition(), SparseUniform(sp.Rational(9, 10)), [1, I_b, 1], at=CANONICAL)
+
+
+# -- names --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("w_a", "w_{a}"), ("delta", r"\delta"), ("kappa", r"\kappa"), ("gamma", r"\gamma"), ("I_b", "I_{b}"),
+    ("w_a1", "w_{a,1}"), ("o_b2", "o_{b,2}"), ("kappa1", r"\kappa_{1}"), ("b_2", "b_{2}"), ("S", "S"),
+    ("w1", "w_{1}"), ("Gamma", r"\Gamma"), ("x_delta", r"x_{\delta}"), ("w_host", r"w_{\mathrm{host}}"),
+    ("rate", r"\mathrm{rate}"), ("w_a_b", "w_{a,b}"),
+])
+def test_symbol_names_as_a_paper_writes_them(name, expected):
+    assert symbol_name(name) == expected
+
+
+def test_renames_replace_the_rule_and_are_checked():
+    w_a, w_b = sym("w_a"), sym("w_b")
+    expr = w_a * w_b
+    assert inline(expr) == "w_{a} w_{b}"
+    assert inline(expr, names={"w_a": r"\omega_{h}"}) == r"\omega_{h} w_{b}"
+    assert inline(expr, names={w_b: r"\omega_{r}", "unused": "u"}) == r"w_{a} \omega_{r}"
+    for bad, message in (({"w_a": " "}, "empty"), ({"w_a": r"\omega_{h"}, "unbalanced"), ({"w_a": 3}, "LaTeX strings")):
+        with pytest.raises(SuperlossError, match=message):
+            inline(expr, names=bad)
+
+
+def test_jupyter_shows_the_paper_names(motif):
+    shown = motif._repr_latex_()
+    assert shown == r"$\displaystyle " + inline(motif.expr) + "$"
+    assert r"\kappa" in shown and "w_{a}" in shown and "I_{b}" in shown
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+
+
+def _exact_point(loss, seed: int = 0) -> dict:
+    rng = Random(seed)
+    return {s: sp.Rational(Fraction(rng.randint(1, 999), 1000)) for s in loss.expr.free_symbols}
+
+
+@pytest.mark.parametrize("split, labels", [
+    ("p", ["p", "p^{2}", "p^{3}"]),
+    ("pattern", [r"\{a\}", r"\{b\}", r"\{c\}", r"\{a, b\}", r"\{a, c\}", r"\{b, c\}", r"\{a, b, c\}"]),
+])
+def test_pieces_sum_to_the_loss(motif, split, labels):
+    pieces = split_terms(motif, split)
+    assert [label for label, _ in pieces] == labels
+    total = sp.Add(*[expr for _, expr in pieces])
+    assert sp.expand(total - motif.expr) == 0
+    point = _exact_point(motif)
+    assert total.subs(point) == motif.expr.subs(point)
+    # Leaving out a piece is seen: the check can fail.
+    assert sp.Add(*[expr for _, expr in pieces[1:]]).subs(point) != motif.expr.subs(point)
+
+
+def test_numeric_sparsity_is_one_piece_and_per_feature_sparsity_needs_patterns(motif_numeric_s):
+    [(label, expr)] = split_terms(motif_numeric_s, "p")
+    assert label == "1" and sp.expand(expr - motif_numeric_s.expr) == 0
+    w = sym("w")
+    loss = expected_loss(Circuit([[w, 1]], [[1], [1]]), SparseUniform([sym("S_1"), sym("S_2")]), at={w: 1})
+    with pytest.raises(SuperlossError, match="split='pattern'"):
+        split_terms(loss, "p")
+    point = _exact_point(loss)
+    assert sum(e for _, e in split_terms(loss, "pattern")).subs(point) == loss.expr.subs(point)
+
+
+def test_bad_split_or_loss_is_a_superloss_error(motif):
+    with pytest.raises(SuperlossError, match="split must be one of 'p', 'pattern', got 'q'"):
+        align(motif, "q")
+    with pytest.raises(SuperlossError, match="expected an analytic.Loss"):
+        standalone(motif.expr)
+
+
+@pytest.mark.parametrize("split", ["p", "pattern"])
+def test_align_lines_fit_and_state_the_regime(motif, split):
+    block = align(motif, split)
+    rows = block.splitlines()
+    assert rows[0] == r"\begin{align*}" and rows[-1] == r"\end{align*}" and rows[1].startswith("L &= ")
+    assert max(_width(row.removesuffix(" \\\\").replace("&", "")) for row in rows) <= LINE_WIDTH
+    conditions = [row for row in rows if row.startswith(r"&\quad ") and re.search(r"[<>]", row)]
+    assert len(conditions) == len(motif.conditions)
+    assert "valid where" in block
+    if split == "p":
+        groups = [row.split(r" \Bigl[")[0] for row in rows if re.match(r"(L &=|&\+) p", row)]
+        assert groups == ["L &= p", "&+ p^{2}", "&+ p^{3}"]
+        assert r"\intertext{where $p = 1 - S$; valid where}" in block
+    else:
+        assert r"\text{($a, b, c$ active)}" in block
+
+
+def test_optimum_table_formats_six_significant_digits():
+    table = optimum_table({sym("kappa"): 20.000001234, "w_a1": -1.5e-7}, 0.005398539781, names={"kappa": "k"})
+    assert "$k$ & $20$ \\\\" in table
+    assert r"$w_{a,1}$ & $-1.5 \times 10^{-7}$ \\" in table
+    assert "$L$ & $0.00539854$ \\\\" in table
+    assert table.startswith(r"\begin{tabular}{lr}") and table.endswith(r"\end{tabular}")
+
+
+# -- pdflatex -------------------------------------------------------------------------------------
+
+
+def pdflatex() -> str:
+    """The pdflatex program: a missing one fails, unless SUPERLOSS_ALLOW_NO_LATEX=1 says to skip."""
+    program = shutil.which("pdflatex")
+    if program is None:
+        if os.environ.get("SUPERLOSS_ALLOW_NO_LATEX") == "1":
+            pytest.skip("pdflatex is missing and SUPERLOSS_ALLOW_NO_LATEX=1")
+        pytest.fail("pdflatex is missing: install texlive-latex-base and texlive-latex-recommended "
+                    "(or set SUPERLOSS_ALLOW_NO_LATEX=1 to skip these tests)")
+    return program
+
+
+def compiles_cleanly(tex: str, folder: Path) -> str:
+    """Compile ``tex`` in ``folder``; assert exit code 0, no error and no overfull line; the log."""
+    (folder / "doc.tex").write_text(tex)
+    run = subprocess.run([pdflatex(), "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=folder,
+                         capture_output=True, text=True, timeout=120)
+    log = (folder / "doc.log").read_text(errors="replace")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "Error" not in log, log[-2000:]
+    assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
+    assert (folder / "doc.pdf").stat().st_size > 0
+    return log
+
+
+@pytest.mark.parametrize("split", ["p", "pattern"])
+def test_standalone_motif_compiles_without_overfull_lines(motif, split, tmp_path):
+    tex = standalone(motif, split, title="The canonical motif & its loss")
+    assert r"\documentclass" in tex and r"\allowdisplaybreaks" in tex and r"The canonical motif \& its loss" in tex
+    compiles_cleanly(tex, tmp_path)
+
+
+@pytest.mark.parametrize("split", ["p", "pattern"])
+def test_standalone_numeric_sparsity_with_renames_compiles(motif_numeric_s, split, tmp_path):
+    tex = standalone(motif_numeric_s, split, names={"w_a": r"\omega_{\mathrm{host}}", "kappa": r"\varkappa"})
+    assert r"\omega_{\mathrm{host}}" in tex and r"\varkappa" in tex and "w_{a}" not in tex
+    compiles_cleanly(tex, tmp_path)
+
+
+def test_narrow_column_and_stationary_condition_compile(motif, tmp_path):
+    """``width=45`` fits a two-column paper's 240 pt; the stationary condition and
+    an optimum table fit the standalone page."""
+    narrow = PREAMBLE.replace("margin=1.5cm", "textwidth=240pt")
+    compiles_cleanly(narrow + "\\begin{document}\n" + align(motif, "pattern", width=45) + "\n\\end{document}\n",
+                     tmp_path)
+    block = stationary_align(stationary(motif, sym("kappa")))
+    assert block.startswith(r"\begin{align*}" "\n" r"\frac{\partial L}{\partial \kappa} = 0 \iff 0 &= \kappa^{2}")
+    table = optimum_table({sym("kappa"): 20.0, sym("w_a"): 2.0}, 0.0054)
+    compiles_cleanly(PREAMBLE + "\\begin{document}\n" + block + "\n\n" + table + "\n\\end{document}\n", tmp_path)
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_derive_writes_an_align_block_with_the_spec_names(capsys, tmp_path):
+    target = tmp_path / "loss.tex"
+    code, out, _ = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), "--latex", str(target))
+    assert code == 0 and f"wrote {target}" in out
+    text = target.read_text()
+    assert text.startswith(r"\begin{align*}" "\nL &= p ") and text.endswith("\\end{align*}\n")
+    assert r"w_{\mathrm{host}}" in text and "w_{a}" not in text  # the spec's [latex] table
+    assert [p.name for p in tmp_path.iterdir()] == ["loss.tex"]
+
+
+def test_derive_standalone_by_pattern_compiles(capsys, tmp_path):
+    target = tmp_path / "doc.tex"
+    code, _, _ = run(capsys, "derive", str(EXAMPLES / "motif_canonical.toml"), "--latex", str(target),
+                     "--standalone", "--split", "pattern")
+    assert code == 0
+    log = compiles_cleanly(target.read_text(), tmp_path)
+    assert "Output written on doc.pdf" in log
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--latex", "out.tex", "--split", "power"], "--split 'power': must be one of p, pattern"),
+    (["--latex", "missing-folder/out.tex"], "folder missing-folder does not exist"),
+    (["--latex", ""], "--latex needs a file name"),
+    (["--standalone"], "need --latex FILE"),
+    (["--split", "pattern"], "need --latex FILE"),
+])
+def test_derive_latex_errors_are_one_line_with_exit_code_2(capsys, tmp_path, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), *extra)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
