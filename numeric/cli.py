@@ -35,6 +35,8 @@ EXAMPLES = {
     "train": "superloss train --features 6 --neurons 10 --sparsity 0.8 --importance-decay 0.7 --steps 5000 "
              "--seeds 10 --out trained",
     "compare": "superloss compare trained trained/ --json compare.json",
+    "phase": "superloss phase --points 12 --out phase",
+    "plot": "superloss plot training trained/ --out training",
     "bench": "superloss bench --quick",
     "report": "superloss report --out my-report",
 }
@@ -414,6 +416,76 @@ def cmd_compare(args) -> None:
         print(f"wrote {args.json}")
 
 
+def cmd_phase(args) -> None:
+    from .files import output_folder, staged_folder
+    from .phase import phase_diagram
+    from .plots import phase_figure, save
+
+    if args.points < 2 or args.jobs == 0 or args.seed < 0:
+        raise SuperlossError(f"need --points >= 2, --jobs != 0 and --seed >= 0, got {args.points}, {args.jobs} "
+                             f"and {args.seed}")
+    folder = output_folder(args.out, args.force, "phase")
+    start = time.perf_counter()
+    diagram = phase_diagram(points=args.points, seed=args.seed, jobs=args.jobs)
+    elapsed = time.perf_counter() - start
+    print(f"{args.points} x {args.points} phase diagram in {elapsed:.0f} s")
+    for structure in sorted(set(diagram.structure.ravel())):
+        print(f"  {structure}: {int((diagram.structure == structure).sum())} points")
+    with staged_folder(folder) as tmp:
+        write_atomically(tmp / "phase.json", json.dumps({**diagram.to_dict(), "seconds": elapsed}) + "\n")
+        save(phase_figure(diagram), tmp / "phase")
+    print(f"wrote {folder}")
+
+
+def _plot_sparsity(args):
+    from .plots import loss_against_sparsity
+
+    try:
+        cases = json.loads(Path(args.source).read_text())["cases"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SuperlossError(f"{args.source}: not the JSON that 'superloss study --json' writes") from None
+    return loss_against_sparsity(cases)
+
+
+def _plot_training(args):
+    from .plots import training_curves
+    from .train import TrainResult
+
+    return training_curves(TrainResult.load(args.source))
+
+
+def _plot_weights(args):
+    from .plots import weight_diagram
+    from .train import TrainResult
+
+    result = TrainResult.load(args.source)
+    if not 0 <= args.seed < result.instances:
+        raise SuperlossError(f"--seed: model {args.seed} does not exist; {args.source} has {result.instances}")
+    return weight_diagram(result.circuit(args.seed))
+
+
+def _plot_phase(args):
+    from .plots import phase_figure
+
+    try:
+        return phase_figure(json.loads((Path(args.source) / "phase.json").read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SuperlossError(f"{args.source}: not a folder that 'superloss phase' wrote") from None
+
+
+#: What ``superloss plot KIND SOURCE`` draws, by kind.
+PLOTS = {"sparsity": _plot_sparsity, "training": _plot_training, "weights": _plot_weights, "phase": _plot_phase}
+
+
+def cmd_plot(args) -> None:
+    from .plots import save
+
+    if not Path(args.out).name or not Path(args.out).resolve().parent.is_dir():
+        raise SuperlossError(f"--out {args.out}: no such folder, or no file name")
+    for path in save(PLOTS[args.kind](args), args.out):
+        print(f"wrote {path}")
+
+
 def cmd_bench(args) -> None:
     from .bench import baseline, run, training_throughput
 
@@ -544,6 +616,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", metavar="FILE", help="also write the comparison as JSON")
     p.set_defaults(run=cmd_compare)
+
+    p = command("phase", "The motif's analytic phase diagram: the structure of its optimum over (S, I_b), and "
+                         "what inhibition buys.")
+    p.add_argument("--points", type=int, default=40, help="grid points along each axis (default 40)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the opening searches (default 0)")
+    p.add_argument("--jobs", type=int, default=-1, help="processes, one row at a time (default -1: one per core)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: a new dated folder)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    p.set_defaults(run=cmd_phase)
+
+    p = command("plot", "Figures (PNG and PDF): loss against S from a study, training curves or weight diagrams "
+                        "from a train folder, a phase diagram.")
+    p.add_argument("kind", choices=tuple(PLOTS), help="what to draw")
+    p.add_argument("source", help="study JSON (sparsity), train folder (training, weights) or phase folder (phase)")
+    p.add_argument("--out", required=True, metavar="STEM", help="writes STEM.png and STEM.pdf")
+    p.add_argument("--seed", type=int, default=0, help="for weights: which model of the folder (default 0)")
+    p.set_defaults(run=cmd_plot)
 
     p = command("bench", "Measure the engine against its targets and plain sympy.integrate.")
     p.add_argument("--quick", action="store_true", help="skip the slow plain-SymPy comparison")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 from matplotlib import rc_context
-from matplotlib.colors import LogNorm
+from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -540,6 +540,46 @@ def training_curves(result, *, figsize: tuple[float, float] | None = None) -> Fi
 
 
 # --- output -------------------------------------------------------------------------------------
+
+
+#: The structures of the motif's optimum, in the phase diagram's colours.
+STRUCTURE_COLOURS = {
+    "rider dropped": OKABE_ITO["orange"],
+    "symmetric": OKABE_ITO["reddish purple"],
+    "asymmetric without inhibition": OKABE_ITO["sky blue"],
+    "asymmetric with inhibition": OKABE_ITO["blue"],
+}
+
+
+def phase_figure(diagram, *, figsize: tuple[float, float] | None = None) -> Figure:
+    """The phase diagram (:class:`numeric.phase.PhaseDiagram`, or its ``to_dict()``):
+    left, the structure of the motif's optimum over ``(1 - S, I_b)`` (log axes);
+    right, the fraction of the loss that inhibition buys."""
+    record = diagram.to_dict() if hasattr(diagram, "to_dict") else diagram
+    p = 1 - np.asarray(record["S"], dtype=float)
+    importance = np.asarray(record["I_b"], dtype=float)
+    names = list(STRUCTURE_COLOURS)
+    codes = np.array([[names.index(s) for s in row] for row in record["structure"]], dtype=float)
+    bought = np.asarray(record["bought"], dtype=float)
+    with _style():
+        fig = _figure(figsize or (WIDTH["double"], 2.8))
+        left, right = fig.subplots(1, 2)
+        cmap = ListedColormap([STRUCTURE_COLOURS[n] for n in names])
+        left.pcolormesh(p, importance, codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, shading="nearest")
+        mesh = right.pcolormesh(p, importance, np.clip(bought, 0, 1), cmap=LANDSCAPE_CMAP, vmin=0, vmax=1,
+                                shading="nearest")
+        fig.colorbar(mesh, ax=right, label="loss bought by inhibition (fraction)")
+        for ax in (left, right):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.invert_xaxis()
+            ax.set_xlabel(r"$p = 1 - S$ (sparser to the right)")
+            ax.set_ylabel(r"$I_b$")
+        shown = [n for n in names if (codes == names.index(n)).any()]
+        # A framed legend: it sits on top of the orange region.
+        left.legend(handles=[Patch(color=STRUCTURE_COLOURS[n], label=n) for n in shown], loc="lower left",
+                    fontsize=6, frameon=True, facecolor="white", framealpha=0.9)
+    return fig
 
 
 def save(fig: Figure, stem: str | os.PathLike) -> list[Path]:

@@ -87,6 +87,10 @@ def test_train_saves_models_that_reload_and_refuses_to_overwrite(capsys, tmp_pat
     assert code == 2 and "not empty" in err
     # Nothing beside the output folder: no temporary folder is left behind.
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    code, text, _ = run(capsys, "plot", "training", str(out), "--out", str(tmp_path / "curves"))
+    assert code == 0 and (tmp_path / "curves.pdf").read_bytes().startswith(b"%PDF")
+    code, _, err = run(capsys, "plot", "weights", str(out), "--seed", "5", "--out", str(tmp_path / "w"))
+    assert code == 2 and "does not exist" in err
 
 
 @pytest.mark.slow
@@ -141,6 +145,12 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     (["compare", "circuit", "--sparsity", "2"], "--sparsity"),
     (["compare", "trained", "/nonexistent/run"], "/nonexistent/run"),
     (["study", "--sparsity", "1"], "in [0, 1)"),
+    (["phase", "--points", "1"], "--points"),
+    (["phase", "--out", "/nonexistent/dir/phase"], "does not exist"),
+    (["plot", "sparsity", "/nonexistent/study.json", "--out", "fig"], "not the JSON"),
+    (["plot", "phase", "/nonexistent/phase", "--out", "fig"], "not a folder"),
+    (["plot", "training", "/nonexistent/run", "--out", "/nonexistent/dir/fig"], "no such folder"),
+    (["plot", "spiral", "x", "--out", "fig"], "invalid choice"),
     (["study", "--sparsity", "0.9", "--importance", "-1"], "--importance"),
     (["study", "--sparsity", "0.9", "--importance", "0"], "positive"),
     (["study", "--sparsity", "0.9", "--starts", "0"], "--starts"),
@@ -169,7 +179,7 @@ def test_bad_spec_files(capsys, tmp_path):
 
 
 def test_console_script_help_has_an_example():
-    for command in ("derive", "check", "optimize", "study", "train", "compare", "report", "bench"):
+    for command in ("derive", "check", "optimize", "study", "train", "compare", "phase", "plot", "report", "bench"):
         out = subprocess.run([sys.executable, "-m", "numeric.cli", command, "--help"],
                              capture_output=True, text=True, check=True).stdout
         assert "example: superloss " + command in out
