@@ -431,9 +431,19 @@ def cmd_phase(args) -> None:
     print(f"{args.points} x {args.points} phase diagram in {elapsed:.0f} s")
     for structure in sorted(set(diagram.structure.ravel())):
         print(f"  {structure}: {int((diagram.structure == structure).sum())} points")
+    record = {**diagram.to_dict(), "seconds": elapsed}
+    overlay = None
+    if args.overlay:
+        from .phase import IMPORTANCE_RANGE, P_RANGE, trained_overlay
+
+        coarse = max(2, args.points // 4)
+        overlay = trained_overlay(1 - np.geomspace(*P_RANGE, coarse), np.geomspace(*IMPORTANCE_RANGE, coarse))
+        record["trained"] = overlay.to_dict()
+        print(f"free 3 x 5 models on a {coarse} x {coarse} grid: the motif in "
+              f"{overlay.motif.mean():.0%} of them")
     with staged_folder(folder) as tmp:
-        write_atomically(tmp / "phase.json", json.dumps({**diagram.to_dict(), "seconds": elapsed}) + "\n")
-        save(phase_figure(diagram), tmp / "phase")
+        write_atomically(tmp / "phase.json", json.dumps(record) + "\n")
+        save(phase_figure(diagram, overlay=overlay), tmp / "phase")
     print(f"wrote {folder}")
 
 
@@ -468,7 +478,8 @@ def _plot_phase(args):
     from .plots import phase_figure
 
     try:
-        return phase_figure(json.loads((Path(args.source) / "phase.json").read_text()))
+        record = json.loads((Path(args.source) / "phase.json").read_text())
+        return phase_figure(record, overlay=record.get("trained"))
     except (OSError, ValueError, KeyError, TypeError):
         raise SuperlossError(f"{args.source}: not a folder that 'superloss phase' wrote") from None
 
@@ -622,6 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, default=40, help="grid points along each axis (default 40)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the opening searches (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="processes, one row at a time (default -1: one per core)")
+    p.add_argument("--overlay", action="store_true",
+                   help="also train free 3 x 5 models (3 seeds) on a grid a quarter as fine, and mark where the "
+                        "detector finds the motif in them")
     p.add_argument("--out", metavar="DIR", help="output folder (default: a new dated folder)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p.set_defaults(run=cmd_phase)

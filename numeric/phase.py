@@ -31,7 +31,7 @@ from .optimize import _local, random_starts
 from .pointwise import PointwiseLoss
 from .study import BOX, VARIANTS, I_b, S, classify
 
-__all__ = ["PhaseDiagram", "phase_diagram"]
+__all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay"]
 
 #: The default grid: p = 1 - S from 0.5 to 0.01 (log-spaced), I_b from 0.1 to 1 (log-spaced).
 P_RANGE = (0.5, 0.01)
@@ -126,3 +126,44 @@ def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequen
     rows = Parallel(n_jobs=jobs)(delayed(_row)(float(i), S_, seed) for i in I_)
     structure, loss, without, params = zip(*rows)
     return PhaseDiagram(S_, I_, np.array(structure), np.array(loss), np.array(without), list(params))
+
+
+@dataclass(frozen=True)
+class TrainedOverlay:
+    """Free models of the motif's size (3 features, 5 neurons) trained on a coarse
+    grid: ``motif[i, j]`` is the fraction of the seeds at ``sparsities[j]`` and
+    ``importances[i]`` in which :func:`numeric.detect.detect` finds the motif,
+    ``loss[i, j]`` their mean training estimate."""
+
+    sparsities: np.ndarray
+    importances: np.ndarray
+    motif: np.ndarray
+    loss: np.ndarray
+    seeds: int
+
+    def to_dict(self) -> dict:
+        return {"S": self.sparsities.tolist(), "I_b": self.importances.tolist(), "motif": self.motif.tolist(),
+                "loss": self.loss.tolist(), "seeds": self.seeds}
+
+
+def trained_overlay(sparsities: Sequence[float], importances: Sequence[float], seeds: int = 3,
+                    config=None) -> TrainedOverlay:
+    """Train ``seeds`` free 3 x 5 models at every grid point (all at once) and
+    look for the motif in each (5,000 steps, peak learning rate 1e-2 with cosine
+    decay, unless ``config`` says otherwise)."""
+    from .detect import detect
+    from .train import TrainConfig, train
+
+    config = config or TrainConfig(steps=5000, lr=1e-2, schedule="cosine")
+    S_, I_ = np.asarray(sparsities, dtype=float), np.asarray(importances, dtype=float)
+    result = train("hidden", 3, 5, S_.tolist(), [[1.0, i, 1.0] for i in I_], seeds=list(range(seeds)),
+                   config=config, progress=False)
+    found = np.zeros((len(I_), len(S_)))
+    loss = np.zeros((len(I_), len(S_)))
+    for k in range(result.instances):
+        j = int(np.flatnonzero(S_ == result.sparsities[k])[0])
+        i = int(np.flatnonzero(I_ == result.importances[k][1])[0])
+        motifs = detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k]).motifs
+        found[i, j] += bool(motifs) / seeds
+        loss[i, j] += float(result.final_estimate.mean[k]) / seeds
+    return TrainedOverlay(S_, I_, found, loss, seeds)

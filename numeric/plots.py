@@ -551,10 +551,13 @@ STRUCTURE_COLOURS = {
 }
 
 
-def phase_figure(diagram, *, figsize: tuple[float, float] | None = None) -> Figure:
+def phase_figure(diagram, overlay=None, *, figsize: tuple[float, float] | None = None) -> Figure:
     """The phase diagram (:class:`numeric.phase.PhaseDiagram`, or its ``to_dict()``):
     left, the structure of the motif's optimum over ``(1 - S, I_b)`` (log axes);
-    right, the fraction of the loss that inhibition buys."""
+    right, the fraction of the loss that inhibition buys. With ``overlay`` (a
+    :class:`numeric.phase.TrainedOverlay` or its ``to_dict()``), the free models'
+    grid on the left: filled circles where the detector found the motif in some
+    seeds (sized by the fraction), open circles where in none."""
     record = diagram.to_dict() if hasattr(diagram, "to_dict") else diagram
     p = 1 - np.asarray(record["S"], dtype=float)
     importance = np.asarray(record["I_b"], dtype=float)
@@ -575,10 +578,22 @@ def phase_figure(diagram, *, figsize: tuple[float, float] | None = None) -> Figu
             ax.invert_xaxis()
             ax.set_xlabel(r"$p = 1 - S$ (sparser to the right)")
             ax.set_ylabel(r"$I_b$")
+        if overlay is not None:
+            trained = overlay.to_dict() if hasattr(overlay, "to_dict") else overlay
+            tp, ti = np.meshgrid(1 - np.asarray(trained["S"], dtype=float), np.asarray(trained["I_b"], dtype=float))
+            share = np.asarray(trained["motif"], dtype=float)
+            some = share > 0
+            left.scatter(tp[some], ti[some], s=8 + 30 * share[some], color=OKABE_ITO["black"], zorder=3,
+                         label="free models with the motif")
+            left.scatter(tp[~some], ti[~some], s=10, facecolors="none", edgecolors=OKABE_ITO["black"],
+                         linewidths=0.6, zorder=3, label="free models without it")
         shown = [n for n in names if (codes == names.index(n)).any()]
         # A framed legend: it sits on top of the orange region.
-        left.legend(handles=[Patch(color=STRUCTURE_COLOURS[n], label=n) for n in shown], loc="lower left",
-                    fontsize=6, frameon=True, facecolor="white", framealpha=0.9)
+        handles = [Patch(color=STRUCTURE_COLOURS[n], label=n) for n in shown]
+        handles += left.get_legend_handles_labels()[0]
+        # Below the axes: inside, it would hide part of the diagram.
+        left.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.2), ncols=2, fontsize=6,
+                    frameon=False)
     return fig
 
 
