@@ -42,10 +42,18 @@ def test_report_writes_a_whole_folder_and_replaces_it_with_force(capsys, tmp_pat
     (target / "stale.txt").write_text("old")
     code, out, _ = run(capsys, "report", "--out", str(target), "--force", "--samples", "200000")
     assert code == 0 and "z =" in out
-    assert sorted(p.name for p in target.iterdir()) == ["loss.json", "loss.tex", "summary.md"]
+    names = {p.name for p in target.iterdir()}
+    figures = {f"{stem}.{kind}" for stem in ("landscape", "optimum-weights", "free-weights", "training")
+               for kind in ("png", "pdf")}
+    assert {"loss.json", "loss.tex", "loss.pdf", "summary.md"} | figures == names
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
     data = json.loads((target / "loss.json").read_text())
-    assert abs(data["monte_carlo"]["z"]) < 5
+    assert abs(data["monte_carlo"]["z"]) < 5 and abs(data["optimum"]["certificate"]["monte_carlo"]["zscore"]) < 5
+    # The optimum is certified, and training the motif's parameters on samples lands on it.
+    assert data["optimum"]["certificate"]["verdict"] == "minimum" and data["optimum"]["loss"] < data["loss_float"]
+    assert data["circuit_training"]["zscore"] < 3
+    summary = (target / "summary.md").read_text()
+    assert "(landscape.png)" in summary and "Certificate: minimum" in summary
 
 
 def test_report_refuses_non_empty_folder(capsys, tmp_path):
