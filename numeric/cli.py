@@ -568,8 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1_000_000,
                    help="Monte Carlo samples to check the optimum's loss (default 1,000,000; 0: no check)")
     p.add_argument("--global", dest="global_search", action="store_true",
-                   help="also run differential evolution as an independent cross-check (slow: minutes on the "
-                        "full motif)")
+                   help="also run differential evolution as an independent cross-check (about 20 s more on "
+                        "the full motif)")
     p.add_argument("--jobs", type=int, default=-1, help="processes for the starts (default -1: one per core)")
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     p.set_defaults(run=cmd_optimize)

@@ -23,8 +23,19 @@ def umask() -> int:
     return mask
 
 
-def write_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+@contextmanager
+def atomic(path: str | os.PathLike, binary: bool = False):
+    """A file handle for ``path``, really a temporary file in the same folder that
+    is renamed to ``path`` when the block ends without an error, and removed
+    otherwise: a reader never sees half a file.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with atomic(folder / "a.txt") as handle:
+    ...     _ = handle.write("done")
+    >>> (folder / "a.txt").read_text(), len(list(folder.iterdir()))
+    ('done', 1)
+    """
     path = Path(path)
     if not path.name:
         raise SuperlossError("an output file name is empty")
@@ -38,16 +49,22 @@ def write_atomically(path: str | os.PathLike, text: str) -> None:
     except OSError as exc:
         raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb" if binary else "w") as handle:
+            yield handle
         os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
+        raise SuperlossError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder (:func:`atomic`)."""
+    with atomic(path) as handle:
+        handle.write(text)
 
 
 def output_folder(out: str | None, force: bool, kind: str) -> Path:

@@ -29,7 +29,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from tqdm import tqdm
 from analytic import Circuit, SparseUniform, SuperlossError
 from analytic.circuits import relu_output
 
-from .files import umask, write_atomically
+from .files import atomic, write_atomically
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -569,22 +568,8 @@ class TrainResult:
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    # Same as files.write_atomically, for bytes: a temporary name in the folder, then a rename.
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic(path, binary=True) as handle:
+        np.savez(handle, **arrays)
 
 
 # --- training -------------------------------------------------------------------------
