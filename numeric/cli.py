@@ -425,6 +425,8 @@ def cmd_phase(args) -> None:
         raise SuperlossError(f"need --points >= 2, --jobs != 0 and --seed >= 0, got {args.points}, {args.jobs} "
                              f"and {args.seed}")
     folder = output_folder(args.out, args.force, "phase")
+    if args.model == "reconstruction":
+        return _reconstruction_phase(args, folder)
     start = time.perf_counter()
     diagram = phase_diagram(points=args.points, seed=args.seed, jobs=args.jobs)
     elapsed = time.perf_counter() - start
@@ -444,6 +446,22 @@ def cmd_phase(args) -> None:
     with staged_folder(folder) as tmp:
         write_atomically(tmp / "phase.json", json.dumps(record) + "\n")
         save(phase_figure(diagram, overlay=overlay), tmp / "phase")
+    print(f"wrote {folder}")
+
+
+def _reconstruction_phase(args, folder: Path) -> None:
+    from .files import staged_folder
+    from .plots import reconstruction_figure, save
+    from .reconstruction import phase_diagram
+
+    start = time.perf_counter()
+    phases = phase_diagram(points=args.points, seed=args.seed, jobs=args.jobs)
+    elapsed = time.perf_counter() - start
+    print(f"n = 2, m = 1 reconstruction model: {args.points} x {args.points} phase diagram in {elapsed:.0f} s")
+    print(phases.table())
+    with staged_folder(folder) as tmp:
+        write_atomically(tmp / "phase.json", json.dumps({**phases.to_dict(), "seconds": elapsed}) + "\n")
+        save(reconstruction_figure(phases), tmp / "phase")
     print(f"wrote {folder}")
 
 
@@ -630,6 +648,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("phase", "The motif's analytic phase diagram: the structure of its optimum over (S, I_b), and "
                          "what inhibition buys.")
+    p.add_argument("--model", choices=("motif", "reconstruction"), default="motif",
+                   help="the motif over (S, I_b) (default), or the paper's n = 2, m = 1 reconstruction model "
+                        "ReLU(W^T W x + b) over (1 - S, r)")
     p.add_argument("--points", type=int, default=40, help="grid points along each axis (default 40)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the opening searches (default 0)")
     p.add_argument("--jobs", type=int, default=-1, help="processes, one row at a time (default -1: one per core)")

@@ -23,7 +23,6 @@ The style is data: :data:`OKABE_ITO` (the palette), :data:`VARIANT_STYLE`,
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
@@ -40,7 +39,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocat
 
 from analytic import Circuit, SuperlossError
 
-from .files import umask
+from .files import atomic
 from .pointwise import PointwiseLoss
 
 __all__ = ["LABELS", "OKABE_ITO", "STYLE", "VARIANT_STYLE", "WIDTH", "feature_colours", "label", "landscape",
@@ -609,20 +608,50 @@ def save(fig: Figure, stem: str | os.PathLike) -> list[Path]:
     written = []
     for fmt, metadata in FORMATS.items():
         path = folder / f"{stem.name}.{fmt}"
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        except OSError as exc:
-            raise SuperlossError(f"cannot write {path}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as handle, _style():
-                fig.savefig(handle, format=fmt, dpi=STYLE["savefig.dpi"], metadata=metadata)
-            os.chmod(tmp, 0o666 & ~umask())
-            os.replace(tmp, path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise SuperlossError(f"cannot write {path}: {exc.strerror or exc}") from None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic(path, binary=True) as handle, _style():
+            fig.savefig(handle, format=fmt, dpi=STYLE["savefig.dpi"], metadata=metadata)
         written.append(path)
     return written
+
+
+def reconstruction_figure(phases, *, figsize: tuple[float, float] | None = None) -> Figure:
+    """The n = 2, m = 1 reconstruction phase diagram (:class:`numeric.reconstruction.ReconstructionPhases`,
+    or its ``to_dict()``): the structure of the optimum over the density ``1 - S``
+    (log axis, sparser to the right) and the extra feature's relative importance ``r``
+    (log axis), coloured as in :data:`numeric.reconstruction.STRUCTURES`, with a legend
+    of the structures that appear."""
+    from .reconstruction import STRUCTURES  # only here: the figure module needs no optimizer otherwise
+
+    record = phases.to_dict() if hasattr(phases, "to_dict") else phases
+    for key in ("density", "r", "structure"):
+        if key not in record:
+            raise SuperlossError(f"a reconstruction phase diagram needs the keys density, r and structure; "
+                                 f"this one has {', '.join(map(str, record)) or 'none'}")
+    density = np.asarray(record["density"], dtype=float)
+    importance = np.asarray(record["r"], dtype=float)
+    names = list(STRUCTURES)
+    unknown = sorted({str(s) for row in record["structure"] for s in row} - set(names))
+    if unknown:
+        raise SuperlossError(f"unknown structure {unknown[0]!r}; the structures are {', '.join(names)}")
+    codes = np.array([[names.index(str(s)) for s in row] for row in record["structure"]], dtype=float)
+    if codes.shape != (importance.size, density.size):
+        raise SuperlossError(f"structure must be {importance.size} x {density.size} (r x density), "
+                             f"got {codes.shape[0]} x {codes.shape[1] if codes.ndim == 2 else 0}")
+    colours = {n: OKABE_ITO[STRUCTURES[n]["colour"]] for n in names}
+    with _style():
+        fig = _figure(figsize or (WIDTH["single"], 2.8))
+        ax = fig.add_subplot()
+        cmap = ListedColormap([colours[n] for n in names])
+        mesh = ax.pcolormesh(density, importance, codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5,
+                             shading="nearest")
+        mesh.set_gid("structure")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel(r"density $1 - S$ (sparser to the right)")
+        ax.set_ylabel(r"relative importance $r$ of feature 2")
+        shown = [n for n in names if (codes == names.index(n)).any()]
+        # Above the axes, in one row: every corner of the diagram holds data.
+        fig.legend(handles=[Patch(color=colours[n], label=n) for n in shown], loc="outside upper center",
+                   ncols=len(shown), fontsize=6, handlelength=1.0, columnspacing=1.0)
+    return fig

@@ -154,6 +154,7 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     (["compare", "trained", "/nonexistent/run"], "/nonexistent/run"),
     (["study", "--sparsity", "1"], "in [0, 1)"),
     (["phase", "--points", "1"], "--points"),
+    (["phase", "--model", "tied"], "invalid choice"),
     (["phase", "--out", "/nonexistent/dir/phase"], "does not exist"),
     (["plot", "sparsity", "/nonexistent/study.json", "--out", "fig"], "not the JSON"),
     (["plot", "phase", "/nonexistent/phase", "--out", "fig"], "not a folder"),
