@@ -1,9 +1,10 @@
-"""Shared helpers: the Monte Carlo check every closed form must pass."""
+"""Shared helpers: the Monte Carlo check every closed form must pass, and running the command line."""
 
 from __future__ import annotations
 
 import sympy as sp
 
+from numeric.cli import main
 from numeric.montecarlo import monte_carlo_loss
 
 #: A closed form agrees with Monte Carlo when |z| < Z_MAX.
@@ -32,3 +33,10 @@ def numeric_value(expr: sp.Expr, values: dict) -> float:
     value = expr.subs(values)
     assert not value.free_symbols, f"unfixed symbols {value.free_symbols}"
     return float(value)
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    """``superloss *argv`` in this process: exit code, standard output, standard error."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

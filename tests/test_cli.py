@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from numeric.cli import main
+from conftest import run
 from numeric.study import STRUCTURES, VARIANTS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_derive_prints_formula_and_writes_json(capsys, tmp_path):

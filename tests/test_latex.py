@@ -19,7 +19,7 @@ from analytic.circuits import CANONICAL, asymmetric_inhibition
 from analytic.latex import (LINE_WIDTH, PREAMBLE, _width, align, inline, optimum_table, split_terms, standalone,
                             stationary_align, symbol_name)
 from analytic.stationary import stationary
-from numeric.cli import main
+from conftest import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 S, I_b = sym("S"), sym("I_b")
@@ -186,12 +186,6 @@ def test_narrow_column_and_stationary_condition_compile(motif, tmp_path):
 
 
 # -- the command line -----------------------------------------------------------------------------
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_derive_writes_an_align_block_with_the_spec_names(capsys, tmp_path):
