@@ -9,6 +9,11 @@ projected onto the box. Nothing here uses the closed forms; the exact loss of
 the point reached (:class:`numeric.pointwise.PointwiseLoss`) is then compared
 with the analytic minimum, and the parameters with the optimum's, after
 moving along the rescaling symmetries (:func:`align`).
+
+Free models against the analytic ones: :func:`free_versus_motif` trains free
+models of the motif's size beside the motif's optimum, and
+:func:`trained_models` scores trained models exactly, beside their training
+estimates and the circuit composed from their motif instances (:func:`composed`).
 """
 
 from __future__ import annotations
