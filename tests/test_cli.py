@@ -137,6 +137,7 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", "/nonexistent/dir/x.json"], "does not exist"),
     (["frobnicate"], "invalid choice"),
+    (["bench", "--quick", "now"], "unrecognized arguments"),
     (["train", "--features", "0"], "--features"),
     (["train", "--neurons", "-3"], "--neurons"),
     (["train", "--sparsity", "1.5"], "--sparsity"),
@@ -186,3 +187,16 @@ def test_console_script_help_has_an_example():
         out = subprocess.run([sys.executable, "-m", "numeric.cli", command, "--help"],
                              capture_output=True, text=True, check=True).stdout
         assert "example: superloss " + command in out
+
+
+def test_ctrl_c_ends_a_run_cleanly_and_leaves_nothing_half_written(capsys, tmp_path, monkeypatch):
+    import numeric.report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    # Interrupted after the closed form is derived and its LaTeX written into the staged folder.
+    monkeypatch.setattr(numeric.report, "monte_carlo_loss", interrupted)
+    code, _, err = run(capsys, "report", "--out", str(tmp_path / "report"))
+    assert code == 130 and err.strip() == "superloss: interrupted"
+    assert list(tmp_path.iterdir()) == []
