@@ -207,11 +207,6 @@ class FreeComparison:
     estimates: list
     detections: list
 
-    @property
-    def best(self) -> int:
-        """The seed index of the best free model."""
-        return int(np.argmin(self.free_losses))
-
     def to_dict(self) -> dict:
         return {"S": self.sparsity, "I_b": self.rider_importance, "motif_loss": self.motif.loss,
                 "motif_structure": self.structure, "motif_params": {p.name: v for p, v in self.motif.params.items()},
@@ -232,6 +227,9 @@ def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: 
     from .optimize import optimize
     from .study import BOX, I_b, S, classify
 
+    # Exact values, whether given as text ("9/10"), rationals or floats (0.9 is nine tenths, not its binary value).
+    sparsities = [sp.Rational(str(s)) for s in sparsities]
+    rider_importances = [sp.Rational(str(i)) for i in rider_importances]
     result = train("hidden", 3, 5, [float(s) for s in sparsities],
                    [[1.0, float(i), 1.0] for i in rider_importances], seeds=list(range(seeds)), config=config,
                    progress=progress)
