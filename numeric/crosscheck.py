@@ -241,16 +241,11 @@ def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: 
                             x0=CANONICAL, jobs=jobs)
             ks = [k for k in range(result.instances)
                   if result.sparsities[k] == float(s) and result.importances[k][1] == float(i)]
-            losses = [float(expected_loss(result.circuit(k), result.law(k), result.importance(k)).expr)
-                      for k in ks]
+            losses = [result.exact_loss(k) for k in ks]
             found = [detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k]) for k in ks]
             out.append(FreeComparison(float(s), float(i), best, classify(best.params), losses,
                                       [float(result.final_estimate.mean[k]) for k in ks], found))
     return out
-
-
-def _exact_loss(result: TrainResult, k: int) -> float:
-    return float(expected_loss(result.circuit(k), result.law(k), result.importance(k)).expr)
 
 
 #: The box the composed circuit's parameters are trained in: weights of either
@@ -258,12 +253,10 @@ def _exact_loss(result: TrainResult, k: int) -> float:
 COMPOSED_BOUNDS = {"weight": (-100.0, 100.0), "bias": (-1.0, 1.0)}
 
 
-def _composed_loss(result: TrainResult, k: int, config: TrainConfig, seed: int) -> dict:
-    """The circuit composed from model ``k``'s motif instances, its parameters
-    trained from the model's values (:func:`descend`), scored exactly."""
-    from .detect import detect
-
-    found = detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
+def _composed_loss(result: TrainResult, k: int, found, config: TrainConfig, seed: int) -> dict:
+    """The circuit composed from model ``k``'s motif instances ``found`` (its
+    detection), its parameters trained from the model's values (:func:`descend`),
+    scored exactly."""
     if not found.motifs:
         return {"composed_loss": None}
     circuit, start = composed(found, result.weights["b"][k], result.n)
@@ -286,14 +279,15 @@ def trained_models(result: TrainResult, jobs: int = 1, composed_config: TrainCon
     model's own values (:func:`composed`, :func:`descend`)."""
     from .detect import detect
 
-    exact = Parallel(n_jobs=jobs)(delayed(_exact_loss)(result, k) for k in range(result.instances))
+    exact = Parallel(n_jobs=jobs)(delayed(result.exact_loss)(k) for k in range(result.instances))
+    detections = [detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
+                  for k in range(result.instances)]
     more = [{}] * result.instances
     if composed_config is not None:
-        more = Parallel(n_jobs=jobs)(delayed(_composed_loss)(result, k, composed_config, seed)
-                                     for k in range(result.instances))
+        more = Parallel(n_jobs=jobs)(delayed(_composed_loss)(result, k, found, composed_config, seed)
+                                     for k, found in enumerate(detections))
     out = []
-    for k in range(result.instances):
-        found = detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
+    for k, found in enumerate(detections):
         mean, stderr = float(result.final_estimate.mean[k]), float(result.final_estimate.stderr[k])
         out.append({"seed": int(result.seeds[k]), "S": float(result.sparsities[k]), "exact_loss": exact[k],
                     "training_estimate": mean, "stderr": stderr, "zscore": (exact[k] - mean) / stderr,

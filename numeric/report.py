@@ -100,8 +100,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
         step(f"training {FREE_SEEDS} free 3 x 5 models ({FREE_TRAINING['steps']:,} steps) and scoring them exactly")
         free = train("hidden", 3, 5, [float(DEFAULT_S)], [[float(i) for i in DEFAULT_I]],
                      seeds=list(range(seed, seed + FREE_SEEDS)), config=TrainConfig(**FREE_TRAINING), progress=False)
-        free_exact = [float(expected_loss(free.circuit(k), free.law(k), free.importance(k)).expr)
-                      for k in range(free.instances)]
+        free_exact = [free.exact_loss(k) for k in range(free.instances)]
         free_motifs = [len(detect(free.weights["W1"][k], free.weights["W2"][k], free.weights["b"][k]).motifs)
                        for k in range(free.instances)]
         best_free = int(np.argmin(free_exact))

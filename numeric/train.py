@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from analytic import Circuit, SparseUniform, SuperlossError
+from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
 from analytic.circuits import relu_output
 
 from .files import atomic, write_atomically
@@ -515,6 +515,10 @@ class TrainResult:
         self._weights(k)
         model = MODELS[self.model]
         return SparseUniform(float(self.sparsities[k]), low=model.low, high=model.high)
+
+    def exact_loss(self, k: int) -> float:
+        """The exact expected loss of instance ``k`` (its weights are numbers: the float engine)."""
+        return float(expected_loss(self.circuit(k), self.law(k), self.importance(k)).expr)
 
     def importance(self, k: int) -> list[float]:
         """Instance ``k``'s importance vector, one number per feature."""
