@@ -10,10 +10,15 @@ point, and the full motif's optimum is classified as in the study
 Every grid point is a local search warm-started from its neighbour: each row of
 constant ``I_b`` is swept twice, from the sparsest end down (starting from a
 few-start search there) and from the densest end up (starting from the
-canonical point), and each point keeps the better of the two. The searches use
-the pointwise engine only (no certificate, no Monte Carlo): the diagram is
-about structure, and ``superloss optimize`` certifies any single point. Rows
-run in parallel through joblib, so a cluster backend (Dask) can take them.
+canonical point), and each point keeps the better of the two. Rows are swept
+independently, so one row can end on a worse branch of local minima than the
+next; then every point tries its four neighbours' optima and searches again
+from any that is lower there than its own, until no point improves (the
+optimal loss cannot fall as ``I_b`` grows, which the tests check). The
+searches use the pointwise engine only (no certificate, no Monte Carlo): the
+diagram is about structure, and ``superloss optimize`` certifies any single
+point. Rows run in parallel through joblib, so a cluster backend (Dask) can
+take them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from joblib import Parallel, delayed
 from analytic import SparseUniform
 from analytic.circuits import CANONICAL, asymmetric_inhibition
 
-from .optimize import _local, random_starts
+from .optimize import SAME, _local, random_starts
 from .pointwise import PointwiseLoss
 from .study import BOX, VARIANTS, I_b, S, classify
 
@@ -53,6 +58,8 @@ class PhaseDiagram:
     loss: np.ndarray
     without: np.ndarray
     params: list
+    #: How many searches from a neighbour's optimum lowered a point's loss (either variant).
+    improved: int = 0
 
     @property
     def bought(self) -> np.ndarray:
@@ -63,14 +70,29 @@ class PhaseDiagram:
         return {"S": self.sparsities.tolist(), "I_b": self.importances.tolist(),
                 "structure": self.structure.tolist(), "loss": self.loss.tolist(),
                 "without_inhibition": self.without.tolist(), "bought": self.bought.tolist(),
-                "params": self.params}
+                "params": self.params, "improved": self.improved}
+
+
+#: Rounds of trying the neighbours' optima, at most (each round runs only where a neighbour changed).
+POLISH_ROUNDS = 20
+
+
+def _losses(circuit, params: list, importance: float, sparsities: np.ndarray) -> list[PointwiseLoss]:
+    return [PointwiseLoss(circuit, SparseUniform(S), [1, I_b, 1], params, {S: float(s), I_b: importance})
+            for s in sparsities]
+
+
+def _variants() -> dict[str, tuple]:
+    """The circuit and the params searched, for the full motif and its variant without inhibition."""
+    full = asymmetric_inhibition()
+    without = full.subs(VARIANTS["no inhibition"])
+    return {"full": (full, list(BOX)), "without": (without, [p for p in BOX if p in without.symbols])}
 
 
 def _sweeps(circuit, params: list, importance: float, sparsities: np.ndarray, seed: int) -> tuple[list, list]:
     """Best loss and point at every sparsity: two warm-started sweeps, kept pointwise best."""
     lo, hi = np.array([BOX[p] for p in params], dtype=float).T
-    losses = [PointwiseLoss(circuit, SparseUniform(S), [1, I_b, 1], params, {S: float(s), I_b: importance})
-              for s in sparsities]
+    losses = _losses(circuit, params, importance, sparsities)
     canonical = np.array([float(CANONICAL[p]) for p in params])
     best = [(np.inf, None)] * len(sparsities)
     order = np.argsort(sparsities)
@@ -91,24 +113,57 @@ def _sweeps(circuit, params: list, importance: float, sparsities: np.ndarray, se
     return [b[0] for b in best], [b[1] for b in best]
 
 
-def _row(importance: float, sparsities: np.ndarray, seed: int) -> tuple[list, list, list, list]:
-    full = asymmetric_inhibition()
-    params = list(BOX)
-    without_circuit = full.subs(VARIANTS["no inhibition"])
-    inner = [p for p in params if p in without_circuit.symbols]
-    without, without_points = _sweeps(without_circuit, inner, importance, sparsities, seed)
-    loss, points = _sweeps(full, params, importance, sparsities, seed)
-    chosen = []
-    for k, x in enumerate(points):
-        point = dict(zip(params, x.tolist()))
-        # The variant is the full motif at kappa = delta = gamma = 0: where its search did
-        # better, the full motif's optimum is at least that good.
-        if without[k] < loss[k]:
-            loss[k] = without[k]
-            point = {p: 0.0 for p in params} | dict(zip(inner, without_points[k].tolist()))
-        chosen.append(point)
-    return ([classify(c) for c in chosen], loss, without,
-            [{p.name: v for p, v in c.items()} for c in chosen])
+def _row(importance: float, sparsities: np.ndarray, seed: int) -> dict[str, tuple[list, list]]:
+    """Both variants' sweeps of one row."""
+    return {name: _sweeps(circuit, params, importance, sparsities, seed)
+            for name, (circuit, params) in _variants().items()}
+
+
+def _polish(variant: str, importance: float, sparsities: np.ndarray, loss: list, points: list,
+            candidates: list[list[np.ndarray]]) -> tuple[list, list, list[bool]]:
+    """One row of one variant: at every sparsity, search again from each candidate
+    point that is lower there than the point's own optimum by more than
+    :data:`numeric.optimize.SAME` (relative); keep the best."""
+    circuit, params = _variants()[variant]
+    lo, hi = np.array([BOX[p] for p in params], dtype=float).T
+    losses = _losses(circuit, params, importance, sparsities)
+    loss, points, changed = list(loss), list(points), [False] * len(loss)
+    for k, starts in enumerate(candidates):
+        for x in starts:
+            if losses[k].value(x) >= loss[k] * (1 - SAME):
+                continue
+            r = _local(losses[k].value_and_gradient, x, lo, hi)
+            if r.fun < loss[k] * (1 - SAME):
+                loss[k], points[k], changed[k] = float(r.fun), r.x, True
+    return loss, points, changed
+
+
+def _neighbours(points: list, changed: np.ndarray, i: int, j: int) -> list[np.ndarray]:
+    """The optima of the grid neighbours of ``(i, j)`` that changed in the last round."""
+    rows, cols = changed.shape
+    return [points[a][b] for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
+            if 0 <= a < rows and 0 <= b < cols and changed[a, b]]
+
+
+def _improve(variant: str, importances: np.ndarray, sparsities: np.ndarray, loss: list, points: list,
+             jobs: int) -> tuple[list, list, int]:
+    """Rounds of :func:`_polish` on every row with a changed neighbour, until
+    nothing changes: the losses and points by row, and how many were lowered."""
+    changed = np.ones((len(importances), len(sparsities)), dtype=bool)
+    lowered = 0
+    for _ in range(POLISH_ROUNDS):
+        tasks = [(i, [_neighbours(points, changed, i, j) for j in range(len(sparsities))])
+                 for i in range(len(importances))]
+        tasks = [(i, starts) for i, starts in tasks if any(starts)]
+        if not tasks:
+            break
+        out = Parallel(n_jobs=jobs)(delayed(_polish)(variant, float(importances[i]), sparsities, loss[i],
+                                                     points[i], starts) for i, starts in tasks)
+        changed[:] = False
+        for (i, _), (row_loss, row_points, row_changed) in zip(tasks, out):
+            loss[i], points[i], changed[i] = row_loss, row_points, row_changed
+        lowered += int(changed.sum())
+    return loss, points, lowered
 
 
 def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequence[float] | None = None,
@@ -119,13 +174,34 @@ def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequen
 
     The without-inhibition variant contains the rider-dropped and symmetric
     ones, so its optimum is the best without inhibition; the full motif's is
-    never worse up to the searches' tolerance.
+    never worse up to the searches' tolerance. After the sweeps, rounds of
+    searches from the neighbours' optima (:data:`POLISH_ROUNDS` at most) run
+    row by row through joblib as well.
     """
     S_ = np.asarray(1 - np.geomspace(*P_RANGE, points) if sparsities is None else sparsities, dtype=float)
     I_ = np.asarray(np.geomspace(*IMPORTANCE_RANGE, points) if importances is None else importances, dtype=float)
     rows = Parallel(n_jobs=jobs)(delayed(_row)(float(i), S_, seed) for i in I_)
-    structure, loss, without, params = zip(*rows)
-    return PhaseDiagram(S_, I_, np.array(structure), np.array(loss), np.array(without), list(params))
+    found, improved = {}, 0
+    for name in _variants():
+        loss, points, lowered = _improve(name, I_, S_, [list(row[name][0]) for row in rows],
+                                         [list(row[name][1]) for row in rows], jobs)
+        found[name] = (loss, points)
+        improved += lowered
+    (full_loss, full_points), (without, without_points) = found["full"], found["without"]
+    full_loss, without = np.array(full_loss), np.array(without)
+    inner = _variants()["without"][1]
+
+    def optimum(i: int, k: int) -> dict:
+        # The variant is the full motif at kappa = delta = gamma = 0: where its search did
+        # better, the full motif's optimum is at least that good.
+        if without[i, k] < full_loss[i, k]:
+            return {p: 0.0 for p in BOX} | dict(zip(inner, without_points[i][k].tolist()))
+        return dict(zip(BOX, full_points[i][k].tolist()))
+
+    chosen = [[optimum(i, k) for k in range(len(S_))] for i in range(len(I_))]
+    return PhaseDiagram(S_, I_, np.array([[classify(c) for c in row] for row in chosen]),
+                        np.minimum(full_loss, without), without,
+                        [[{p.name: v for p, v in c.items()} for c in row] for row in chosen], improved)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,18 @@ def test_corners_of_the_phase_diagram():
     assert d.bought[1, 1] > 0.5
 
 
+@pytest.mark.slow
+def test_optimal_loss_never_falls_as_the_rider_matters_more():
+    """For fixed weights the loss is linear in I_b with a nonnegative slope, so its
+    minimum cannot fall as I_b grows. On this grid the row sweeps alone end the
+    lower row on a worse branch of local minima at two sparsities; searches from
+    the neighbouring row's optima repair it."""
+    d = phase_diagram(1 - np.geomspace(0.2, 0.01, 6)[3:], np.geomspace(0.12, 0.2, 5)[3:], jobs=1)
+    assert d.improved > 0
+    assert np.all(d.loss[1] >= d.loss[0] * (1 - 1e-9))
+    assert np.all(d.bought >= -1e-12)
+
+
 def test_phase_figure_marks_the_free_models(tmp_path):
     from numeric.plots import phase_figure, save
 
