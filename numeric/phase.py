@@ -77,9 +77,8 @@ class PhaseDiagram:
 POLISH_ROUNDS = 20
 
 
-def _losses(circuit, params: list, importance: float, sparsities: np.ndarray) -> list[PointwiseLoss]:
-    return [PointwiseLoss(circuit, SparseUniform(S), [1, I_b, 1], params, {S: float(s), I_b: importance})
-            for s in sparsities]
+def _loss(circuit, params: list, importance: float, sparsity: float) -> PointwiseLoss:
+    return PointwiseLoss(circuit, SparseUniform(S), [1, I_b, 1], params, {S: float(sparsity), I_b: importance})
 
 
 def _variants() -> dict[str, tuple]:
@@ -92,7 +91,7 @@ def _variants() -> dict[str, tuple]:
 def _sweeps(circuit, params: list, importance: float, sparsities: np.ndarray, seed: int) -> tuple[list, list]:
     """Best loss and point at every sparsity: two warm-started sweeps, kept pointwise best."""
     lo, hi = np.array([BOX[p] for p in params], dtype=float).T
-    losses = _losses(circuit, params, importance, sparsities)
+    losses = [_loss(circuit, params, importance, s) for s in sparsities]
     canonical = np.array([float(CANONICAL[p]) for p in params])
     best = [(np.inf, None)] * len(sparsities)
     order = np.argsort(sparsities)
@@ -126,13 +125,13 @@ def _polish(variant: str, importance: float, sparsities: np.ndarray, loss: list,
     :data:`numeric.optimize.SAME` (relative); keep the best."""
     circuit, params = _variants()[variant]
     lo, hi = np.array([BOX[p] for p in params], dtype=float).T
-    losses = _losses(circuit, params, importance, sparsities)
     loss, points, changed = list(loss), list(points), [False] * len(loss)
     for k, starts in enumerate(candidates):
+        f = _loss(circuit, params, importance, sparsities[k]) if starts else None
         for x in starts:
-            if losses[k].value(x) >= loss[k] * (1 - SAME):
+            if f.value(x) >= loss[k] * (1 - SAME):
                 continue
-            r = _local(losses[k].value_and_gradient, x, lo, hi)
+            r = _local(f.value_and_gradient, x, lo, hi)
             if r.fun < loss[k] * (1 - SAME):
                 loss[k], points[k], changed[k] = float(r.fun), r.x, True
     return loss, points, changed
