@@ -127,7 +127,9 @@ def _polish(variant: str, importance: float, sparsities: np.ndarray, loss: list,
     lo, hi = np.array([BOX[p] for p in params], dtype=float).T
     loss, points, changed = list(loss), list(points), [False] * len(loss)
     for k, starts in enumerate(candidates):
-        f = _loss(circuit, params, importance, sparsities[k]) if starts else None
+        if not starts:
+            continue
+        f = _loss(circuit, params, importance, sparsities[k])
         for x in starts:
             if f.value(x) >= loss[k] * (1 - SAME):
                 continue
@@ -180,15 +182,16 @@ def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequen
     S_ = np.asarray(1 - np.geomspace(*P_RANGE, points) if sparsities is None else sparsities, dtype=float)
     I_ = np.asarray(np.geomspace(*IMPORTANCE_RANGE, points) if importances is None else importances, dtype=float)
     rows = Parallel(n_jobs=jobs)(delayed(_row)(float(i), S_, seed) for i in I_)
+    variants = _variants()
     found, improved = {}, 0
-    for name in _variants():
+    for name in variants:
         loss, points, lowered = _improve(name, I_, S_, [list(row[name][0]) for row in rows],
                                          [list(row[name][1]) for row in rows], jobs)
         found[name] = (loss, points)
         improved += lowered
     (full_loss, full_points), (without, without_points) = found["full"], found["without"]
     full_loss, without = np.array(full_loss), np.array(without)
-    inner = _variants()["without"][1]
+    inner = variants["without"][1]
 
     def optimum(i: int, k: int) -> dict:
         # The variant is the full motif at kappa = delta = gamma = 0: where its search did
