@@ -83,7 +83,7 @@ def volumes(V: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _templates(nP: int, nZ: int, nN: int) -> tuple[np.ndarray, np.ndarray]:
+def staircases(nP: int, nZ: int, nN: int) -> tuple[np.ndarray, np.ndarray]:
     """Index arrays of the staircase triangulations of both parts of a cut simplex.
 
     Vertices are numbered ``P (nP), Z (nZ), E (nP*nN, row-major), N (nN)``,
@@ -481,7 +481,7 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
         k = len(group)
         p, n = divmod(int(key), d + 2)
         nz = d + 1 - p - n
-        pos, neg = _templates(p, nz, n)
+        pos, neg = staircases(p, nz, n)
         order = np.argsort(-s[group], axis=1, kind="stable")
         g = simplices.take(group)
         values = np.take_along_axis(g.values, order[:, :, None], axis=1)

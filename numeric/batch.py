@@ -1,0 +1,316 @@
+"""The exact loss and its gradient at many points at once, in one array computation.
+
+:class:`BatchLoss` gives the same numbers as :class:`numeric.pointwise.PointwiseLoss`
+(exact simplex integrals in float64) for a batch of parameter points, each
+with its own sparsity and importances. A search evaluates small circuits
+thousands of times, and one point's integrals are a few hundred tiny array
+operations: their overhead, not their arithmetic, is the cost. Here every
+simplex of every (point, pattern) sits in one array, so a batch of 80 points
+costs about as many array operations as one.
+
+The method trades the fewest simplices (:mod:`analytic.simplices` triangulates
+cells) for a fixed sequence of operations:
+
+1. the cube ``[low, high]^A`` is split at 0 into boxes (so ``|x_i|`` is affine
+   on each) and each box into ``d!`` simplices from its corner at the origin
+   (Kuhn's triangulation);
+2. every simplex is cut by each hidden plane in turn, both sides kept as
+   staircase simplices (:func:`analytic.simplices.staircases`): on every piece
+   each neuron is on or off, and ``z_i`` and the target ``y_i`` are affine;
+3. each output's loss is ``int y^2 + int_{z > 0} z (z - 2 y)`` (ReLU output;
+   ``int (z - y)^2`` if linear): only the side where ``z > 0`` is cut out. Its
+   gradient needs the moments ``int_{z > 0} 2 (z - y) [1, x_A]`` per piece, as in
+   :func:`analytic.simplices.pattern_gradient` (whose conventions at kinks and
+   sign tolerance it shares).
+
+A point's numbers do not depend on the other points of its batch, to the last
+bit: its simplices keep their relative order through every cut, and sums run
+over them in that order.
+
+>>> from analytic import Circuit, SparseUniform, sym
+>>> w, S = sym("w"), sym("S")
+>>> f = BatchLoss(Circuit([[w]], [[1]]), SparseUniform(S), None, [w], [S])
+>>> values, gradients = f.values_and_gradients([[0.5], [0.5]], [[0.0], [0.5]])
+>>> values.round(12), gradients.round(12).ravel()   # (1/3 - w/3 + w^2/6) (1 - S)
+(array([0.20833333, 0.10416667]), array([-0.16666667, -0.08333333]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from itertools import permutations, product
+from math import factorial
+
+import numpy as np
+import sympy as sp
+
+from analytic import Circuit, SuperlossError
+from analytic.simplices import TOLERANCE, staircases
+
+__all__ = ["BatchLoss", "batch_terms"]
+
+
+@cache
+def _kuhn(d: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Simplices ``(K, d+1, d)`` tiling ``[low, high]^d`` and their volumes: the
+    boxes between 0 and each corner (the whole cube if 0 is not inside), each in
+    ``d!`` simplices along the coordinate paths from the box's inner corner."""
+    if low < 0 < high:
+        boxes = [(np.zeros(d), np.array(c, dtype=float)) for c in product((low, high), repeat=d)]
+    else:
+        boxes = [(np.full(d, low), np.full(d, high))]
+    simplices, volume = [], []
+    for start, end in boxes:
+        for order in permutations(range(d)):
+            path = [start.copy()]
+            for k in order:
+                path.append(path[-1].copy())
+                path[-1][k] = end[k]
+            simplices.append(path)
+            volume.append(abs(np.prod(end - start)) / factorial(d))
+    return np.array(simplices, dtype=float).reshape(len(simplices), d + 1, d), np.array(volume)
+
+
+@cache
+def _orders(d1: int) -> np.ndarray:
+    """For every pattern of signs of ``d1`` vertices (code ``sum_v (s_v + 1) 3^v``),
+    the vertices positive first, then zero, then negative (each in their order)."""
+    signs = (np.arange(3 ** d1)[:, None] // 3 ** np.arange(d1)[None, :]) % 3 - 1
+    return np.argsort(-signs, axis=1, kind="stable")
+
+
+def _cut(values: np.ndarray, volume: np.ndarray, plane: np.ndarray, scale: np.ndarray,
+         both: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Simplices, given by the values ``(K, d+1, F)`` at their vertices of ``F``
+    affine functions, cut by the zero set of the affine ``plane`` ``(K, d+1)``
+    (zero below ``TOLERANCE * scale``). Returns the pieces' values, volumes and
+    the index of the simplex each comes from: both sides if ``both``, else the
+    side where ``plane > 0`` only.
+
+    Pieces are staircase simplices: along the edge from a positive vertex (value
+    ``alpha``) to a negative one (``-beta``) the plane vanishes at
+    ``t = alpha / (alpha + beta)``, and a piece's volume is the simplex's times
+    ``prod_v g_v / (prod alpha prod beta)`` (as in :mod:`analytic.simplices`).
+    The pieces come in an order that depends on each simplex's own signs only:
+    the uncut simplices first, then the cut ones by how their vertices fall.
+    """
+    K, d1, F = values.shape
+    tol = TOLERANCE * scale[:, None]
+    pos, neg = plane > tol, plane < -tol
+    nP, nN = pos.sum(1), neg.sum(1)
+    crossing = (nP > 0) & (nN > 0)
+    kept = ~crossing if both else ~crossing & (nP > 0)
+    if kept.all():
+        return values, volume, np.arange(K)
+    whole = np.flatnonzero(kept)
+    out = [(values[whole], volume[whole], whole)]
+    crossed = np.flatnonzero(crossing)
+    pattern = (1 + pos[crossed].astype(np.intp) - neg[crossed]) @ 3 ** np.arange(d1)
+    code = nP[crossed] * (d1 + 1) + nN[crossed]
+    for key in np.unique(code):
+        chosen = code == key
+        group = crossed[chosen]
+        k = len(group)
+        p, n = divmod(int(key), d1 + 1)
+        nz = d1 - p - n
+        order = _orders(d1)[pattern[chosen]]
+        vals, c = values[group[:, None], order], plane[group[:, None], order]
+        alpha, beta = c[:, :p], -c[:, p + nz:]
+        t = alpha[:, :, None] / (alpha[:, :, None] + beta[:, None, :])
+        start = vals[:, :p, None]
+        crossings = (start + t[:, :, :, None] * (vals[:, None, p + nz:] - start)).reshape(k, p * n, F)
+        ext = np.concatenate([vals[:, :p + nz], crossings, vals[:, p + nz:]], axis=1)
+        weight = np.concatenate([alpha, np.ones((k, nz)), (t * beta[:, None, :]).reshape(k, p * n), beta], axis=1)
+        scaled = volume[group] / (alpha.prod(1) * beta.prod(1))
+        for template in staircases(p, nz, n)[:2 if both else 1]:
+            m = len(template)
+            out.append((ext[:, template].reshape(k * m, d1, F), (scaled[:, None] * weight[:, template].prod(2)).ravel(),
+                        np.repeat(group, m)))
+    return tuple(np.concatenate(part) for part in zip(*out))
+
+
+def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Per simplex, the integral of ``f g``, both affine and given by their values
+    ``(K, d+1)`` at the vertices: ``V/((d+1)(d+2)) (sum f sum g + sum fg)``."""
+    d1 = f.shape[1]
+    return volume * (f.sum(1) * g.sum(1) + (f * g).sum(1)) / (d1 * (d1 + 1))
+
+
+def _by_owner(owner: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Rows ``(K, C)`` summed by ``owner`` into ``(size, C)``, each owner's in their order."""
+    out = np.zeros((size, rows.shape[1]))
+    for c in range(rows.shape[1]):
+        out[:, c] = np.bincount(owner, rows[:, c], minlength=size)
+    return out
+
+
+def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, factors: dict[tuple, np.ndarray],
+                hidden: str, output: str, target: str, low: float, high: float,
+                gradient: bool = True) -> tuple[np.ndarray, ...]:
+    """``(values, dW1, dW2, db1, db2)`` for ``B`` networks (``W1`` ``(B, m, n)``,
+    ``W2`` ``(B, n, m)``, ``b1`` ``(B, m)``, ``b2`` ``(B, n)``): ``values[b] =
+    sum_A sum_i factors[A][b, i] * term_integral(i, A)`` of network ``b``, and its
+    exact gradient in every weight (:func:`analytic.simplices.pattern_gradient`,
+    batched; zeros unless ``gradient``). ``factors[A]`` is ``(B, n)`` (zero where
+    output ``i`` does not count)."""
+    B, m, n = W1.shape
+    values = np.zeros(B)
+    grads = [np.zeros_like(W1), np.zeros_like(W2), np.zeros_like(b1), np.zeros_like(b2)]
+    radius = max(abs(low), abs(high))
+    by_size: dict[int, list[tuple]] = {}
+    for A in factors:
+        by_size.setdefault(len(A), []).append(A)
+    for d, patterns in sorted(by_size.items()):
+        # One owner per (pattern, point): owner u = a * B + b.
+        cols = np.array(patterns, dtype=np.intp).reshape(len(patterns), d)
+        U = len(patterns) * B
+        point = np.tile(np.arange(B), len(patterns))
+        WA = W1[point[:, None, None], np.arange(m)[None, :, None], np.repeat(cols, B, axis=0)[:, None, :]]
+        bias1, bias2 = b1[point], b2[point]
+        weight = np.concatenate([factors[A] for A in patterns])                          # (U, n)
+        # The target's column of each output in its pattern (d: not in it, target 0, a column of zeros).
+        column = np.array([[A.index(i) if i in A else d for i in range(n)] for A in patterns]).repeat(B, axis=0)
+        square = (column < d) * (high - low) ** max(d - 1, 0) * (high ** 3 - low ** 3) / 3
+        base, volume0 = _kuhn(d, float(low), float(high))
+        K0 = len(base)
+        # Every vertex carries its coordinates and the hidden pre-activations:
+        # affine functions, which the cuts interpolate.
+        pre = np.einsum("kvd,ujd->ukvj", base, WA) + bias1[:, None, None, :]
+        carried = np.concatenate([np.broadcast_to(base, (U,) + base.shape), pre], axis=3).reshape(U * K0, d + 1, d + m)
+        volume = np.tile(volume0, U)
+        owner = np.repeat(np.arange(U), K0)
+        scale = np.abs(WA).sum(2) * radius + np.abs(bias1)                            # (U, m)
+        if hidden == "relu":
+            # With 0 inside the interval, a plane x_k = 0 runs along faces of the boxes: it cuts nothing.
+            along = (low < 0 < high) & ((WA != 0).sum(2) <= 1) & (bias1 == 0)        # (U, m)
+            for j in np.flatnonzero(~along.all(0)):
+                carried, volume, parent = _cut(carried, volume, carried[:, :, d + j], scale[owner, j], both=True)
+                owner = owner[parent]
+            firing = carried[:, :, d:].mean(1) > TOLERANCE * scale[owner]
+        else:
+            firing = np.ones((len(owner), m), dtype=bool)
+        X = carried[:, :, :d]
+        gain = firing[:, None, :] * W2[point][owner]                                   # (K, n, m): W2 where firing
+        z = np.einsum("kvj,kij->kvi", carried[:, :, d:], gain) + bias2[owner][:, None, :]   # (K, d+1, n)
+        padded = np.concatenate([X, np.zeros(X.shape[:2] + (1,))], axis=2)
+        y = np.take_along_axis(padded, np.broadcast_to(column[owner][:, None, :], z.shape), axis=2)
+        if target == "abs":
+            y = np.abs(y)
+        if output == "relu":
+            # The scale of z's sign decisions: a bound of |z| on the cube, as for the planes.
+            zscale = np.einsum("kij,kj->ki", np.abs(gain), scale[owner]) + np.abs(bias2[owner]) + 1e-300
+        # Every (simplex, output) that counts, by simplex then output; its key: owner and output.
+        k, i = np.nonzero(weight[owner] != 0)
+        key, f, zi, yi, Xi = owner[k] * n + i, weight[owner[k], i], z[k, :, i], y[k, :, i], X[k]
+        if output == "relu":
+            # int y^2 over the cube: (high - low)^(d-1) (high^3 - low^3) / 3 where i is in the pattern.
+            outside = weight * square
+            both = np.concatenate([Xi, zi[:, :, None], yi[:, :, None]], axis=2)
+            both, vol, parent = _cut(both, volume[k], zi, zscale[k, i], both=False)
+            Xp, zp, yp = both[:, :, :d], both[:, :, d], both[:, :, d + 1]
+            vol = vol * f[parent]
+            value = _bilinear(vol, zp, zp - 2 * yp)
+        else:
+            outside, parent, Xp, zp, yp = 0.0, np.arange(len(k)), Xi, zi, yi
+            vol = volume[k] * f
+            value = _bilinear(vol, zp - yp, zp - yp)
+        # Per owner and output: the value and, from the moments M = int 2 rho_i (z_i - y_i) [1, x_A]
+        # of every piece, sum rho_j M1 (m), sum rho_j Mx (m * d) and sum M1.
+        rows = [value[:, None]]
+        if gradient:
+            r = 2 * (zp - yp)
+            total = r.sum(1)
+            M1 = (vol * total / (d + 1))[:, None]
+            Mx = (vol / ((d + 1) * (d + 2)))[:, None] * (total[:, None] * Xp.sum(1) + np.einsum("kv,kvd->kd", r, Xp))
+            on = firing[k[parent]]
+            rows += [on * M1, (on[:, :, None] * Mx[:, None, :]).reshape(len(on), m * d), M1]
+        sums = _by_owner(key[parent], np.concatenate(rows, axis=1), U * n).reshape(U, n, -1)
+        sums[:, :, 0] += outside
+        # Back from (pattern, point) to point. dz_i/dW2[i, j] = h_j, dz_i/db1[j] = W2[i, j] rho_j,
+        # dz_i/dW1[j] = W2[i, j] rho_j x and dz_i/db2[i] = 1 are linear in the moments.
+        for a in range(len(patterns)):
+            block = sums[a * B:(a + 1) * B]
+            values += block[:, :, 0].sum(1)
+            if gradient:
+                S1, Sx = block[:, :, 1:1 + m], block[:, :, 1 + m:-1].reshape(B, n, m, d)
+                grads[1] += np.einsum("bijd,bjd->bij", Sx, WA[a * B:(a + 1) * B]) + S1 * b1[:, None, :]
+                grads[2] += (W2 * S1).sum(1)
+                grads[0][:, :, cols[a]] += np.einsum("bij,bijd->bjd", W2, Sx)
+                grads[3] += block[:, :, -1]
+    return (values, *grads)
+
+
+class BatchLoss:
+    """The loss of ``circuit`` over ``params`` (its weights) at many points, the
+    symbols in ``fixed`` (the sparsity, the importances) given per point.
+
+    Every other symbol must be fixed by ``fixed``; the weight map and the
+    patterns' factors (probability times importance) are compiled once.
+    """
+
+    def __init__(self, circuit: Circuit, law, importance: Sequence | None, params: Sequence[sp.Symbol],
+                 fixed: Sequence[sp.Symbol]) -> None:
+        self.circuit, self.params, self.fixed = circuit, tuple(params), tuple(fixed)
+        others = [p.name for p in self.params if p not in set(circuit.symbols)]
+        if others:
+            raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
+                                 "optimized (fix the sparsity and the importances)")
+        n, m = circuit.n, circuit.m
+        entries = list(circuit.entries())
+        loose = set().union(*(sp.sympify(e).free_symbols for e in entries)) - set(self.params)
+        if loose:
+            raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in loose)))
+        self._shapes = ((m, n), (n, m), (m,), (n,))
+        self._entries = sp.lambdify(list(self.params), entries, "numpy")
+        jacobian = [(e, k, sp.diff(entry, p)) for e, entry in enumerate(entries)
+                    for k, p in enumerate(self.params) if entry.has(p)]
+        self._rows = np.array([e for e, _, _ in jacobian], dtype=int)
+        self._cols = np.array([k for _, k, _ in jacobian], dtype=int)
+        self._jacobian = sp.lambdify(list(self.params), [d for _, _, d in jacobian], "numpy")
+        self._low, self._high = float(law.low), float(law.high)
+        weight = [sp.sympify(1 if importance is None else importance[i]) for i in range(n)]
+        volume = (law.high - law.low)
+        expressions: dict[tuple, list] = {}
+        for i in range(n):
+            for A, prob in law.pattern_probabilities(n, circuit.receptive_field(i)).items():
+                expressions.setdefault(tuple(sorted(A)), [sp.S.Zero] * n)[i] = prob * weight[i] / volume ** len(A)
+        free = set().union(*(e.free_symbols for row in expressions.values() for e in row)) - set(self.fixed)
+        if free:
+            raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in free)))
+        self._factors = {A: sp.lambdify(list(self.fixed), row, "numpy") for A, row in expressions.items()}
+
+    def _columns(self, function, X: np.ndarray) -> np.ndarray:
+        """``function`` (a lambdified list) at every row of ``X``, as ``(B, len(list))``."""
+        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), len(X)) for v in function(*X.T)], axis=1) \
+            if len(X) else np.zeros((0, 0))
+
+    def _terms(self, X, fixed, gradient: bool) -> tuple[np.ndarray, ...]:
+        X = np.asarray(X, dtype=float).reshape(-1, len(self.params))
+        F = np.asarray(fixed, dtype=float).reshape(len(X), len(self.fixed))
+        flat = self._columns(self._entries, X)
+        weights, start = [], 0
+        for shape in self._shapes:
+            size = int(np.prod(shape))
+            weights.append(flat[:, start:start + size].reshape((len(X),) + shape))
+            start += size
+        factors = {A: self._columns(f, F) for A, f in self._factors.items()}
+        c = self.circuit
+        return X, *batch_terms(*weights, factors, c.hidden, c.output, c.target, self._low, self._high, gradient)
+
+    def values(self, X, fixed) -> np.ndarray:
+        """The exact loss at every row of ``X`` ``(B, params)``, with the fixed
+        symbols at the matching row of ``fixed`` ``(B, len(self.fixed))``."""
+        return self._terms(X, fixed, gradient=False)[1]
+
+    def values_and_gradients(self, X, fixed) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`values` and the gradients in the params ``(B, params)``; a kink is
+        treated as :meth:`numeric.pointwise.PointwiseLoss.value_and_gradient` does."""
+        X, values, *grads = self._terms(X, fixed, gradient=True)
+        entries = np.concatenate([g.reshape(len(X), -1) for g in grads], axis=1)
+        gradient = np.zeros((len(X), len(self.params)))
+        if len(self._rows):
+            products = entries[:, self._rows] * self._columns(self._jacobian, X)
+            for k in range(len(self.params)):
+                gradient[:, k] = products[:, self._cols == k].sum(1)
+        return values, gradient

@@ -1,0 +1,86 @@
+"""The batched engine: the pointwise engine's numbers, many points at once, each independent of its batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytic import Circuit, SparseUniform, SuperlossError, syms
+from analytic.circuits import asymmetric_inhibition, relu_output
+from numeric.batch import BatchLoss
+from numeric.pointwise import PointwiseLoss
+
+from conftest import agrees_with_monte_carlo
+
+S, T, I_b = syms("S T I_b")
+w1, w2, w3, o1, o2, o3, c1, c2, e1, e2 = syms("w1 w2 w3 o1 o2 o3 c1 c2 e1 e2")
+
+#: Circuits that take every path of the engine: ReLU or linear layers, hidden biases, both targets,
+#: features on [-1, 1] (split at 0) or on [0, 1], one sparsity per feature.
+CASES = {
+    "motif": (asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], (S, I_b)),
+    "hidden biases, identity target on [0, 1]": (
+        Circuit([[w1, w2], [w3, -1], [1, o3]], [[o1, o2, 1], [o3, 0, -1]], b1=[c1, c2, 0], b2=[e1, e2],
+                target="identity"), SparseUniform(S, 0, 1), [1, I_b], (S, I_b)),
+    "linear hidden, ReLU output": (relu_output([[w1, w2, w3]], [e1, e2, c1]), SparseUniform([S, T, S]), None, (S, T)),
+    "linear output": (Circuit([[w1, w2], [w3, o1]], [[o2, 1], [o3, c1]], b2=[e1, e2], output="linear"),
+                      SparseUniform(S), [1, I_b], (S, I_b)),
+}
+
+
+def _points(loss: BatchLoss, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 1, (count, len(loss.params)))
+    X[: count // 4] = np.round(X[: count // 4])          # integers put vertices on planes
+    return X, rng.uniform(0.05, 0.95, (count, len(loss.fixed)))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_values_and_gradients_equal_the_pointwise_engine(case):
+    circuit, law, importance, fixed = CASES[case]
+    params = [p for p in circuit.symbols]
+    loss = BatchLoss(circuit, law, importance, params, fixed)
+    X, F = _points(loss, 16, seed=len(case))
+    values, gradients = loss.values_and_gradients(X, F)
+    assert np.array_equal(loss.values(X, F), values)
+    for x, f, value, gradient in zip(X, F, values, gradients):
+        pointwise = PointwiseLoss(circuit, law, importance, params, dict(zip(fixed, f.tolist())))
+        expected, expected_gradient = pointwise.value_and_gradient(x)
+        assert value == pytest.approx(expected, rel=1e-11, abs=1e-15)
+        assert gradient == pytest.approx(expected_gradient, rel=1e-9, abs=1e-12 * np.abs(expected_gradient).max())
+
+
+def test_value_agrees_with_monte_carlo():
+    circuit, law, importance, fixed = CASES["motif"]
+    params = list(circuit.symbols)
+    loss = BatchLoss(circuit, law, importance, params, fixed)
+    x = np.array([1.3, 0.9, 1.1, 0.8, 0.4, 2.0, 0.3, -0.02, 0.01, 0.05])
+    value = float(loss.values_and_gradients([x], [[0.8, 0.4]])[0][0])
+    point = dict(zip(params, x.tolist())) | {S: 0.8, I_b: 0.4}
+    ok, _ = agrees_with_monte_carlo(value, circuit, law, importance, point, seed=3)
+    wrong, _ = agrees_with_monte_carlo(1.03 * value, circuit, law, importance, point, seed=3)
+    assert ok and not wrong
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_point_gets_the_same_bits_in_any_batch(case):
+    circuit, law, importance, fixed = CASES[case]
+    loss = BatchLoss(circuit, law, importance, list(circuit.symbols), fixed)
+    X, F = _points(loss, 24, seed=1)
+    values, gradients = loss.values_and_gradients(X, F)
+    order = np.random.default_rng(2).permutation(len(X))[:9]
+    shuffled = loss.values_and_gradients(X[order], F[order])
+    alone = [loss.values_and_gradients(X[k:k + 1], F[k:k + 1]) for k in order[:3]]
+    assert np.array_equal(shuffled[0], values[order]) and np.array_equal(shuffled[1], gradients[order])
+    for k, (value, gradient) in zip(order, alone):
+        assert value[0] == values[k] and np.array_equal(gradient[0], gradients[k])
+
+
+def test_only_weights_are_params_and_every_other_symbol_is_fixed():
+    circuit, law, importance, _ = CASES["motif"]
+    with pytest.raises(SuperlossError, match="not weights"):
+        BatchLoss(circuit, law, importance, [S], [I_b])
+    with pytest.raises(SuperlossError, match="no value for I_b"):
+        BatchLoss(circuit, law, importance, list(circuit.symbols), [S])
+    with pytest.raises(SuperlossError, match="no value for kappa"):
+        BatchLoss(circuit, law, importance, [p for p in circuit.symbols if p.name != "kappa"], [S, I_b])
