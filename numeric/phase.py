@@ -13,27 +13,33 @@ few-start search there) and from the densest end up (starting from the
 canonical point), and each point keeps the better of the two. Rows are swept
 independently, so one row can end on a worse branch of local minima than the
 next; then every point tries its four neighbours' optima and searches again
-from any that is lower there than its own, until no point improves (the
-optimal loss cannot fall as ``I_b`` grows, which the tests check). The
-searches use the pointwise engine only (no certificate, no Monte Carlo): the
-diagram is about structure, and ``superloss optimize`` certifies any single
-point. Rows run in parallel through joblib, so a cluster backend (Dask) can
-take them.
+from any that is lower there than its own (and was not a start there yet),
+until no point improves. The optimal loss cannot fall as ``I_b`` grows, which
+the tests check.
+
+The searches use the batched exact engine (:class:`numeric.batch.BatchLoss`),
+with no certificate and no Monte Carlo: the diagram is about structure, and
+``superloss optimize`` certifies any single point. The rows are split into one
+chunk per joblib worker, so a cluster backend (Dask) can take them; within a
+chunk every search runs in lockstep (:func:`numeric.lockstep.lockstep`), its
+evaluations batched with the others'. No result depends on the number of workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from analytic import SparseUniform
 from analytic.circuits import CANONICAL, asymmetric_inhibition
 
+from .batch import BatchLoss
+from .lockstep import lockstep
 from .optimize import SAME, _local, random_starts
-from .pointwise import PointwiseLoss
 from .study import BOX, VARIANTS, I_b, S, classify
 
 __all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay"]
@@ -76,129 +82,169 @@ class PhaseDiagram:
 #: Rounds of trying the neighbours' optima, at most (each round runs only where a neighbour changed).
 POLISH_ROUNDS = 20
 
+#: The indices (into :data:`numeric.study.BOX`) of the params each variant searches: the full
+#: motif, and the variant without inhibition (the full motif at kappa = delta = gamma = 0).
+VARIANT_PARAMS = {"full": np.arange(len(BOX)),
+                  "without": np.array([k for k, p in enumerate(BOX) if p not in VARIANTS["no inhibition"]])}
 
-def _loss(circuit, params: list, importance: float, sparsity: float) -> PointwiseLoss:
-    return PointwiseLoss(circuit, SparseUniform(S), [1, I_b, 1], params, {S: float(sparsity), I_b: importance})
-
-
-def _variants() -> dict[str, tuple]:
-    """The circuit and the params searched, for the full motif and its variant without inhibition."""
-    full = asymmetric_inhibition()
-    without = full.subs(VARIANTS["no inhibition"])
-    return {"full": (full, list(BOX)), "without": (without, [p for p in BOX if p in without.symbols])}
+_LOW, _HIGH = np.array(list(BOX.values()), dtype=float).T
+_CANONICAL = np.array([float(CANONICAL[p]) for p in BOX])
 
 
-def _sweeps(circuit, params: list, importance: float, sparsities: np.ndarray, seed: int) -> tuple[list, list]:
-    """Best loss and point at every sparsity: two warm-started sweeps, kept pointwise best."""
-    lo, hi = np.array([BOX[p] for p in params], dtype=float).T
-    losses = [_loss(circuit, params, importance, s) for s in sparsities]
-    canonical = np.array([float(CANONICAL[p]) for p in params])
-    best = [(np.inf, None)] * len(sparsities)
+@cache
+def _engine() -> BatchLoss:
+    """The motif's loss over every param of the box, at any (S, I_b) (one per worker process)."""
+    return BatchLoss(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], list(BOX), [S, I_b])
+
+
+def _evaluate(questions: list) -> list:
+    """The loss and gradient at each ``(params, S, I_b)``, all in one batch."""
+    values, gradients = _engine().values_and_gradients([q[0] for q in questions], [q[1:] for q in questions])
+    return list(zip(values.tolist(), gradients))
+
+
+def _search(ask, variant: str, sparsity: float, importance: float, x0: np.ndarray):
+    """L-BFGS-B over the variant's params from ``x0`` at one grid point, asking for its evaluations."""
+    index = VARIANT_PARAMS[variant]
+
+    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        full = np.zeros(len(BOX))
+        full[index] = x
+        value, gradient = ask((full, sparsity, importance))
+        return value, gradient[index]
+
+    return _local(objective, x0, _LOW[index], _HIGH[index])
+
+
+def _sweep(ask, variant: str, importance: float, sparsities: np.ndarray, starts: list) -> list[tuple]:
+    """``(loss, point, start)`` at each sparsity in the given order: the best search
+    from ``starts`` at the first, then each search warm-started from the one before."""
+    first = min((_search(ask, variant, sparsities[0], importance, x) for x in starts), key=lambda r: r.fun)
+    found, x = [], first.x
+    for sparsity in sparsities:
+        r = _search(ask, variant, float(sparsity), importance, x)
+        found.append((float(r.fun), r.x, x))
+        x = r.x
+    return found
+
+
+def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[list[dict], list[dict]]:
+    """Every variant's two sweeps of every row, all in lockstep: per row and
+    variant, the better ``(loss, point)`` of the two at every sparsity, and the
+    starts searched from there (as bytes)."""
     order = np.argsort(sparsities)
-    # From the sparse end (where the motif's structure is richest) down, and from the dense end up.
-    for sweep in (order[::-1], order):
-        k = sweep[0]
-        if sweep is order:
-            starts = [canonical]
-        else:
-            starts = [canonical] + random_starts(lo, hi, OPENING_STARTS, np.random.default_rng(seed))
-        runs = [_local(losses[k].value_and_gradient, x, lo, hi) for x in starts]
-        x = min(runs, key=lambda r: r.fun).x
-        for k in sweep:
-            r = _local(losses[k].value_and_gradient, x, lo, hi)
-            if r.fun < best[k][0]:
-                best[k] = (float(r.fun), r.x)
-            x = r.x
-    return [b[0] for b in best], [b[1] for b in best]
+    tasks, keys = [], []
+    for i, importance in enumerate(importances):
+        for variant, index in VARIANT_PARAMS.items():
+            rng = np.random.default_rng(seed)
+            opening = [_CANONICAL[index]] + random_starts(_LOW[index], _HIGH[index], OPENING_STARTS, rng)
+            # From the sparse end (where the motif's structure is richest) down, and from the dense end up.
+            for sweep, starts in ((order[::-1], opening), (order, [_CANONICAL[index]])):
+                tasks.append(partial(_sweep, variant=variant, importance=float(importance),
+                                     sparsities=sparsities[sweep], starts=starts))
+                keys.append((i, variant, sweep))
+    rows = [{v: [(np.inf, None)] * len(sparsities) for v in VARIANT_PARAMS} for _ in importances]
+    tried = [{v: [set() for _ in sparsities] for v in VARIANT_PARAMS} for _ in importances]
+    for (i, variant, sweep), found in zip(keys, lockstep(tasks, _evaluate)):
+        best = rows[i][variant]
+        for k, (loss, x, start) in zip(sweep, found):
+            tried[i][variant][k].add(start.tobytes())
+            if loss < best[k][0]:
+                best[k] = (loss, x)
+    return rows, tried
 
 
-def _row(importance: float, sparsities: np.ndarray, seed: int) -> dict[str, tuple[list, list]]:
-    """Both variants' sweeps of one row."""
-    return {name: _sweeps(circuit, params, importance, sparsities, seed)
-            for name, (circuit, params) in _variants().items()}
+def _starting_values(questions: list[tuple]) -> np.ndarray:
+    """The loss at every ``(variant, S, I_b, x)``, in one batch (no gradients)."""
+    X = np.zeros((len(questions), len(BOX)))
+    for row, (variant, _, _, x) in zip(X, questions):
+        row[VARIANT_PARAMS[variant]] = x
+    return _engine().values(X, [q[1:3] for q in questions])
 
 
-def _polish(variant: str, importance: float, sparsities: np.ndarray, loss: list, points: list,
-            candidates: list[list[np.ndarray]]) -> tuple[list, list, list[bool]]:
-    """One row of one variant: at every sparsity, search again from each candidate
-    point that is lower there than the point's own optimum by more than
-    :data:`numeric.optimize.SAME` (relative); keep the best."""
-    circuit, params = _variants()[variant]
-    lo, hi = np.array([BOX[p] for p in params], dtype=float).T
-    loss, points, changed = list(loss), list(points), [False] * len(loss)
-    for k, starts in enumerate(candidates):
-        if not starts:
-            continue
-        f = _loss(circuit, params, importance, sparsities[k])
-        for x in starts:
-            if f.value(x) >= loss[k] * (1 - SAME):
-                continue
-            r = _local(f.value_and_gradient, x, lo, hi)
-            if r.fun < loss[k] * (1 - SAME):
-                loss[k], points[k], changed[k] = float(r.fun), r.x, True
-    return loss, points, changed
+def _searches(questions: list[tuple]) -> list:
+    """A search from every ``(variant, S, I_b, x0)``, in lockstep."""
+    return lockstep([partial(_search, variant=v, sparsity=s, importance=i, x0=x) for v, s, i, x in questions],
+                    _evaluate)
 
 
-def _neighbours(points: list, changed: np.ndarray, i: int, j: int) -> list[np.ndarray]:
+def _neighbours(grid: list, changed: np.ndarray, i: int, j: int) -> list[np.ndarray]:
     """The optima of the grid neighbours of ``(i, j)`` that changed in the last round."""
     rows, cols = changed.shape
-    return [points[a][b] for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
+    return [grid[a][b][1] for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
             if 0 <= a < rows and 0 <= b < cols and changed[a, b]]
 
 
-def _improve(variant: str, importances: np.ndarray, sparsities: np.ndarray, loss: list, points: list,
-             jobs: int) -> tuple[list, list, int]:
-    """Rounds of :func:`_polish` on every row with a changed neighbour, until
-    nothing changes: the losses and points by row, and how many were lowered."""
-    changed = np.ones((len(importances), len(sparsities)), dtype=bool)
+def _chunks(items: list, count: int) -> list[list]:
+    """``items`` in at most ``count`` contiguous chunks of nearly equal size."""
+    bounds = np.linspace(0, len(items), max(1, min(count, len(items))) + 1).round().astype(int)
+    return [items[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _split(function, questions: list, jobs: int) -> list:
+    """``function`` of every question, in one chunk per joblib worker."""
+    if not questions:
+        return []
+    parts = Parallel(n_jobs=jobs)(delayed(function)(chunk) for chunk in _chunks(questions, effective_n_jobs(jobs)))
+    return [answer for part in parts for answer in part]
+
+
+def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.ndarray, jobs: int) -> int:
+    """Rounds of searches from the neighbours' optima that changed in the last
+    round, wherever one starts lower than a point's own loss by more than
+    :data:`numeric.optimize.SAME` (relative) and was not a start there before,
+    until nothing changes. Updates ``found[variant][i][j]`` (and ``tried``) and
+    returns how many losses were lowered."""
+    shape = (len(importances), len(sparsities))
+    changed = {v: np.ones(shape, dtype=bool) for v in found}
     lowered = 0
     for _ in range(POLISH_ROUNDS):
-        tasks = [(i, [_neighbours(points, changed, i, j) for j in range(len(sparsities))])
-                 for i in range(len(importances))]
-        tasks = [(i, starts) for i, starts in tasks if any(starts)]
-        if not tasks:
+        where = [(v, i, j, x) for v, grid in found.items() for i in range(shape[0]) for j in range(shape[1])
+                 for x in _neighbours(grid, changed[v], i, j) if x.tobytes() not in tried[v][i][j]]
+        questions = [(v, float(sparsities[j]), float(importances[i]), x) for v, i, j, x in where]
+        start = _split(_starting_values, questions, jobs)
+        lower = [k for k, (v, i, j, _) in enumerate(where) if start[k] < found[v][i][j][0] * (1 - SAME)]
+        if not lower:
             break
-        out = Parallel(n_jobs=jobs)(delayed(_polish)(variant, float(importances[i]), sparsities, loss[i],
-                                                     points[i], starts) for i, starts in tasks)
-        changed[:] = False
-        for (i, _), (row_loss, row_points, row_changed) in zip(tasks, out):
-            loss[i], points[i], changed[i] = row_loss, row_points, row_changed
-        lowered += int(changed.sum())
-    return loss, points, lowered
+        changed = {v: np.zeros(shape, dtype=bool) for v in found}
+        for k, r in zip(lower, _split(_searches, [questions[k] for k in lower], jobs)):
+            v, i, j, x = where[k]
+            tried[v][i][j].add(x.tobytes())
+            if r.fun < found[v][i][j][0] * (1 - SAME):
+                found[v][i][j] = (float(r.fun), r.x)
+                changed[v][i, j] = True
+        lowered += sum(int(c.sum()) for c in changed.values())
+    return lowered
 
 
 def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequence[float] | None = None,
                   points: int = 40, seed: int = 0, jobs: int = -1) -> PhaseDiagram:
     """The phase diagram over ``sparsities`` x ``importances`` (default: ``points``
-    of each, log-spaced over :data:`P_RANGE` and :data:`IMPORTANCE_RANGE`), one
-    row of constant ``I_b`` per joblib task.
+    of each, log-spaced over :data:`P_RANGE` and :data:`IMPORTANCE_RANGE`).
 
     The without-inhibition variant contains the rider-dropped and symmetric
     ones, so its optimum is the best without inhibition; the full motif's is
     never worse up to the searches' tolerance. After the sweeps, rounds of
-    searches from the neighbours' optima (:data:`POLISH_ROUNDS` at most) run
-    row by row through joblib as well.
+    searches from the neighbours' optima (:data:`POLISH_ROUNDS` at most) are
+    split among the joblib workers as the rows are.
     """
     S_ = np.asarray(1 - np.geomspace(*P_RANGE, points) if sparsities is None else sparsities, dtype=float)
     I_ = np.asarray(np.geomspace(*IMPORTANCE_RANGE, points) if importances is None else importances, dtype=float)
-    rows = Parallel(n_jobs=jobs)(delayed(_row)(float(i), S_, seed) for i in I_)
-    variants = _variants()
-    found, improved = {}, 0
-    for name in variants:
-        loss, points, lowered = _improve(name, I_, S_, [list(row[name][0]) for row in rows],
-                                         [list(row[name][1]) for row in rows], jobs)
-        found[name] = (loss, points)
-        improved += lowered
-    (full_loss, full_points), (without, without_points) = found["full"], found["without"]
-    full_loss, without = np.array(full_loss), np.array(without)
-    inner = variants["without"][1]
+    parts = Parallel(n_jobs=jobs)(delayed(_rows)(np.array(chunk), S_, seed)
+                                  for chunk in _chunks(list(I_), effective_n_jobs(jobs)))
+    rows = [row for part in parts for row in part[0]]
+    starts = [row for part in parts for row in part[1]]
+    found = {v: [row[v] for row in rows] for v in VARIANT_PARAMS}
+    improved = _improve(found, {v: [row[v] for row in starts] for v in VARIANT_PARAMS}, I_, S_, jobs)
+    full_loss, without = (np.array([[f for f, _ in row] for row in found[v]]) for v in ("full", "without"))
+    inner = [p for k, p in enumerate(BOX) if k in VARIANT_PARAMS["without"]]
 
     def optimum(i: int, k: int) -> dict:
         # The variant is the full motif at kappa = delta = gamma = 0: where its search did
         # better, the full motif's optimum is at least that good.
         if without[i, k] < full_loss[i, k]:
-            return {p: 0.0 for p in BOX} | dict(zip(inner, without_points[i][k].tolist()))
-        return dict(zip(BOX, full_points[i][k].tolist()))
+            return {p: 0.0 for p in BOX} | dict(zip(inner, found["without"][i][k][1].tolist()))
+        return dict(zip(BOX, found["full"][i][k][1].tolist()))
 
     chosen = [[optimum(i, k) for k in range(len(S_))] for i in range(len(I_))]
     return PhaseDiagram(S_, I_, np.array([[classify(c) for c in row] for row in chosen]),
