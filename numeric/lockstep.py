@@ -47,7 +47,8 @@ def lockstep(tasks: Sequence[Callable[[Callable[[Any], Any]], Any]],
     def ask(k: int, question):
         with ready:
             waiting[k] = question
-            ready.notify()
+            if len(waiting) == alive:                               # the last to ask wakes the batch
+                ready.notify()
         answered[k].wait()
         answered[k].clear()
         if isinstance(answers[k], _Failed):
@@ -63,7 +64,8 @@ def lockstep(tasks: Sequence[Callable[[Callable[[Any], Any]], Any]],
         finally:
             with ready:
                 alive -= 1
-                ready.notify()
+                if len(waiting) == alive:
+                    ready.notify()
 
     threads = [threading.Thread(target=work, args=(k, task), daemon=True) for k, task in enumerate(tasks)]
     for thread in threads:

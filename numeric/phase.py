@@ -116,11 +116,10 @@ def _search(ask, variant: str, sparsity: float, importance: float, x0: np.ndarra
     return _local(objective, x0, _LOW[index], _HIGH[index])
 
 
-def _sweep(ask, variant: str, importance: float, sparsities: np.ndarray, starts: list) -> list[tuple]:
-    """``(loss, point, start)`` at each sparsity in the given order: the best search
-    from ``starts`` at the first, then each search warm-started from the one before."""
-    first = min((_search(ask, variant, sparsities[0], importance, x) for x in starts), key=lambda r: r.fun)
-    found, x = [], first.x
+def _sweep(ask, variant: str, importance: float, sparsities: np.ndarray, x0: np.ndarray) -> list[tuple]:
+    """``(loss, point, start)`` at each sparsity in the given order, each search
+    warm-started from the one before (the first from ``x0``)."""
+    found, x = [], x0
     for sparsity in sparsities:
         r = _search(ask, variant, float(sparsity), importance, x)
         found.append((float(r.fun), r.x, x))
@@ -129,23 +128,33 @@ def _sweep(ask, variant: str, importance: float, sparsities: np.ndarray, starts:
 
 
 def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[list[dict], list[dict]]:
-    """Every variant's two sweeps of every row, all in lockstep: per row and
-    variant, the better ``(loss, point)`` of the two at every sparsity, and the
-    starts searched from there (as bytes)."""
+    """Every variant's two sweeps of every row: per row and variant, the better
+    ``(loss, point)`` of the two at every sparsity, and the starts searched from
+    there (as bytes).
+
+    A sweep from the sparse end (where the motif's structure is richest) down
+    starts from the best of a few searches there; one from the dense end up
+    starts from a search from the canonical point. All the opening searches run
+    in lockstep, then all the sweeps."""
     order = np.argsort(sparsities)
-    tasks, keys = [], []
+    sweeps, openings = [], []
     for i, importance in enumerate(importances):
         for variant, index in VARIANT_PARAMS.items():
             rng = np.random.default_rng(seed)
-            opening = [_CANONICAL[index]] + random_starts(_LOW[index], _HIGH[index], OPENING_STARTS, rng)
-            # From the sparse end (where the motif's structure is richest) down, and from the dense end up.
-            for sweep, starts in ((order[::-1], opening), (order, [_CANONICAL[index]])):
-                tasks.append(partial(_sweep, variant=variant, importance=float(importance),
-                                     sparsities=sparsities[sweep], starts=starts))
-                keys.append((i, variant, sweep))
+            down = [_CANONICAL[index]] + random_starts(_LOW[index], _HIGH[index], OPENING_STARTS, rng)
+            for sweep, starts in ((order[::-1], down), (order, [_CANONICAL[index]])):
+                sweeps.append((i, variant, float(importance), sweep))
+                openings += [(len(sweeps) - 1, partial(_search, variant=variant, sparsity=float(sparsities[sweep[0]]),
+                                                       importance=float(importance), x0=x)) for x in starts]
+    opened: list = [None] * len(sweeps)
+    for (k, _), r in zip(openings, lockstep([task for _, task in openings], _evaluate)):
+        if opened[k] is None or r.fun < opened[k].fun:
+            opened[k] = r
+    tasks = [partial(_sweep, variant=variant, importance=importance, sparsities=sparsities[sweep], x0=opened[k].x)
+             for k, (_, variant, importance, sweep) in enumerate(sweeps)]
     rows = [{v: [(np.inf, None)] * len(sparsities) for v in VARIANT_PARAMS} for _ in importances]
     tried = [{v: [set() for _ in sparsities] for v in VARIANT_PARAMS} for _ in importances]
-    for (i, variant, sweep), found in zip(keys, lockstep(tasks, _evaluate)):
+    for (i, variant, _, sweep), found in zip(sweeps, lockstep(tasks, _evaluate)):
         best = rows[i][variant]
         for k, (loss, x, start) in zip(sweep, found):
             tried[i][variant][k].add(start.tobytes())
