@@ -48,7 +48,7 @@ import sympy as sp
 from analytic import Circuit, SuperlossError
 from analytic.simplices import TOLERANCE, staircases
 
-__all__ = ["BatchLoss", "batch_terms"]
+__all__ = ["BatchLoss", "batch_terms", "evaluate"]
 
 
 @cache
@@ -152,8 +152,9 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
     ``W2`` ``(B, n, m)``, ``b1`` ``(B, m)``, ``b2`` ``(B, n)``): ``values[b] =
     sum_A sum_i factors[A][b, i] * term_integral(i, A)`` of network ``b``, and its
     exact gradient in every weight (:func:`analytic.simplices.pattern_gradient`,
-    batched; zeros unless ``gradient``). ``factors[A]`` is ``(B, n)`` (zero where
-    output ``i`` does not count)."""
+    batched; zeros unless ``gradient``). ``factors[A]`` is ``(B, n)``, zero where
+    output ``i`` does not count: a pattern is integrated only at the points where
+    one counts."""
     B, m, n = W1.shape
     values = np.zeros(B)
     grads = [np.zeros_like(W1), np.zeros_like(W2), np.zeros_like(b1), np.zeros_like(b2)]
@@ -162,15 +163,15 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
     for A in factors:
         by_size.setdefault(len(A), []).append(A)
     for d, patterns in sorted(by_size.items()):
-        # One owner per (pattern, point): owner u = a * B + b.
+        # One owner per (pattern, point) with an output that counts: pattern pat[u], point point[u].
+        pat, point = np.nonzero(np.stack([factors[A].any(1) for A in patterns]))
+        U = len(pat)
         cols = np.array(patterns, dtype=np.intp).reshape(len(patterns), d)
-        U = len(patterns) * B
-        point = np.tile(np.arange(B), len(patterns))
-        WA = W1[point[:, None, None], np.arange(m)[None, :, None], np.repeat(cols, B, axis=0)[:, None, :]]
+        WA = W1[point[:, None, None], np.arange(m)[None, :, None], cols[pat][:, None, :]]
         bias1, bias2 = b1[point], b2[point]
-        weight = np.concatenate([factors[A] for A in patterns])                          # (U, n)
+        weight = np.stack([factors[A] for A in patterns])[pat, point]                  # (U, n)
         # The target's column of each output in its pattern (d: not in it, target 0, a column of zeros).
-        column = np.array([[A.index(i) if i in A else d for i in range(n)] for A in patterns]).repeat(B, axis=0)
+        column = np.array([[A.index(i) if i in A else d for i in range(n)] for A in patterns])[pat]
         square = (column < d) * (high - low) ** max(d - 1, 0) * (high ** 3 - low ** 3) / 3
         base, volume0 = _kuhn(d, float(low), float(high))
         K0 = len(base)
@@ -230,15 +231,34 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         # Back from (pattern, point) to point. dz_i/dW2[i, j] = h_j, dz_i/db1[j] = W2[i, j] rho_j,
         # dz_i/dW1[j] = W2[i, j] rho_j x and dz_i/db2[i] = 1 are linear in the moments.
         for a in range(len(patterns)):
-            block = sums[a * B:(a + 1) * B]
-            values += block[:, :, 0].sum(1)
+            mine = pat == a
+            block, b = sums[mine], point[mine]
+            values[b] += block[:, :, 0].sum(1)
             if gradient:
-                S1, Sx = block[:, :, 1:1 + m], block[:, :, 1 + m:-1].reshape(B, n, m, d)
-                grads[1] += np.einsum("bijd,bjd->bij", Sx, WA[a * B:(a + 1) * B]) + S1 * b1[:, None, :]
-                grads[2] += (W2 * S1).sum(1)
-                grads[0][:, :, cols[a]] += np.einsum("bij,bijd->bjd", W2, Sx)
-                grads[3] += block[:, :, -1]
+                S1, Sx = block[:, :, 1:1 + m], block[:, :, 1 + m:-1].reshape(len(b), n, m, d)
+                grads[1][b] += np.einsum("bijd,bjd->bij", Sx, WA[mine]) + S1 * b1[b, None, :]
+                grads[2][b] += (W2[b] * S1).sum(1)
+                grads[0][np.ix_(b, np.arange(m), cols[a])] += np.einsum("bij,bijd->bjd", W2[b], Sx)
+                grads[3][b] += block[:, :, -1]
     return (values, *grads)
+
+
+class _Columns:
+    """Expressions of ``symbols`` evaluated at every row of an array ``(B, symbols)``
+    into ``(B, expressions)``: the constant ones once, the others in one compiled call."""
+
+    def __init__(self, symbols: Sequence[sp.Symbol], expressions: Sequence) -> None:
+        expressions = [sp.sympify(e) for e in expressions]
+        self.constant = np.array([float(e) if e.is_number else 0.0 for e in expressions])
+        self.varying = [k for k, e in enumerate(expressions) if not e.is_number]
+        self.function = sp.lambdify(list(symbols), [expressions[k] for k in self.varying], "numpy")
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        out = np.tile(self.constant, (len(X), 1))
+        if self.varying:
+            for k, column in zip(self.varying, self.function(*np.asarray(X).T)):
+                out[:, k] = column
+        return out
 
 
 class BatchLoss:
@@ -262,12 +282,12 @@ class BatchLoss:
         if loose:
             raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in loose)))
         self._shapes = ((m, n), (n, m), (m,), (n,))
-        self._entries = sp.lambdify(list(self.params), entries, "numpy")
+        self._entries = _Columns(self.params, entries)
         jacobian = [(e, k, sp.diff(entry, p)) for e, entry in enumerate(entries)
                     for k, p in enumerate(self.params) if entry.has(p)]
         self._rows = np.array([e for e, _, _ in jacobian], dtype=int)
         self._cols = np.array([k for _, k, _ in jacobian], dtype=int)
-        self._jacobian = sp.lambdify(list(self.params), [d for _, _, d in jacobian], "numpy")
+        self._jacobian = _Columns(self.params, [d for _, _, d in jacobian])
         self._low, self._high = float(law.low), float(law.high)
         weight = [sp.sympify(1 if importance is None else importance[i]) for i in range(n)]
         volume = (law.high - law.low)
@@ -278,39 +298,71 @@ class BatchLoss:
         free = set().union(*(e.free_symbols for row in expressions.values() for e in row)) - set(self.fixed)
         if free:
             raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in free)))
-        self._factors = {A: sp.lambdify(list(self.fixed), row, "numpy") for A, row in expressions.items()}
+        self._patterns = list(expressions)
+        self._factors = _Columns(self.fixed, [e for row in expressions.values() for e in row])
 
-    def _columns(self, function, X: np.ndarray) -> np.ndarray:
-        """``function`` (a lambdified list) at every row of ``X``, as ``(B, len(list))``."""
-        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), len(X)) for v in function(*X.T)], axis=1) \
-            if len(X) else np.zeros((0, 0))
+    @property
+    def _kind(self) -> tuple:
+        """What must agree for losses to share a batch: shapes, activations, target, interval."""
+        c = self.circuit
+        return c.n, c.m, c.hidden, c.output, c.target, self._low, self._high
 
-    def _terms(self, X, fixed, gradient: bool) -> tuple[np.ndarray, ...]:
+    def _inputs(self, X, fixed) -> tuple[np.ndarray, list[np.ndarray], dict]:
+        """The points as an array, the weights ``[W1, W2, b1, b2]`` at each and the patterns' factors."""
         X = np.asarray(X, dtype=float).reshape(-1, len(self.params))
         F = np.asarray(fixed, dtype=float).reshape(len(X), len(self.fixed))
-        flat = self._columns(self._entries, X)
+        flat = self._entries(X)
         weights, start = [], 0
         for shape in self._shapes:
             size = int(np.prod(shape))
             weights.append(flat[:, start:start + size].reshape((len(X),) + shape))
             start += size
-        factors = {A: self._columns(f, F) for A, f in self._factors.items()}
-        c = self.circuit
-        return X, *batch_terms(*weights, factors, c.hidden, c.output, c.target, self._low, self._high, gradient)
+        factors = self._factors(F).reshape(len(X), len(self._patterns), -1)
+        return X, weights, {A: factors[:, a] for a, A in enumerate(self._patterns)}
+
+    def _pullback(self, X: np.ndarray, grads: list[np.ndarray]) -> np.ndarray:
+        """The gradients in the params from those in the weights: the chain rule through the weight map."""
+        entries = np.concatenate([g.reshape(len(X), -1) for g in grads], axis=1)
+        gradient = np.zeros((len(X), len(self.params)))
+        if len(self._rows):
+            products = entries[:, self._rows] * self._jacobian(X)
+            for k in range(len(self.params)):
+                gradient[:, k] = products[:, self._cols == k].sum(1)
+        return gradient
 
     def values(self, X, fixed) -> np.ndarray:
         """The exact loss at every row of ``X`` ``(B, params)``, with the fixed
         symbols at the matching row of ``fixed`` ``(B, len(self.fixed))``."""
-        return self._terms(X, fixed, gradient=False)[1]
+        return evaluate([(self, X, fixed)], gradient=False)[0][0]
 
     def values_and_gradients(self, X, fixed) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`values` and the gradients in the params ``(B, params)``; a kink is
         treated as :meth:`numeric.pointwise.PointwiseLoss.value_and_gradient` does."""
-        X, values, *grads = self._terms(X, fixed, gradient=True)
-        entries = np.concatenate([g.reshape(len(X), -1) for g in grads], axis=1)
-        gradient = np.zeros((len(X), len(self.params)))
-        if len(self._rows):
-            products = entries[:, self._rows] * self._columns(self._jacobian, X)
-            for k in range(len(self.params)):
-                gradient[:, k] = products[:, self._cols == k].sum(1)
-        return values, gradient
+        return evaluate([(self, X, fixed)])[0]
+
+
+def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient: bool = True) -> list[tuple]:
+    """``(values, gradients)`` (gradients None unless ``gradient``) of every
+    ``(loss, X, fixed)``, all in one batch: the losses may be of different
+    circuits of one shape (say a circuit and a variant with some weights fixed,
+    whose own receptive fields spare it patterns), as long as their activations,
+    target and feature interval agree."""
+    kinds = {loss._kind for loss, _, _ in parts}
+    if not parts:
+        return []
+    if len(kinds) > 1:
+        raise SuperlossError("losses in one batch need circuits of one shape, activations, target and interval")
+    inputs = [loss._inputs(X, F) for loss, X, F in parts]
+    W1, W2, b1, b2 = (np.concatenate([w[k] for _, w, _ in inputs]) for k in range(4))
+    sizes = [len(X) for X, _, _ in inputs]
+    factors = {}
+    for (X, _, own), start in zip(inputs, np.cumsum([0] + sizes)):
+        for A, f in own.items():
+            factors.setdefault(A, np.zeros((len(W1), W2.shape[1])))[start:start + len(X)] = f
+    n, m, hidden, output, target, low, high = kinds.pop()
+    values, *grads = batch_terms(W1, W2, b1, b2, factors, hidden, output, target, low, high, gradient)
+    out = []
+    for (loss, _, _), (X, _, _), start in zip(parts, inputs, np.cumsum([0] + sizes)):
+        rows = slice(start, start + len(X))
+        out.append((values[rows], loss._pullback(X, [g[rows] for g in grads]) if gradient else None))
+    return out

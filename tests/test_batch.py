@@ -7,7 +7,7 @@ import pytest
 
 from analytic import Circuit, SparseUniform, SuperlossError, syms
 from analytic.circuits import asymmetric_inhibition, relu_output
-from numeric.batch import BatchLoss
+from numeric.batch import BatchLoss, evaluate
 from numeric.pointwise import PointwiseLoss
 
 from conftest import agrees_with_monte_carlo
@@ -74,6 +74,29 @@ def test_a_point_gets_the_same_bits_in_any_batch(case):
     assert np.array_equal(shuffled[0], values[order]) and np.array_equal(shuffled[1], gradients[order])
     for k, (value, gradient) in zip(order, alone):
         assert value[0] == values[k] and np.array_equal(gradient[0], gradients[k])
+
+
+def test_a_variant_shares_a_batch_with_its_circuit():
+    """The motif without inhibition (kappa = delta = gamma = 0) has smaller receptive
+    fields, so fewer patterns; in one batch with the full motif it gives the full
+    motif's loss at those zeros, and the full motif's points are untouched."""
+    circuit, law, importance, fixed = CASES["motif"]
+    params = list(circuit.symbols)
+    zero = [p for p in params if p.name in ("kappa", "delta", "gamma")]
+    inner = [params.index(p) for p in params if p not in zero]
+    full = BatchLoss(circuit, law, importance, params, fixed)
+    variant = BatchLoss(circuit.subs({p: 0 for p in zero}), law, importance, [params[k] for k in inner], fixed)
+    X, F = _points(full, 8, seed=4)
+    X[4:, [params.index(p) for p in zero]] = 0
+    values, gradients = full.values_and_gradients(X, F)
+    (v1, g1), (v2, g2) = evaluate([(full, X[:4], F[:4]), (variant, X[4:, inner], F[4:])])
+    assert np.array_equal(v1, values[:4]) and np.array_equal(g1, gradients[:4])
+    assert v2 == pytest.approx(values[4:], rel=1e-12)
+    assert g2 == pytest.approx(gradients[4:, inner], rel=1e-9, abs=1e-12 * np.abs(gradients).max())
+    other, other_law, other_importance, other_fixed = CASES["linear output"]
+    with pytest.raises(SuperlossError, match="one shape"):
+        evaluate([(full, X[:1], F[:1]), (BatchLoss(other, other_law, other_importance, list(other.symbols),
+                                                   other_fixed), np.zeros((1, len(other.symbols))), F[:1])])
 
 
 def test_only_weights_are_params_and_every_other_symbol_is_fixed():
