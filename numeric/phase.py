@@ -37,7 +37,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from analytic import SparseUniform
 from analytic.circuits import CANONICAL, asymmetric_inhibition
 
-from .batch import BatchLoss
+from .batch import BatchLoss, evaluate
 from .lockstep import lockstep
 from .optimize import SAME, _local, random_starts
 from .study import BOX, VARIANTS, I_b, S, classify
@@ -92,28 +92,34 @@ _CANONICAL = np.array([float(CANONICAL[p]) for p in BOX])
 
 
 @cache
-def _engine() -> BatchLoss:
-    """The motif's loss over every param of the box, at any (S, I_b) (one per worker process)."""
-    return BatchLoss(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], list(BOX), [S, I_b])
+def _engines() -> dict[str, BatchLoss]:
+    """Each variant's loss over its params, at any (S, I_b) (built once per worker process)."""
+    full = asymmetric_inhibition()
+    circuits = {"full": full, "without": full.subs(VARIANTS["no inhibition"])}
+    return {v: BatchLoss(circuits[v], SparseUniform(S), [1, I_b, 1], [list(BOX)[k] for k in index], [S, I_b])
+            for v, index in VARIANT_PARAMS.items()}
+
+
+def _answers(questions: list, gradient: bool) -> list:
+    """``(value, gradient)`` at each ``(variant, params, S, I_b)``, all in one batch."""
+    mine = {v: [k for k, q in enumerate(questions) if q[0] == v] for v in VARIANT_PARAMS}
+    mine = {v: ks for v, ks in mine.items() if ks}
+    parts = [(_engines()[v], [questions[k][1] for k in ks], [questions[k][2:] for k in ks]) for v, ks in mine.items()]
+    answers: list = [None] * len(questions)
+    for ks, (values, gradients) in zip(mine.values(), evaluate(parts, gradient)):
+        for n, k in enumerate(ks):
+            answers[k] = (float(values[n]), None if gradients is None else gradients[n])
+    return answers
 
 
 def _evaluate(questions: list) -> list:
-    """The loss and gradient at each ``(params, S, I_b)``, all in one batch."""
-    values, gradients = _engine().values_and_gradients([q[0] for q in questions], [q[1:] for q in questions])
-    return list(zip(values.tolist(), gradients))
+    return _answers(questions, gradient=True)
 
 
 def _search(ask, variant: str, sparsity: float, importance: float, x0: np.ndarray):
     """L-BFGS-B over the variant's params from ``x0`` at one grid point, asking for its evaluations."""
     index = VARIANT_PARAMS[variant]
-
-    def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-        full = np.zeros(len(BOX))
-        full[index] = x
-        value, gradient = ask((full, sparsity, importance))
-        return value, gradient[index]
-
-    return _local(objective, x0, _LOW[index], _HIGH[index])
+    return _local(lambda x: ask((variant, x, sparsity, importance)), x0, _LOW[index], _HIGH[index])
 
 
 def _sweep(ask, variant: str, importance: float, sparsities: np.ndarray, x0: np.ndarray) -> list[tuple]:
@@ -163,12 +169,9 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
     return rows, tried
 
 
-def _starting_values(questions: list[tuple]) -> np.ndarray:
+def _starting_values(questions: list[tuple]) -> list[float]:
     """The loss at every ``(variant, S, I_b, x)``, in one batch (no gradients)."""
-    X = np.zeros((len(questions), len(BOX)))
-    for row, (variant, _, _, x) in zip(X, questions):
-        row[VARIANT_PARAMS[variant]] = x
-    return _engine().values(X, [q[1:3] for q in questions])
+    return [value for value, _ in _answers([(v, x, s, i) for v, s, i, x in questions], gradient=False)]
 
 
 def _searches(questions: list[tuple]) -> list:
