@@ -320,5 +320,83 @@ print(json.dumps({"seconds": time.perf_counter() - start}))
               f"{rates['numpy'] / rates['torch']:.2f} |", flush=True)
 
 
+_PHASE = """
+import json, time
+from numeric.phase import phase_diagram
+start = time.perf_counter()
+d = phase_diagram(points=40, jobs=JOBS)
+print(json.dumps({"seconds": time.perf_counter() - start, "improved": d.improved,
+                  "inhibition": int((d.structure == "asymmetric with inhibition").sum())}))
+"""
+
+# One value + gradient on each engine, at points like a phase diagram's: half of them the
+# full motif, half the variant without inhibition, at sparsities and importances of the grid.
+_ENGINES = """
+import json, time
+import numpy as np
+from analytic import SparseUniform, sym
+from analytic.circuits import CANONICAL, asymmetric_inhibition
+from numeric.batch import BatchLoss, evaluate
+from numeric.pointwise import PointwiseLoss
+from numeric.study import BOX, VARIANTS, I_b, S
+full = asymmetric_inhibition()
+variant = full.subs(VARIANTS["no inhibition"])
+params = list(BOX)
+inner = [k for k, p in enumerate(params) if p not in VARIANTS["no inhibition"]]
+rng = np.random.default_rng(0)
+X = np.array([float(CANONICAL[p]) for p in params]) * (1 + 0.3 * rng.standard_normal((80, len(params))))
+X[:, params.index(sym("delta"))] %= 1
+F = np.stack([1 - np.geomspace(0.5, 0.01, 80), np.geomspace(0.1, 1, 80)], axis=1)
+law = SparseUniform(S)
+losses = {"full": BatchLoss(full, law, [1, I_b, 1], params, [S, I_b]),
+          "without": BatchLoss(variant, law, [1, I_b, 1], [params[k] for k in inner], [S, I_b])}
+half = len(X) // 2
+def parts(count):
+    return [(losses["full"], X[:count // 2], F[:count // 2]),
+            (losses["without"], X[half:half + count - count // 2][:, inner], F[half:half + count - count // 2])]
+pointwise = [PointwiseLoss(full if k < half else variant, law, [1, I_b, 1],
+                           params if k < half else [params[j] for j in inner], {S: F[k, 0], I_b: F[k, 1]})
+             for k in range(len(X))]
+points = [X[k] if k < half else X[k, inner] for k in range(len(X))]
+out = {}
+def timed(f, reps):
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+out["pointwise"] = timed(lambda: [p.value_and_gradient(x) for p, x in zip(pointwise, points)], 5) / len(X)
+for count in (2, 20, 80):
+    out[f"batch_{count}"] = timed(lambda: evaluate(parts(count)), 15) / count
+print(json.dumps(out))
+"""
+
+
+def phase(runs: int = 3, jobs: int = 2) -> None:
+    """Print the 40 x 40 phase diagram's time against its target (the median of
+    ``runs`` fresh processes with ``jobs`` workers), and one evaluation on the
+    pointwise and the batched engine side by side (medians, one core)."""
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+          f"python {platform.python_version()}, {_cores()} cores")
+    print("| what | target | measured (median) |")
+    print("|---|---|---|")
+    results = [_fresh(_PHASE.replace("JOBS", str(jobs)), timeout=3600) for _ in range(runs)]
+    seconds = statistics.median(r["seconds"] for r in results)
+    wall = statistics.median(r["wall"] for r in results)
+    each = ", ".join(f"{r['seconds']:.0f}" for r in results)
+    print(f"| 40 x 40 motif phase diagram, {jobs} processes | <= 120 s | {seconds:.0f} s (whole process "
+          f"{wall:.0f} s; runs {each} s); "
+          f"{results[-1]['inhibition']} points with inhibition, {results[-1]['improved']} losses lowered by "
+          f"the neighbours' optima |", flush=True)
+    engines = _fresh(_ENGINES)
+    pointwise = engines["pointwise"]
+    print(f"| one value + gradient, pointwise engine, one point at a time | - | {1e3 * pointwise:.2f} ms |")
+    for count in (2, 20, 80):
+        each = engines[f"batch_{count}"]
+        print(f"| the same, batched engine, {count} points at once (half without inhibition) | - | "
+              f"{1e3 * each:.2f} ms per point ({pointwise / each:.1f}x) |")
+
+
 if __name__ == "__main__":
     baseline() if "--baseline" in sys.argv else run(quick="--quick" in sys.argv)

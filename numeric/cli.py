@@ -517,11 +517,13 @@ def cmd_plot(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from .bench import baseline, run, training_throughput
+    from .bench import baseline, phase, run, training_throughput
 
     try:
         if args.training:
             training_throughput()
+        elif args.phase:
+            phase()
         else:
             baseline() if args.baseline else run(quick=args.quick)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -654,7 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "ReLU(W^T W x + b) over (1 - S, r)")
     p.add_argument("--points", type=int, default=40, help="grid points along each axis (default 40)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the opening searches (default 0)")
-    p.add_argument("--jobs", type=int, default=-1, help="processes, one row at a time (default -1: one per core)")
+    p.add_argument("--jobs", type=int, default=-1,
+                   help="processes, the rows split among them (default -1: one per core)")
     p.add_argument("--overlay", action="store_true",
                    help="also train free 3 x 5 models (3 seeds) on a grid a quarter as fine, and mark where the "
                         "detector finds the motif in them")
@@ -677,6 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "study cases (about twenty minutes)")
     p.add_argument("--training", action="store_true",
                    help="instead: the numpy trainer against PyTorch on the CPU (needs the 'bench' extra: torch)")
+    p.add_argument("--phase", action="store_true",
+                   help="instead: the 40 x 40 phase diagram (three runs of about 1.5 minutes) and its engines")
     p.set_defaults(run=cmd_bench)
     return parser
 
