@@ -166,6 +166,8 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         # One owner per (pattern, point) with an output that counts: pattern pat[u], point point[u].
         pat, point = np.nonzero(np.stack([factors[A].any(1) for A in patterns]))
         U = len(pat)
+        if not U:
+            continue
         cols = np.array(patterns, dtype=np.intp).reshape(len(patterns), d)
         WA = W1[point[:, None, None], np.arange(m)[None, :, None], cols[pat][:, None, :]]
         bias1, bias2 = b1[point], b2[point]
@@ -317,12 +319,12 @@ class BatchLoss:
             size = int(np.prod(shape))
             weights.append(flat[:, start:start + size].reshape((len(X),) + shape))
             start += size
-        factors = self._factors(F).reshape(len(X), len(self._patterns), -1)
+        factors = self._factors(F).reshape(len(X), len(self._patterns), self.circuit.n)
         return X, weights, {A: factors[:, a] for a, A in enumerate(self._patterns)}
 
     def _pullback(self, X: np.ndarray, grads: list[np.ndarray]) -> np.ndarray:
         """The gradients in the params from those in the weights: the chain rule through the weight map."""
-        entries = np.concatenate([g.reshape(len(X), -1) for g in grads], axis=1)
+        entries = np.concatenate([g.reshape(len(X), int(np.prod(g.shape[1:]))) for g in grads], axis=1)
         gradient = np.zeros((len(X), len(self.params)))
         if len(self._rows):
             products = entries[:, self._rows] * self._jacobian(X)

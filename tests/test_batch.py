@@ -93,6 +93,9 @@ def test_a_variant_shares_a_batch_with_its_circuit():
     assert np.array_equal(v1, values[:4]) and np.array_equal(g1, gradients[:4])
     assert v2 == pytest.approx(values[4:], rel=1e-12)
     assert g2 == pytest.approx(gradients[4:, inner], rel=1e-9, abs=1e-12 * np.abs(gradients).max())
+    # A part with no points, and a batch where no point needs the three-feature pattern.
+    (v0, g0), (v3, _) = evaluate([(full, X[:0], F[:0]), (variant, X[4:, inner], F[4:])])
+    assert v0.shape == (0,) and g0.shape == (0, len(params)) and np.array_equal(v3, v2)
     other, other_law, other_importance, other_fixed = CASES["linear output"]
     with pytest.raises(SuperlossError, match="one shape"):
         evaluate([(full, X[:1], F[:1]), (BatchLoss(other, other_law, other_importance, list(other.symbols),
