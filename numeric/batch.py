@@ -11,9 +11,9 @@ costs about as many array operations as one.
 The method trades the fewest simplices (:mod:`analytic.simplices` triangulates
 cells) for a fixed sequence of operations:
 
-1. the cube ``[low, high]^A`` is split at 0 into boxes (so ``|x_i|`` is affine
-   on each) and each box into ``d!`` simplices from its corner at the origin
-   (Kuhn's triangulation);
+1. the cube ``[low, high]^A`` is split at 0, if 0 is inside, into boxes (so
+   ``|x_i|`` is affine on each) and each box into ``d!`` simplices from its
+   corner at the origin (Kuhn's triangulation);
 2. every simplex is cut by each hidden plane in turn, both sides kept as
    staircase simplices (:func:`analytic.simplices.staircases`): on every piece
    each neuron is on or off, and ``z_i`` and the target ``y_i`` are affine;
@@ -24,8 +24,8 @@ cells) for a fixed sequence of operations:
    sign tolerance it shares).
 
 A point's numbers do not depend on the other points of its batch, to the last
-bit: its simplices keep their relative order through every cut, and sums run
-over them in that order.
+bit: after every cut the order of its simplices depends on their own signs
+only, and sums run over them in that order.
 
 >>> from analytic import Circuit, SparseUniform, sym
 >>> w, S = sym("w"), sym("S")
