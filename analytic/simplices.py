@@ -527,9 +527,13 @@ def _moments(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:
     return volume[:, None] * both / ((d + 1) * (d + 2))
 
 
-def _scatter(rows: np.ndarray, parent: np.ndarray, size: int) -> np.ndarray:
-    """Rows ``(K, E)`` summed by their ``parent`` index into ``(size, E)``."""
-    return np.stack([np.bincount(parent, rows[:, e], minlength=size) for e in range(rows.shape[1])], axis=1)
+def sum_rows(rows: np.ndarray, parent: np.ndarray, size: int) -> np.ndarray:
+    """Rows ``(K, E)`` summed by their ``parent`` index into ``(size, E)``, each
+    parent's rows in their order (so its sum does not depend on other parents' rows)."""
+    out = np.zeros((size, rows.shape[1]))
+    for e in range(rows.shape[1]):
+        out[:, e] = np.bincount(parent, rows[:, e], minlength=size)
+    return out
 
 
 def _output_terms(simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarray | None,
@@ -576,7 +580,7 @@ def _output_terms(simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarra
         f, fp = coef[:, None] * S.x, coef[parent, None] * pieces.x
     rows = np.zeros((len(S.volume), S.extra.shape[2]))
     rows[live] = _moments(S.volume[live], f[live], S.extra[live])
-    return value, rows + _scatter(_moments(vp, fp, pieces.extra), parent, len(rows))
+    return value, rows + sum_rows(_moments(vp, fp, pieces.extra), parent, len(rows))
 
 
 def _chunk_integral(simplices: _Pieces, scale: float, absolute: bool, relu: bool) -> tuple[float, np.ndarray | None]:
@@ -593,7 +597,7 @@ def _chunk_integral(simplices: _Pieces, scale: float, absolute: bool, relu: bool
         more, more_rows = _output_terms(pieces, 1.0, 4.0 * sigma[parent], relu)
         total += more
         if rows is not None:
-            rows += _scatter(more_rows, parent, len(rows))
+            rows += sum_rows(more_rows, parent, len(rows))
     return total, rows
 
 
@@ -685,7 +689,7 @@ def _integrate(term: _Term, outputs: list[int], weights: np.ndarray, A: list[int
         total += value
         if gradient:
             owner = (np.arange(o)[:, None] * cells + cell[None, :]).ravel()
-            moments += _scatter(rows, owner, len(moments))
+            moments += sum_rows(rows, owner, len(moments))
     return total, None if moments is None else moments.reshape(o, cells, d + 1)
 
 

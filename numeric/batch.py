@@ -46,9 +46,13 @@ import numpy as np
 import sympy as sp
 
 from analytic import Circuit, SuperlossError
-from analytic.simplices import TOLERANCE, staircases
+from analytic.simplices import TOLERANCE, staircases, sum_rows
 
 __all__ = ["BatchLoss", "batch_terms", "evaluate"]
+
+#: The most features a pattern may have: its cube is cut from ``2^d d!`` simplices per point
+#: (3,840 at 5; 46,080 at 6, where the pointwise engine, which triangulates cells, is far faster).
+MAX_FEATURES = 5
 
 
 @cache
@@ -137,14 +141,6 @@ def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:
     return volume * (f.sum(1) * g.sum(1) + (f * g).sum(1)) / (d1 * (d1 + 1))
 
 
-def _by_owner(owner: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
-    """Rows ``(K, C)`` summed by ``owner`` into ``(size, C)``, each owner's in their order."""
-    out = np.zeros((size, rows.shape[1]))
-    for c in range(rows.shape[1]):
-        out[:, c] = np.bincount(owner, rows[:, c], minlength=size)
-    return out
-
-
 def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, factors: dict[tuple, np.ndarray],
                 hidden: str, output: str, target: str, low: float, high: float,
                 gradient: bool = True) -> tuple[np.ndarray, ...]:
@@ -160,7 +156,8 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
     grads = [np.zeros_like(W1), np.zeros_like(W2), np.zeros_like(b1), np.zeros_like(b2)]
     radius = max(abs(low), abs(high))
     by_size: dict[int, list[tuple]] = {}
-    for A in factors:
+    # In a fixed order, whichever losses brought the patterns: a point's sums do not depend on its batch.
+    for A in sorted(factors, key=lambda A: (len(A), A)):
         by_size.setdefault(len(A), []).append(A)
     for d, patterns in sorted(by_size.items()):
         # One owner per (pattern, point) with an output that counts: pattern pat[u], point point[u].
@@ -174,7 +171,6 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         weight = np.stack([factors[A] for A in patterns])[pat, point]                  # (U, n)
         # The target's column of each output in its pattern (d: not in it, target 0, a column of zeros).
         column = np.array([[A.index(i) if i in A else d for i in range(n)] for A in patterns])[pat]
-        square = (column < d) * (high - low) ** max(d - 1, 0) * (high ** 3 - low ** 3) / 3
         base, volume0 = _kuhn(d, float(low), float(high))
         K0 = len(base)
         # Every vertex carries its coordinates and the hidden pre-activations:
@@ -207,13 +203,16 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         k, i = np.nonzero(weight[owner] != 0)
         key, f, zi, yi, Xi = owner[k] * n + i, weight[owner[k], i], z[k, :, i], y[k, :, i], X[k]
         if output == "relu":
-            # int y^2 over the cube: (high - low)^(d-1) (high^3 - low^3) / 3 where i is in the pattern.
-            outside = weight * square
-            both = np.concatenate([Xi, zi[:, :, None], yi[:, :, None]], axis=2)
-            both, vol, parent = _cut(both, volume[k], zi, zscale[k, i], both=False)
-            Xp, zp, yp = both[:, :, :d], both[:, :, d], both[:, :, d + 1]
+            # Where the output is off the residual is y: int y^2 over each simplex not wholly on,
+            # less, where z changes sign, over its part that is on (local, so no cancellation).
+            tol = TOLERANCE * zscale[k, i][:, None]
+            on, off = (zi > tol).any(1), (zi < -tol).any(1)
+            outside = sum_rows((_bilinear(volume[k] * f, yi, yi) * (off | ~on))[:, None], key, U * n)[:, 0]
+            pieces = np.concatenate([Xi, zi[:, :, None], yi[:, :, None]], axis=2)
+            pieces, vol, parent = _cut(pieces, volume[k], zi, zscale[k, i], both=False)
+            Xp, zp, yp = pieces[:, :, :d], pieces[:, :, d], pieces[:, :, d + 1]
             vol = vol * f[parent]
-            value = _bilinear(vol, zp, zp - 2 * yp)
+            value = _bilinear(vol, zp - yp, zp - yp) - _bilinear(vol, yp, yp) * (on & off)[parent]
         else:
             outside, parent, Xp, zp, yp = 0.0, np.arange(len(k)), Xi, zi, yi
             vol = volume[k] * f
@@ -228,8 +227,8 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
             Mx = (vol / ((d + 1) * (d + 2)))[:, None] * (total[:, None] * Xp.sum(1) + np.einsum("kv,kvd->kd", r, Xp))
             on = firing[k[parent]]
             rows += [on * M1, (on[:, :, None] * Mx[:, None, :]).reshape(len(on), m * d), M1]
-        sums = _by_owner(key[parent], np.concatenate(rows, axis=1), U * n).reshape(U, n, -1)
-        sums[:, :, 0] += outside
+        sums = sum_rows(np.concatenate(rows, axis=1), key[parent], U * n).reshape(U, n, -1)
+        sums[:, :, 0] += np.reshape(outside, (U, n)) if output == "relu" else 0.0
         # Back from (pattern, point) to point. dz_i/dW2[i, j] = h_j, dz_i/db1[j] = W2[i, j] rho_j,
         # dz_i/dW1[j] = W2[i, j] rho_j x and dz_i/db2[i] = 1 are linear in the moments.
         for a in range(len(patterns)):
@@ -258,7 +257,9 @@ class _Columns:
     def __call__(self, X: np.ndarray) -> np.ndarray:
         out = np.tile(self.constant, (len(X), 1))
         if self.varying:
-            for k, column in zip(self.varying, self.function(*np.asarray(X).T)):
+            # Contiguous columns: numpy's last bit can depend on an array's strides.
+            columns = [np.ascontiguousarray(c) for c in np.asarray(X, dtype=float).T]
+            for k, column in zip(self.varying, self.function(*columns)):
                 out[:, k] = column
         return out
 
@@ -274,6 +275,8 @@ class BatchLoss:
     def __init__(self, circuit: Circuit, law, importance: Sequence | None, params: Sequence[sp.Symbol],
                  fixed: Sequence[sp.Symbol]) -> None:
         self.circuit, self.params, self.fixed = circuit, tuple(params), tuple(fixed)
+        if not self.params:
+            raise SuperlossError("params is empty; give at least one free parameter")
         others = [p.name for p in self.params if p not in set(circuit.symbols)]
         if others:
             raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
@@ -297,6 +300,10 @@ class BatchLoss:
         for i in range(n):
             for A, prob in law.pattern_probabilities(n, circuit.receptive_field(i)).items():
                 expressions.setdefault(tuple(sorted(A)), [sp.S.Zero] * n)[i] = prob * weight[i] / volume ** len(A)
+        largest = max(map(len, expressions))
+        if largest > MAX_FEATURES:
+            raise SuperlossError(f"a pattern of {largest} features is too large for the batched engine (at most "
+                                 f"{MAX_FEATURES}): use numeric.pointwise.PointwiseLoss")
         free = set().union(*(e.free_symbols for row in expressions.values() for e in row)) - set(self.fixed)
         if free:
             raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in free)))
@@ -349,9 +356,9 @@ def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient
     circuits of one shape (say a circuit and a variant with some weights fixed,
     whose own receptive fields spare it patterns), as long as their activations,
     target and feature interval agree."""
-    kinds = {loss._kind for loss, _, _ in parts}
     if not parts:
         return []
+    kinds = {loss._kind for loss, _, _ in parts}
     if len(kinds) > 1:
         raise SuperlossError("losses in one batch need circuits of one shape, activations, target and interval")
     inputs = [loss._inputs(X, F) for loss, X, F in parts]
@@ -361,7 +368,7 @@ def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient
     for (X, _, own), start in zip(inputs, np.cumsum([0] + sizes)):
         for A, f in own.items():
             factors.setdefault(A, np.zeros((len(W1), W2.shape[1])))[start:start + len(X)] = f
-    n, m, hidden, output, target, low, high = kinds.pop()
+    _, _, hidden, output, target, low, high = kinds.pop()
     values, *grads = batch_terms(W1, W2, b1, b2, factors, hidden, output, target, low, high, gradient)
     out = []
     for (loss, _, _), (X, _, _), start in zip(parts, inputs, np.cumsum([0] + sizes)):

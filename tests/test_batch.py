@@ -76,6 +76,32 @@ def test_a_point_gets_the_same_bits_in_any_batch(case):
         assert value[0] == values[k] and np.array_equal(gradient[0], gradients[k])
 
 
+def test_neither_memory_layout_nor_batch_mates_change_a_bit():
+    """numpy's powers can differ in the last bit between a contiguous array and a
+    view read backwards; and circuits whose receptive fields list the patterns in
+    different orders must still sum a point's patterns in one order."""
+    circuit, law, importance, fixed = CASES["motif"]
+    loss = BatchLoss(circuit, law, importance, list(circuit.symbols), fixed)
+    rng = np.random.default_rng(5)
+    X = rng.normal(0, 1, (40, len(loss.params)))
+    X[:20] *= rng.integers(0, 2, (20, len(loss.params)))
+    X[10:20] = np.round(X[10:20] * 2) / 2
+    F = rng.uniform(0.05, 0.95, (40, 2))
+    values, gradients = loss.values_and_gradients(X, F)
+    backwards = loss.values_and_gradients(X[::-1], F[::-1])
+    assert np.array_equal(backwards[0], values[::-1]) and np.array_equal(backwards[1], gradients[::-1])
+
+    S_, a, b, c, d, e, f = syms("S a b c d e f")
+    # P: output 0 sees features 1 and 2, output 1 feature 0; Q the other way round.
+    P = Circuit([[0, a, b], [c, 0, 0]], [[d, 0], [0, e], [0, 0]], b2=[f, 0, 0])
+    Q = Circuit([[a, 0, 0], [0, b, c]], [[d, 0], [0, e], [0, 0]], b2=[f, 0, 0])
+    LP, LQ = (BatchLoss(C, SparseUniform(S_), None, [a, b, c, d, e, f], [S_]) for C in (P, Q))
+    X, F = rng.normal(0, 1, (60, 6)), rng.uniform(0.05, 0.95, (60, 1))
+    alone = LP.values_and_gradients(X, F)
+    mixed = evaluate([(LQ, X, F), (LP, X, F)])[1]
+    assert np.array_equal(alone[0], mixed[0]) and np.array_equal(alone[1], mixed[1])
+
+
 def test_a_variant_shares_a_batch_with_its_circuit():
     """The motif without inhibition (kappa = delta = gamma = 0) has smaller receptive
     fields, so fewer patterns; in one batch with the full motif it gives the full
@@ -91,15 +117,32 @@ def test_a_variant_shares_a_batch_with_its_circuit():
     values, gradients = full.values_and_gradients(X, F)
     (v1, g1), (v2, g2) = evaluate([(full, X[:4], F[:4]), (variant, X[4:, inner], F[4:])])
     assert np.array_equal(v1, values[:4]) and np.array_equal(g1, gradients[:4])
-    assert v2 == pytest.approx(values[4:], rel=1e-12)
+    assert v2 == pytest.approx(values[4:], rel=1e-12, abs=0)
     assert g2 == pytest.approx(gradients[4:, inner], rel=1e-9, abs=1e-12 * np.abs(gradients).max())
     # A part with no points, and a batch where no point needs the three-feature pattern.
     (v0, g0), (v3, _) = evaluate([(full, X[:0], F[:0]), (variant, X[4:, inner], F[4:])])
     assert v0.shape == (0,) and g0.shape == (0, len(params)) and np.array_equal(v3, v2)
+    # Whichever loss comes first, the patterns are summed in one order.
+    (v4, g4), (v5, g5) = evaluate([(variant, X[4:, inner], F[4:]), (full, X[:4], F[:4])])
+    assert np.array_equal(v4, v2) and np.array_equal(g4, g2) and np.array_equal(v5, v1) and np.array_equal(g5, g1)
     other, other_law, other_importance, other_fixed = CASES["linear output"]
     with pytest.raises(SuperlossError, match="one shape"):
         evaluate([(full, X[:1], F[:1]), (BatchLoss(other, other_law, other_importance, list(other.symbols),
                                                    other_fixed), np.zeros((1, len(other.symbols))), F[:1])])
+
+
+def test_a_near_perfect_fit_keeps_its_relative_precision():
+    """|x| by ReLU(a x) + ReLU(-x) misses by (a - 1) x for x > 0: with a = 1 + eps and
+    1 - eps on two features, each active with probability 1/2, the loss is eps^2 / 6.
+    No term of the size of int y^2 may cancel against it."""
+    S_, a, b = syms("S a b")
+    circuit = Circuit([[a, 0], [-1, 0], [0, b], [0, -1]], [[1, 1, 0, 0], [0, 0, 1, 1]])
+    loss = BatchLoss(circuit, SparseUniform(S_), None, [a, b], [S_])
+    for eps in (1e-4, 1e-6, 1e-8):
+        a_, b_ = 1 + eps, 1 - eps
+        (value,), _ = loss.values_and_gradients([[a_, b_]], [[0.5]])
+        # (a_ - 1 and 1 - b_ are exact in floating point; eps itself is not what they hold.)
+        assert value == pytest.approx(((a_ - 1) ** 2 + (1 - b_) ** 2) / 12, rel=1e-12, abs=0)
 
 
 def test_only_weights_are_params_and_every_other_symbol_is_fixed():
@@ -110,3 +153,8 @@ def test_only_weights_are_params_and_every_other_symbol_is_fixed():
         BatchLoss(circuit, law, importance, list(circuit.symbols), [S])
     with pytest.raises(SuperlossError, match="no value for kappa"):
         BatchLoss(circuit, law, importance, [p for p in circuit.symbols if p.name != "kappa"], [S, I_b])
+    with pytest.raises(SuperlossError, match="params is empty"):
+        BatchLoss(circuit, law, importance, [], [S, I_b])
+    wide = relu_output([list(syms("u1 u2 u3 u4 u5 u6"))])
+    with pytest.raises(SuperlossError, match="pattern of 6 features is too large"):
+        BatchLoss(wide, SparseUniform(S), None, list(wide.symbols), [S])
