@@ -46,9 +46,9 @@ def lockstep(tasks: Sequence[Callable[[Callable[[Any], Any]], Any]],
         if not task.dead:
             waiting[k] = question
     while waiting:
-        batch = sorted(waiting.items())
+        batch = list(waiting.items())                               # in the order of the tasks
         waiting = {}
-        for (k, _), answer in zip(batch, list(evaluate([question for _, question in batch]))):
+        for (k, _), answer in zip(batch, list(evaluate([question for _, question in batch])), strict=True):
             question = runs[k].switch(answer)
             if not runs[k].dead:
                 waiting[k] = question

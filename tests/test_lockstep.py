@@ -48,3 +48,6 @@ def test_an_error_in_a_task_or_in_the_evaluation_is_raised_not_hung():
 
     with pytest.raises(RuntimeError, match="evaluation failed"):
         lockstep([lambda ask: ask(1)] * 3, evaluate)
+    # An evaluation that answers fewer questions than it was asked.
+    with pytest.raises(ValueError):
+        lockstep([lambda ask: ask(1), lambda ask: ask(2)], lambda questions: [0])
