@@ -112,8 +112,8 @@ def _answers(questions: list, gradient: bool) -> list:
     return answers
 
 
-def _evaluate(questions: list) -> list:
-    return _answers(questions, gradient=True)
+#: The loss and its gradient at every question: what the searches in lockstep ask.
+_evaluate = partial(_answers, gradient=True)
 
 
 def _search(ask, variant: str, sparsity: float, importance: float, x0: np.ndarray):
@@ -170,13 +170,13 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
 
 
 def _starting_values(questions: list[tuple]) -> list[float]:
-    """The loss at every ``(variant, S, I_b, x)``, in one batch (no gradients)."""
-    return [value for value, _ in _answers([(v, x, s, i) for v, s, i, x in questions], gradient=False)]
+    """The loss at every ``(variant, params, S, I_b)``, in one batch (no gradients)."""
+    return [value for value, _ in _answers(questions, gradient=False)]
 
 
 def _searches(questions: list[tuple]) -> list:
-    """A search from every ``(variant, S, I_b, x0)``, in lockstep."""
-    return lockstep([partial(_search, variant=v, sparsity=s, importance=i, x0=x) for v, s, i, x in questions],
+    """A search from every ``(variant, params, S, I_b)``, in lockstep."""
+    return lockstep([partial(_search, variant=v, sparsity=s, importance=i, x0=x) for v, x, s, i in questions],
                     _evaluate)
 
 
@@ -213,7 +213,7 @@ def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.n
     for _ in range(POLISH_ROUNDS):
         where = [(v, i, j, x) for v, grid in found.items() for i in range(shape[0]) for j in range(shape[1])
                  for x in _neighbours(grid, changed[v], i, j) if x.tobytes() not in tried[v][i][j]]
-        questions = [(v, float(sparsities[j]), float(importances[i]), x) for v, i, j, x in where]
+        questions = [(v, x, float(sparsities[j]), float(importances[i])) for v, i, j, x in where]
         start = _split(_starting_values, questions, jobs)
         lower = [k for k, (v, i, j, _) in enumerate(where) if start[k] < found[v][i][j][0] * (1 - SAME)]
         if not lower:
