@@ -48,6 +48,8 @@ import sympy as sp
 from analytic import Circuit, SuperlossError
 from analytic.simplices import TOLERANCE, staircases, sum_rows
 
+from .pointwise import _only_weights, _WeightMap
+
 __all__ = ["BatchLoss", "batch_terms", "evaluate"]
 
 #: The most features a pattern may have: its cube is cut from ``2^d d!`` simplices per point
@@ -277,22 +279,14 @@ class BatchLoss:
         self.circuit, self.params, self.fixed = circuit, tuple(params), tuple(fixed)
         if not self.params:
             raise SuperlossError("params is empty; give at least one free parameter")
-        others = [p.name for p in self.params if p not in set(circuit.symbols)]
-        if others:
-            raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
-                                 "optimized (fix the sparsity and the importances)")
-        n, m = circuit.n, circuit.m
-        entries = list(circuit.entries())
-        loose = set().union(*(sp.sympify(e).free_symbols for e in entries)) - set(self.params)
+        _only_weights(self.params, circuit)
+        n = circuit.n
+        self._map = _WeightMap(circuit, self.params)
+        loose = set().union(*(sp.sympify(e).free_symbols for e in self._map.entries)) - set(self.params)
         if loose:
             raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in loose)))
-        self._shapes = ((m, n), (n, m), (m,), (n,))
-        self._entries = _Columns(self.params, entries)
-        jacobian = [(e, k, sp.diff(entry, p)) for e, entry in enumerate(entries)
-                    for k, p in enumerate(self.params) if entry.has(p)]
-        self._rows = np.array([e for e, _, _ in jacobian], dtype=int)
-        self._cols = np.array([k for _, k, _ in jacobian], dtype=int)
-        self._jacobian = _Columns(self.params, [d for _, _, d in jacobian])
+        self._entries = _Columns(self.params, self._map.entries)
+        self._jacobian = _Columns(self.params, self._map.derivatives)
         self._low, self._high = float(law.low), float(law.high)
         weight = [sp.sympify(1 if importance is None else importance[i]) for i in range(n)]
         volume = (law.high - law.low)
@@ -320,24 +314,9 @@ class BatchLoss:
         """The points as an array, the weights ``[W1, W2, b1, b2]`` at each and the patterns' factors."""
         X = np.asarray(X, dtype=float).reshape(-1, len(self.params))
         F = np.asarray(fixed, dtype=float).reshape(len(X), len(self.fixed))
-        flat = self._entries(X)
-        weights, start = [], 0
-        for shape in self._shapes:
-            size = int(np.prod(shape))
-            weights.append(flat[:, start:start + size].reshape((len(X),) + shape))
-            start += size
+        weights = self._map.split(self._entries(X))
         factors = self._factors(F).reshape(len(X), len(self._patterns), self.circuit.n)
         return X, weights, {A: factors[:, a] for a, A in enumerate(self._patterns)}
-
-    def _pullback(self, X: np.ndarray, grads: list[np.ndarray]) -> np.ndarray:
-        """The gradients in the params from those in the weights: the chain rule through the weight map."""
-        entries = np.concatenate([g.reshape(len(X), int(np.prod(g.shape[1:]))) for g in grads], axis=1)
-        gradient = np.zeros((len(X), len(self.params)))
-        if len(self._rows):
-            products = entries[:, self._rows] * self._jacobian(X)
-            for k in range(len(self.params)):
-                gradient[:, k] = products[:, self._cols == k].sum(1)
-        return gradient
 
     def values(self, X, fixed) -> np.ndarray:
         """The exact loss at every row of ``X`` ``(B, params)``, with the fixed
@@ -373,5 +352,9 @@ def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient
     out = []
     for (loss, _, _), (X, _, _), start in zip(parts, inputs, np.cumsum([0] + sizes)):
         rows = slice(start, start + len(X))
-        out.append((values[rows], loss._pullback(X, [g[rows] for g in grads]) if gradient else None))
+        gradients = None
+        if gradient:
+            entries = np.concatenate([g[rows].reshape(len(X), int(np.prod(g.shape[1:]))) for g in grads], axis=1)
+            gradients = loss._map.pullback(entries, loss._jacobian(X))
+        out.append((values[rows], gradients))
     return out

@@ -34,6 +34,48 @@ from .compile import free_circuit
 __all__ = ["PointwiseLoss"]
 
 
+def _only_weights(params: Sequence[sp.Symbol], circuit: Circuit) -> None:
+    """Refuse params that are not weights of ``circuit`` (one line, for the command line)."""
+    others = [p.name for p in params if p not in set(circuit.symbols)]
+    if others:
+        raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
+                             "optimized (fix the sparsity and the importances)")
+
+
+class _WeightMap:
+    """The circuit's weights as expressions of ``params``:
+    ``entries`` (``W1, W2, b1, b2`` flattened and concatenated) and the nonzero
+    entries of the map's Jacobian, ``derivatives[t] = d entries[rows[t]] / d
+    params[cols[t]]`` (each entry holds one or two params). Both engines use it."""
+
+    def __init__(self, circuit: Circuit, params: Sequence[sp.Symbol]) -> None:
+        n, m = circuit.n, circuit.m
+        self.shapes = ((m, n), (n, m), (m,), (n,))
+        self.entries = list(circuit.entries())
+        jacobian = [(e, k, sp.diff(entry, p)) for e, entry in enumerate(self.entries)
+                    for k, p in enumerate(params) if entry.has(p)]
+        self.rows = np.array([e for e, _, _ in jacobian], dtype=int)
+        self.cols = np.array([k for _, k, _ in jacobian], dtype=int)
+        self.derivatives = [d for _, _, d in jacobian]
+        self.size = len(params)
+
+    def split(self, flat: np.ndarray) -> list[np.ndarray]:
+        """``[W1, W2, b1, b2]`` from the entries ``flat`` (last axis), for any leading axes."""
+        out, start = [], 0
+        for shape in self.shapes:
+            size = int(np.prod(shape))
+            out.append(flat[..., start:start + size].reshape(flat.shape[:-1] + shape))
+            start += size
+        return out
+
+    def pullback(self, entries: np.ndarray, jacobian: np.ndarray) -> np.ndarray:
+        """The gradient in the params (last axis) of a function whose gradient in
+        the entries is ``entries``, the Jacobian's nonzero values being ``jacobian``."""
+        gradient = np.zeros(entries.shape[:-1] + (self.size,))
+        np.add.at(gradient, (..., self.cols), entries[..., self.rows] * jacobian)
+        return gradient
+
+
 class PointwiseLoss:
     """The loss over ``params`` (weights of ``circuit``), every other symbol of
     the circuit, the law and the importances fixed by ``fixed``."""
@@ -41,25 +83,15 @@ class PointwiseLoss:
     def __init__(self, circuit: Circuit, law, importance: Sequence | None, params: Sequence[sp.Symbol],
                  fixed: Mapping | None = None) -> None:
         self.params, values, _, self.circuit = free_circuit(circuit, law, importance, params, fixed)
+        _only_weights(self.params, circuit)
+        self._map = _WeightMap(self.circuit, self.params)
         weights = set(circuit.symbols)
-        others = [p.name for p in self.params if p not in weights]
-        if others:
-            raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
-                                 "optimized (fix the sparsity and the importances)")
         numbers = {s: v for s, v in values.items() if s not in weights}
         #: The values of the symbols that are not weights (the sparsity, the importances).
         self.numbers = numbers
-        n, m = self.circuit.n, self.circuit.m
-        self._shapes = ((m, n), (n, m), (m,), (n,))
-        entries = list(self.circuit.entries())
-        self._entries = sp.lambdify(list(self.params), entries, "math")
-        # The weight map is sparse (each entry holds one or two parameters): keep its nonzero derivatives only.
-        jacobian = [(e, k, sp.diff(entry, p)) for e, entry in enumerate(entries)
-                    for k, p in enumerate(self.params) if entry.has(p)]
-        self._rows = np.array([e for e, _, _ in jacobian], dtype=int)
-        self._cols = np.array([k for _, k, _ in jacobian], dtype=int)
-        self._jacobian = sp.lambdify(list(self.params), [d for _, _, d in jacobian], "math")
-        self._size = len(entries)
+        n = self.circuit.n
+        self._entries = sp.lambdify(list(self.params), self._map.entries, "math")
+        self._jacobian = sp.lambdify(list(self.params), self._map.derivatives, "math")
         self._low, self._high = float(law.low), float(law.high)
         weight = [sp.sympify(1 if importance is None else importance[i]).subs(numbers) for i in range(n)]
         # Patterns by active set: the outputs that see each, with probability * importance / volume.
@@ -79,13 +111,7 @@ class PointwiseLoss:
         if x.shape != (len(self.params),):
             raise SuperlossError(f"expected a point of {len(self.params)} numbers "
                                  f"({', '.join(p.name for p in self.params)}), got shape {x.shape}")
-        flat = np.array(self._entries(*x.tolist()), dtype=float)
-        out, start = [], 0
-        for shape in self._shapes:
-            size = int(np.prod(shape))
-            out.append(flat[start:start + size].reshape(shape))
-            start += size
-        return out
+        return self._map.split(np.array(self._entries(*x.tolist()), dtype=float))
 
     def value(self, x) -> float:
         """The exact loss at ``x`` (float64 rounding only)."""
@@ -103,7 +129,7 @@ class PointwiseLoss:
         W1, W2, b1, b2 = self.weights(x)
         c = self.circuit
         value = 0.0
-        entries = np.zeros(self._size)
+        entries = np.zeros(len(self._map.entries))
         for A, outputs in self._patterns.items():
             v, *parts = pattern_gradient(W1, W2, b1, b2, A, c.hidden, c.output, c.target, self._low, self._high,
                                          outputs)
@@ -116,6 +142,4 @@ class PointwiseLoss:
         weights is ``entries`` (``W1, W2, b1, b2`` flattened and concatenated): the
         chain rule through the exact Jacobian of the weight map."""
         jacobian = np.array(self._jacobian(*np.asarray(x, dtype=float).tolist()), dtype=float)
-        gradient = np.zeros(len(self.params))
-        np.add.at(gradient, self._cols, np.asarray(entries)[self._rows] * jacobian)
-        return gradient
+        return self._map.pullback(np.asarray(entries), jacobian)
