@@ -332,43 +332,33 @@ print(json.dumps({"seconds": time.perf_counter() - start, "improved": d.improved
 # One value + gradient on each engine, at points like a phase diagram's: half of them the
 # full motif, half the variant without inhibition, at sparsities and importances of the grid.
 _ENGINES = """
-import json, time
+import json, statistics, timeit
 import numpy as np
 from analytic import SparseUniform, sym
-from analytic.circuits import CANONICAL, asymmetric_inhibition
-from numeric.batch import BatchLoss, evaluate
+from analytic.circuits import CANONICAL
+from numeric.batch import evaluate
+from numeric.phase import VARIANT_PARAMS, _engines
 from numeric.pointwise import PointwiseLoss
-from numeric.study import BOX, VARIANTS, I_b, S
-full = asymmetric_inhibition()
-variant = full.subs(VARIANTS["no inhibition"])
+from numeric.study import BOX, I_b, S
 params = list(BOX)
-inner = [k for k, p in enumerate(params) if p not in VARIANTS["no inhibition"]]
 rng = np.random.default_rng(0)
 X = np.array([float(CANONICAL[p]) for p in params]) * (1 + 0.3 * rng.standard_normal((80, len(params))))
 X[:, params.index(sym("delta"))] %= 1
 F = np.stack([1 - np.geomspace(0.5, 0.01, 80), np.geomspace(0.1, 1, 80)], axis=1)
-law = SparseUniform(S)
-losses = {"full": BatchLoss(full, law, [1, I_b, 1], params, [S, I_b]),
-          "without": BatchLoss(variant, law, [1, I_b, 1], [params[k] for k in inner], [S, I_b])}
+engines, inner = _engines(), VARIANT_PARAMS["without"]
 half = len(X) // 2
 def parts(count):
-    return [(losses["full"], X[:count // 2], F[:count // 2]),
-            (losses["without"], X[half:half + count - count // 2][:, inner], F[half:half + count - count // 2])]
-pointwise = [PointwiseLoss(full if k < half else variant, law, [1, I_b, 1],
-                           params if k < half else [params[j] for j in inner], {S: F[k, 0], I_b: F[k, 1]})
-             for k in range(len(X))]
-points = [X[k] if k < half else X[k, inner] for k in range(len(X))]
-out = {}
-def timed(f, reps):
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-out["pointwise"] = timed(lambda: [p.value_and_gradient(x) for p, x in zip(pointwise, points)], 5) / len(X)
+    rest = slice(half, half + count - count // 2)
+    return [(engines["full"], X[:count // 2], F[:count // 2]), (engines["without"], X[rest][:, inner], F[rest])]
+# The same points on the pointwise engine, one at a time.
+pointwise = [PointwiseLoss(engine.circuit, SparseUniform(S), [1, I_b, 1], engine.params, {S: s, I_b: i})
+             for engine, (s, i) in zip([engines["full"]] * half + [engines["without"]] * (len(X) - half), F)]
+points = [x if k < half else x[inner] for k, x in enumerate(X)]
+def median(f, reps):
+    return statistics.median(timeit.repeat(f, number=1, repeat=reps))
+out = {"pointwise": median(lambda: [p.value_and_gradient(x) for p, x in zip(pointwise, points)], 5) / len(X)}
 for count in (2, 20, 80):
-    out[f"batch_{count}"] = timed(lambda: evaluate(parts(count)), 15) / count
+    out[f"batch_{count}"] = median(lambda: evaluate(parts(count)), 15) / count
 print(json.dumps(out))
 """
 
