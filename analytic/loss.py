@@ -30,6 +30,7 @@ from .circuit import Circuit
 from .errors import SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
 from .laws import OneHot, SparseUniform
+from .names import inline
 from .regime import Regime, irreducible_factors, signed
 from .simplices import term_integrals
 
@@ -72,9 +73,7 @@ class Loss:
         return self.expr.subs(dict(values or {}))
 
     def _repr_latex_(self) -> str:
-        """The formula in Jupyter, with paper names (:func:`analytic.latex.inline`)."""
-        from .latex import inline  # here, since analytic.latex imports this module
-
+        """The formula in Jupyter, with paper names (:func:`analytic.names.inline`)."""
         return "$\\displaystyle " + inline(self.expr) + "$"
 
     def __str__(self) -> str:

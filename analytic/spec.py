@@ -1,6 +1,6 @@
 """Spec files: a circuit, a feature law, importances and a default point, in TOML.
 
-A spec names a preset from :data:`analytic.circuits.PRESETS` or writes the
+A spec names a preset from :data:`analytic.presets.PRESETS` or writes the
 matrices out. Every expression string goes through
 :func:`analytic.expression.parse_expression`, never through ``eval``. ::
 
@@ -60,7 +60,7 @@ from typing import Any, NamedTuple
 import sympy as sp
 
 from .circuit import Circuit
-from .circuits import PRESETS
+from .presets import PRESETS
 from .errors import SuperlossError
 from .expression import _finite, parse_expression
 from .laws import OneHot, SparseUniform

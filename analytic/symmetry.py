@@ -16,7 +16,7 @@ a homogeneous linear system in ``v`` and the ``a_j``. Solutions with every
 ``a_j = 0`` are directions that leave every weight unchanged (a redundant
 parametrisation); they are symmetries too.
 
->>> from analytic.circuits import asymmetric_inhibition
+>>> from analytic.presets import asymmetric_inhibition
 >>> [dict((s.name, e) for s, e in r.items()) for r in rescalings(asymmetric_inhibition())]
 [{'gamma': -gamma, 'o_a': -o_a, 'o_b': -o_b, 'w_a': w_a, 'w_b': w_b}]
 """

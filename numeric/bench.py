@@ -39,7 +39,7 @@ def trained_size_weights(seed: int = TRAINED_SIZE_SEED):
 _MOTIF = """
 import time, json
 from analytic import SparseUniform, expected_loss, sym, syms
-from analytic.circuits import asymmetric_inhibition, CANONICAL
+from analytic.presets import asymmetric_inhibition, CANONICAL
 start = time.perf_counter()
 loss = expected_loss(asymmetric_inhibition(), SparseUniform(sym("S")), syms("I_a I_b I_c"), at=CANONICAL)
 print(json.dumps({"seconds": time.perf_counter() - start, "conditions": len(loss.conditions)}))
@@ -100,8 +100,8 @@ import numeric
 from analytic import sym
 from analytic.spec import load_spec
 from numeric.optimize import optimize
-from numeric.pointwise import PointwiseLoss
-from numeric.compile import RegimeLoss
+from numeric.engines.pointwise import PointwiseLoss
+from numeric.engines.regimes import RegimeLoss
 spec = load_spec(Path(numeric.__file__).resolve().parents[1] / "docs" / "examples" / "motif_study.toml")
 free = {s: (float(a), float(b)) for s, (a, b) in spec.bounds.items()}
 fixed = {sym("S"): sp.Rational(9, 10), sym("I_b"): sp.Rational(3, 10)}
@@ -190,14 +190,14 @@ def nelder_mead_baseline(sparsity: str, rider_importance: str, runs: int = 100, 
     from scipy.optimize import minimize
 
     from analytic import SparseUniform
-    from analytic.circuits import asymmetric_inhibition
+    from analytic.presets import asymmetric_inhibition
 
-    from . import study
-    from .montecarlo import forward, sample_features
+    from . import motif, study
+    from .engines.montecarlo import forward, sample_features
     from .optimize import random_starts
-    from .pointwise import PointwiseLoss
+    from .engines.pointwise import PointwiseLoss
 
-    circuit, params = asymmetric_inhibition(), list(study.BOX)
+    circuit, params = asymmetric_inhibition(), list(motif.BOX)
     S, I = float(sp.Rational(sparsity)), float(sp.Rational(rider_importance))
     rng = np.random.default_rng(seed)
     x = sample_features(SparseUniform(S), 3, samples, rng)
@@ -210,13 +210,13 @@ def nelder_mead_baseline(sparsity: str, rider_importance: str, runs: int = 100, 
         y = forward(W1, W2, np.zeros(5), b2, x)
         return float((((np.abs(x) - y) ** 2) @ weight).mean())
 
-    lo, hi = np.array(list(study.BOX.values()), dtype=float).T
+    lo, hi = np.array(list(motif.BOX.values()), dtype=float).T
     starts = random_starts(lo, hi, runs, rng)
     options = {"maxfev": 4000, "xatol": 1e-7, "fatol": 1e-10}
     ends = Parallel(n_jobs=jobs)(delayed(minimize)(mc, x0, method="Nelder-Mead", bounds=list(zip(lo, hi)),
                                                    options=options) for x0 in starts)
-    exact = PointwiseLoss(circuit, SparseUniform(study.S), [1, study.I_b, 1], params,
-                          {study.S: sp.Rational(sparsity), study.I_b: sp.Rational(rider_importance)})
+    exact = PointwiseLoss(circuit, SparseUniform(motif.S), [1, motif.I_b, 1], params,
+                          {motif.S: sp.Rational(sparsity), motif.I_b: sp.Rational(rider_importance)})
     rescored = [exact.value(r.x) for r in ends]
     case = study.run_case(sparsity, rider_importance, samples=0)
     return {"best_nelder_mead": min(rescored), "median_nelder_mead": float(np.median(rescored)),
@@ -336,11 +336,11 @@ _ENGINES = """
 import json, statistics, timeit
 import numpy as np
 from analytic import SparseUniform, sym
-from analytic.circuits import CANONICAL
-from numeric.batch import evaluate
+from analytic.presets import CANONICAL
+from numeric.engines.batch import evaluate
 from numeric.phase import VARIANT_PARAMS, _engines
-from numeric.pointwise import PointwiseLoss
-from numeric.study import BOX, I_b, S
+from numeric.engines.pointwise import PointwiseLoss
+from numeric.motif import BOX, I_b, S
 params = list(BOX)
 rng = np.random.default_rng(0)
 X = np.array([float(CANONICAL[p]) for p in params]) * (1 + 0.3 * rng.standard_normal((80, len(params))))

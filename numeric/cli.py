@@ -24,7 +24,7 @@ from analytic.expression import parse_expression
 from analytic.spec import Spec, load_spec
 
 from .files import write_atomically
-from .montecarlo import monte_carlo_loss
+from .engines.montecarlo import monte_carlo_loss
 
 EXAMPLES = {
     "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json "
@@ -82,7 +82,8 @@ def _derive(spec: Spec, point: dict):
 
 
 def cmd_derive(args) -> None:
-    from analytic.latex import SPLITS, align, standalone
+    from analytic.document import standalone
+    from analytic.latex import SPLITS, align
 
     if args.json is not None and not Path(args.json).name:
         raise SuperlossError("--json needs a file name")
@@ -108,7 +109,7 @@ def cmd_derive(args) -> None:
         print(f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
               + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else ""))
         if args.facets:
-            from .regimes import facets
+            from .facets import facets
 
             found, implied = facets(loss)
             found = [str(c) for c, _ in found]
@@ -350,11 +351,11 @@ def _compare_free(args) -> dict:
 
 def _compare_circuit(args) -> dict:
     from analytic import SparseUniform
-    from analytic.circuits import CANONICAL, asymmetric_inhibition
+    from analytic.presets import CANONICAL, asymmetric_inhibition
 
     from .crosscheck import train_circuit
     from .optimize import optimize
-    from .study import BOX, I_b, S
+    from .motif import BOX, I_b, S
     from .train import TrainConfig
 
     config = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, schedule="cosine")

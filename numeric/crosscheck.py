@@ -6,7 +6,7 @@ batch from the feature law, builds the weights from the parameters, and takes
 the gradient of the batch loss through the symbolic weight map (chain rule
 through its exact Jacobian), with the trainer's Adam (:mod:`numeric.train`),
 projected onto the box. Nothing here uses the closed forms; the exact loss of
-the point reached (:class:`numeric.pointwise.PointwiseLoss`) is then compared
+the point reached (:class:`numeric.engines.pointwise.PointwiseLoss`) is then compared
 with the analytic minimum, and the parameters with the optimum's, after
 moving along the rescaling symmetries (:func:`align`).
 
@@ -29,9 +29,9 @@ from scipy.optimize import least_squares
 from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
 from analytic.symmetry import rescalings
 
-from .montecarlo import MonteCarloResult, sample_features
+from .engines.montecarlo import MonteCarloResult, sample_features
 from .optimize import Optimum
-from .pointwise import PointwiseLoss
+from .engines.pointwise import PointwiseLoss
 from .train import Adam, TrainConfig, TrainResult, forward_backward, train
 
 __all__ = ["CircuitTraining", "FreeComparison", "align", "composed", "descend", "free_versus_motif", "train_circuit",
@@ -163,13 +163,13 @@ def train_circuit(circuit: Circuit, law, importance: Sequence | None, optimum: O
 
 
 def composed(detection, b: np.ndarray, n: int) -> tuple[Circuit, dict]:
-    """The analytic circuit composed (:func:`analytic.circuits.compose`) from the
+    """The analytic circuit composed (:func:`analytic.presets.compose`) from the
     motif instances of ``detection``, and the values its parameters take in the
     trained model: per instance ``w_a, w_b`` the host's input weights, ``o_a, o_b``
     its output weights, ``gamma`` minus its write to the inhibitor's feature,
     ``delta`` the inhibitor's leak and ``kappa`` its inhibition (both in units
     of the inhibitor's main input); the output biases from ``b``."""
-    from analytic.circuits import Motif, compose
+    from analytic.presets import Motif, compose
 
     motifs = detection.motifs
     circuit = compose(n, [Motif(m.host_feature, m.rider, m.inhibitor_feature, m.rider_half, m.host_half,
@@ -221,11 +221,11 @@ def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: 
     the canonical point and ``starts`` starts) and ``seeds`` free 3 x 5 models
     trained (all at once) at the same ``S`` and importances ``(1, I_b, 1)``, each
     scored by its exact loss."""
-    from analytic.circuits import CANONICAL, asymmetric_inhibition
+    from analytic.presets import CANONICAL, asymmetric_inhibition
 
     from .detect import detect
     from .optimize import optimize
-    from .study import BOX, I_b, S, classify
+    from .motif import BOX, I_b, S, classify
 
     # Exact values, whether given as text ("9/10"), rationals or floats (0.9 is nine tenths, not its binary value).
     sparsities = [sp.Rational(str(s)) for s in sparsities]

@@ -38,7 +38,7 @@ analytic presets (see ``docs/detect.md``):
 The preset motif at its canonical point is one instance, with cancellation
 ``kappa delta / (o_b w_a) = 20 (1/4) / (2 * 2)``:
 
->>> from analytic.circuits import CANONICAL, asymmetric_inhibition
+>>> from analytic.presets import CANONICAL, asymmetric_inhibition
 >>> found = detect(*circuit_weights(asymmetric_inhibition().subs(CANONICAL)))
 >>> [(m.host, m.inhibitor, m.rider, m.cancellation) for m in found.motifs]
 [(0, 1, 1, 1.25)]
@@ -194,7 +194,7 @@ def _pair(values: tuple[float, float]) -> str:
 def circuit_weights(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(W1, W2, b2)`` of a numeric circuit of the paper's model, as float arrays.
 
-    >>> from analytic.circuits import monosemantic_abs
+    >>> from analytic.presets import monosemantic_abs
     >>> [w.shape for w in circuit_weights(monosemantic_abs(2))]
     [(4, 2), (2, 4), (2,)]
     """

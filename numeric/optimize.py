@@ -1,12 +1,12 @@
 """Optimal circuit parameters: multi-start L-BFGS-B on the exact loss, with a certificate.
 
 Every start runs L-BFGS-B with the exact loss and gradient at each point from
-the pointwise engine (:class:`numeric.pointwise.PointwiseLoss`): it costs the
+the pointwise engine (:class:`numeric.engines.pointwise.PointwiseLoss`): it costs the
 same in every regime, while deriving a regime's closed form costs seconds and a
 search crosses dozens. Differential evolution, which uses loss values only, searches the
 same box independently; its best point is polished the same way and competes
 with the starts. The best point is then polished and certified with the closed
-form of its regime (:class:`numeric.compile.RegimeLoss`): the exact Hessian there, the circuit's rescaling symmetries
+form of its regime (:class:`numeric.engines.regimes.RegimeLoss`): the exact Hessian there, the circuit's rescaling symmetries
 (:func:`analytic.symmetry.rescalings`) as flat directions, the active bounds,
 the regime, and a Monte Carlo estimate of the loss that shares no code with the
 closed forms.
@@ -30,12 +30,12 @@ from joblib import Parallel, delayed
 from scipy.optimize import differential_evolution, minimize
 
 from analytic import Circuit, Loss, SuperlossError
-from analytic.simplices import clear_cache
+from analytic.arrangement import clear_cache
 from analytic.symmetry import rescalings
 
-from .compile import RegimeLoss
-from .montecarlo import MonteCarloResult, monte_carlo_loss
-from .pointwise import PointwiseLoss
+from .engines.regimes import RegimeLoss
+from .engines.montecarlo import MonteCarloResult, monte_carlo_loss
+from .engines.pointwise import PointwiseLoss
 
 #: Eigenvalues within this fraction of the largest one count as zero (flat).
 FLAT = 1e-7
@@ -151,7 +151,7 @@ def check_bounds(free: Mapping) -> dict:
 
 class _Objective:
     """Value and gradient for SciPy. At a corner where the regime's formula is
-    singular (see :class:`numeric.compile.SingularPoint`), or where so many
+    singular (see :class:`numeric.engines.regimes.SingularPoint`), or where so many
     regime boundaries meet that no regime is found next to the point, the
     derivatives (and there the value) are taken a hair's breadth towards the
     middle of the box: there the loss is smooth and, being continuous, almost the same."""

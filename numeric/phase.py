@@ -4,7 +4,7 @@ Over a grid of the sparsity (log-spaced in ``p = 1 - S``) and the rider's
 importance ``I_b`` (host and inhibitor features at 1), the full motif and its
 best variant without inhibition are optimized in the study's box at every
 point, and the full motif's optimum is classified as in the study
-(:func:`numeric.study.classify`). The loss that inhibition buys is
+(:func:`numeric.motif.classify`). The loss that inhibition buys is
 ``1 - full / without``.
 
 Every grid point is a local search warm-started from its neighbour: each row of
@@ -17,11 +17,11 @@ from any that is lower there than its own (and was not a start there yet),
 until no point improves. The optimal loss cannot fall as ``I_b`` grows, which
 the tests check.
 
-The searches use the batched exact engine (:class:`numeric.batch.BatchLoss`),
+The searches use the batched exact engine (:class:`numeric.engines.batch.BatchLoss`),
 with no certificate and no Monte Carlo: the diagram is about structure, and
 ``superloss optimize`` certifies any single point. The rows are split into one
 chunk per joblib worker, so a cluster backend (Dask) can take them; within a
-chunk every search runs in lockstep (:func:`numeric.lockstep.lockstep`), its
+chunk every search runs in lockstep (:func:`numeric.engines.lockstep.lockstep`), its
 evaluations batched with the others'. No result depends on the number of workers.
 """
 
@@ -35,12 +35,12 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
 from analytic import SparseUniform
-from analytic.circuits import CANONICAL, asymmetric_inhibition
+from analytic.presets import CANONICAL, asymmetric_inhibition
 
-from .batch import BatchLoss, evaluate
-from .lockstep import lockstep
+from .engines.batch import BatchLoss, evaluate
+from .engines.lockstep import lockstep
 from .optimize import SAME, _local, random_starts
-from .study import BOX, VARIANTS, I_b, S, classify
+from .motif import BOX, VARIANTS, I_b, S, classify
 
 __all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay"]
 
@@ -82,7 +82,7 @@ class PhaseDiagram:
 #: Rounds of trying the neighbours' optima, at most (each round runs only where a neighbour changed).
 POLISH_ROUNDS = 20
 
-#: The indices (into :data:`numeric.study.BOX`) of the params each variant searches: the full
+#: The indices (into :data:`numeric.motif.BOX`) of the params each variant searches: the full
 #: motif, and the variant without inhibition (the full motif at kappa = delta = gamma = 0).
 VARIANT_PARAMS = {"full": np.arange(len(BOX)),
                   "without": np.array([k for k, p in enumerate(BOX) if p not in VARIANTS["no inhibition"]])}

@@ -40,7 +40,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocat
 from analytic import Circuit, SuperlossError
 
 from .files import atomic
-from .pointwise import PointwiseLoss
+from .engines.pointwise import PointwiseLoss
 
 __all__ = ["LABELS", "OKABE_ITO", "STYLE", "VARIANT_STYLE", "WIDTH", "feature_colours", "label", "landscape",
            "loss_against_sparsity", "save", "training_curves", "weight_diagram"]
@@ -182,7 +182,7 @@ def landscape(circuit: Circuit, law, importance: Sequence | None, optimum, x: sp
 
     The grid is ``points`` x ``points`` over the optimum's box for ``x`` and ``y``
     (or ``span = {x: (lo, hi), y: (lo, hi)}``); the loss is computed at each point
-    with :class:`numeric.pointwise.PointwiseLoss` (exact, in whichever regime the
+    with :class:`numeric.engines.pointwise.PointwiseLoss` (exact, in whichever regime the
     point lies), and coloured on a log scale. The optimum is a white star. The
     boundaries of the optimum's regime are dashed: the zero set of each factor of
     ``optimum.regime.regime`` that depends on ``x`` or ``y``, the other parameters

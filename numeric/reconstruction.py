@@ -4,7 +4,7 @@ The model is ``x' = ReLU(W^T W x + b)`` with ``W = [[w_1, w_2]]`` (one neuron,
 two features), features 0 with probability ``S`` and otherwise uniform on
 ``[0, 1]``, target ``x``, importance ``(1, r)``: ``r`` is the relative importance
 of the extra feature. Over a grid of the density ``1 - S`` and ``r`` (both
-log-spaced), the exact loss (:class:`numeric.pointwise.PointwiseLoss`) is
+log-spaced), the exact loss (:class:`numeric.engines.pointwise.PointwiseLoss`) is
 minimised over ``(w_1, w_2, b_1, b_2)`` in :data:`BOX` and the optimum is
 classified by :func:`classify` into the paper's phases: the extra feature
 *not represented* (``w_2 = 0``), given a *dedicated dimension* (``w_1 = 0``), or
@@ -32,10 +32,10 @@ import sympy as sp
 from joblib import Parallel, delayed
 
 from analytic import Circuit, SparseUniform, SuperlossError, sym, syms
-from analytic.circuits import relu_output
+from analytic.presets import relu_output
 
 from .optimize import _local, random_starts
-from .pointwise import PointwiseLoss
+from .engines.pointwise import PointwiseLoss
 
 __all__ = ["BOX", "STRUCTURES", "ReconstructionPhases", "classify", "importance", "law", "phase_diagram",
            "reconstruction_circuit"]

@@ -28,11 +28,11 @@ import numpy as np
 import sympy as sp
 
 from analytic import SparseUniform, expected_loss, sym, syms
-from analytic.circuits import CANONICAL, asymmetric_inhibition
-from analytic.latex import standalone
+from analytic.presets import CANONICAL, asymmetric_inhibition
+from analytic.document import standalone
 
 from .files import output_folder, staged_folder, write_atomically
-from .montecarlo import monte_carlo_loss
+from .engines.montecarlo import monte_carlo_loss
 
 DEFAULT_S = sp.Rational(9, 10)
 DEFAULT_I = (1, sp.Rational(3, 10), 1)
@@ -63,7 +63,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
     from .detect import detect
     from .optimize import optimize
     from .plots import landscape, save, training_curves, weight_diagram
-    from .study import BOX
+    from .motif import BOX
     from .train import TrainConfig, train
 
     folder = output_folder(out, force, "report")

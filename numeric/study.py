@@ -2,11 +2,11 @@
 
 For each sparsity ``S`` and rider importance ``I_b`` (host and inhibitor
 features have importance 1) the full motif and its variants are optimized in
-the study's box (:data:`BOX`). Every variant is the full motif at some
+the study's box (:data:`numeric.motif.BOX`). Every variant is the full motif at some
 parameter values (symmetric, no inhibition and no leak are also nested in one
 another), so each variant's optimum is also a start of the later searches, and
 the full motif is never worse. Its optimum is classified by
-the structure it takes (:func:`classify`, tolerances in :data:`TOLERANCE`), and
+the structure it takes (:func:`numeric.motif.classify`), and
 the loss each ingredient buys is the difference between consecutive variants.
 Active bounds that are not zero are relaxed ten times wider, then a hundred
 times. The optimum has moved inside when it leaves the bound and the loss
@@ -25,55 +25,14 @@ from dataclasses import dataclass, field
 import sympy as sp
 from joblib import Parallel, delayed
 
-from analytic import SparseUniform, sym, syms
-from analytic.circuits import CANONICAL, asymmetric_inhibition
+from analytic import SparseUniform
+from analytic.presets import CANONICAL, asymmetric_inhibition
 
+from .motif import BOX, VARIANTS, I_b, S, classify, delta, kappa, o_a, o_b, w_a, w_b
 from .optimize import ON_BOUND, SAME, Optimum, optimize
-
-w_a, w_b, o_a, o_b, delta, kappa, gamma, b_a, b_b, b_c = syms("w_a w_b o_a o_b delta kappa gamma b_a b_b b_c")
-S, I_b = sym("S"), sym("I_b")
 
 SPARSITIES = ("1/2", "7/10", "9/10", "97/100", "99/100")
 RIDER_IMPORTANCES = ("1/10", "3/10", "1")
-
-#: The box every weight is optimized in.
-BOX = {w_a: (0, 10), w_b: (0, 10), o_a: (0, 10), o_b: (0, 10), delta: (0, 1), kappa: (0, 1000),
-       gamma: (0, 10), b_a: (-1, 1), b_b: (-1, 1), b_c: (-1, 1)}
-
-#: The nested variants, simplest first, each as the values it gives the full motif's weights.
-VARIANTS = {
-    "rider dropped": {w_b: 0, o_b: 0},
-    "symmetric": {w_b: w_a, o_b: o_a, kappa: 0, delta: 0, gamma: 0},
-    "no inhibition": {kappa: 0, delta: 0, gamma: 0},
-    "no leak": {gamma: 0},
-    "full": {},
-}
-
-#: Thresholds of :func:`classify`, on quantities the rescaling symmetry leaves unchanged:
-#: the rider's path ``w_b o_b`` and the inhibition ``kappa delta`` against the
-#: monosemantic neurons' unit path, and the host/rider ratios' distance from 1.
-TOLERANCE = {"rider": 1e-3, "symmetric": 1e-2, "inhibition": 1e-3}
-
-STRUCTURES = ("rider dropped", "symmetric", "asymmetric without inhibition", "asymmetric with inhibition")
-
-
-def classify(params: dict) -> str:
-    """The structure a motif optimum takes.
-
-    >>> classify({w_a: 2, w_b: 0.5, o_a: 0.5, o_b: 2, delta: 0.25, kappa: 20, gamma: 0.125})
-    'asymmetric with inhibition'
-    """
-    p = {s: float(params.get(s, 0.0)) for s in BOX}
-    # The host neuron serving one feature only. With I_b = 1 host and rider are
-    # interchangeable, and the optimum may as well keep the rider and drop the host's half.
-    if min(p[w_b] * p[o_b], p[w_a] * p[o_a]) < TOLERANCE["rider"]:
-        return "rider dropped"
-    inhibition = p[kappa] * p[delta] >= TOLERANCE["inhibition"]
-    ratios = (p[w_a] / p[w_b], p[o_a] / p[o_b]) if p[o_b] and p[w_b] else (float("inf"),) * 2
-    if not inhibition and all(abs(r - 1) < TOLERANCE["symmetric"] for r in ratios):
-        return "symmetric"
-    return "asymmetric with inhibition" if inhibition else "asymmetric without inhibition"
-
 
 @dataclass
 class Relaxation:

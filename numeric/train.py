@@ -37,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
-from analytic.circuits import relu_output
+from analytic.presets import relu_output
 
 from .files import atomic, write_atomically
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from numeric.cli import main
-from numeric.montecarlo import monte_carlo_loss
+from numeric.engines.montecarlo import monte_carlo_loss
 
 #: A closed form agrees with Monte Carlo when |z| < Z_MAX.
 Z_MAX = 5.0

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from analytic import Circuit, SparseUniform, SuperlossError, syms
-from analytic.circuits import asymmetric_inhibition, relu_output
-from numeric.batch import BatchLoss, evaluate
-from numeric.pointwise import PointwiseLoss
+from analytic.presets import asymmetric_inhibition, relu_output
+from numeric.engines.batch import BatchLoss, evaluate
+from numeric.engines.pointwise import PointwiseLoss
 
 from conftest import agrees_with_monte_carlo
 

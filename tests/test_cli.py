@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run
-from numeric.study import STRUCTURES, VARIANTS
+from numeric.motif import STRUCTURES, VARIANTS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 

@@ -8,8 +8,9 @@ import pytest
 import sympy as sp
 
 from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym
-from analytic.circuits import CANONICAL, MOTIF_SYMBOLS, asymmetric_inhibition
-from numeric.compile import RegimeLoss, compile_loss
+from analytic.presets import CANONICAL, MOTIF_SYMBOLS, asymmetric_inhibition
+from numeric.engines.compiled import compile_loss
+from numeric.engines.regimes import RegimeLoss
 
 S = sym("S")
 w = sym("w")

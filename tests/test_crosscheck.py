@@ -46,7 +46,7 @@ def test_the_circuit_composed_from_a_detection_is_the_detected_circuit():
     import numpy as np
 
     from analytic import expected_loss
-    from analytic.circuits import CANONICAL, asymmetric_inhibition
+    from analytic.presets import CANONICAL, asymmetric_inhibition
     from numeric.crosscheck import composed
     from numeric.detect import circuit_weights, detect
 

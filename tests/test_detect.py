@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from analytic import SuperlossError, sym
-from analytic.circuits import (CANONICAL, Motif, asymmetric_inhibition, asymmetric_superposition, compose,
+from analytic.presets import (CANONICAL, Motif, asymmetric_inhibition, asymmetric_superposition, compose,
                                monosemantic_abs, symmetric_superposition)
 from numeric.detect import THRESHOLDS, Detection, circuit_weights, detect
 

@@ -19,11 +19,12 @@ import pytest
 import sympy as sp
 
 from analytic import Circuit, OneHot, SparseUniform, expected_loss, syms
-from analytic.circuits import CANONICAL, asymmetric_inhibition, relu_output
-from numeric.batch import BatchLoss
-from numeric.compile import RegimeLoss, compile_loss
-from numeric.montecarlo import monte_carlo_loss
-from numeric.pointwise import PointwiseLoss
+from analytic.presets import CANONICAL, asymmetric_inhibition, relu_output
+from numeric.engines.batch import BatchLoss
+from numeric.engines.compiled import compile_loss
+from numeric.engines.regimes import RegimeLoss
+from numeric.engines.montecarlo import monte_carlo_loss
+from numeric.engines.pointwise import PointwiseLoss
 
 GOLDEN = Path(__file__).with_name("golden.json")
 

@@ -15,9 +15,10 @@ import pytest
 import sympy as sp
 
 from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, sym
-from analytic.circuits import CANONICAL, asymmetric_inhibition
-from analytic.latex import (LINE_WIDTH, PREAMBLE, _width, align, inline, optimum_table, split_terms, standalone,
-                            stationary_align, symbol_name)
+from analytic.presets import CANONICAL, asymmetric_inhibition
+from analytic.document import PREAMBLE, standalone
+from analytic.latex import LINE_WIDTH, align, inline, optimum_table, split_terms, stationary_align, symbol_name
+from analytic.lines import width
 from analytic.stationary import stationary
 from conftest import run
 
@@ -112,7 +113,7 @@ def test_align_lines_fit_and_state_the_regime(motif, split):
     block = align(motif, split)
     rows = block.splitlines()
     assert rows[0] == r"\begin{align*}" and rows[-1] == r"\end{align*}" and rows[1].startswith("L &= ")
-    assert max(_width(row.removesuffix(" \\\\").replace("&", "")) for row in rows) <= LINE_WIDTH
+    assert max(width(row.removesuffix(" \\\\").replace("&", "")) for row in rows) <= LINE_WIDTH
     conditions = [row for row in rows if row.startswith(r"&\quad ") and re.search(r"[<>]", row)]
     assert len(conditions) == len(motif.conditions)
     assert "valid where" in block

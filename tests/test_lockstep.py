@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from numeric.lockstep import lockstep
+from numeric.engines.lockstep import lockstep
 
 
 def _quadratic(centre: np.ndarray):

@@ -8,10 +8,10 @@ import pytest
 import sympy as sp
 
 from analytic import Circuit, OneHot, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym, syms
-from analytic.circuits import (CANONICAL, asymmetric_inhibition, asymmetric_superposition, compose,
+from analytic.presets import (CANONICAL, asymmetric_inhibition, asymmetric_superposition, compose,
                                monosemantic_abs, relu_output, symmetric_superposition)
 from conftest import agrees_with_monte_carlo, numeric_value
-from numeric.regimes import cross
+from numeric.facets import cross
 
 S = sym("S")
 w, b = syms("w b")

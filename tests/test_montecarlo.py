@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic import Circuit, OneHot, SparseUniform, SuperlossError, circuits, sym
-from numeric.montecarlo import MonteCarloResult, forward, monte_carlo_loss, sample_features
+from analytic import Circuit, OneHot, SparseUniform, SuperlossError, presets, sym
+from numeric.engines.montecarlo import MonteCarloResult, forward, monte_carlo_loss, sample_features
 
 
 def one_feature(w) -> float:
@@ -51,7 +51,7 @@ def test_sparse_one_feature():
 
 
 def test_monosemantic_is_exact():
-    result = monte_carlo_loss(circuits.monosemantic_abs(3), SparseUniform(0.3), samples=100_000)
+    result = monte_carlo_loss(presets.monosemantic_abs(3), SparseUniform(0.3), samples=100_000)
     assert (result.mean, result.stderr) == (0.0, 0.0)
     assert result.zscore(0) == 0.0 and result.zscore(1e-17) == 0.0
     assert result.zscore(0.01) == math.inf and result.zscore(-0.01) == -math.inf

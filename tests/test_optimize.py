@@ -7,9 +7,9 @@ import pytest
 import sympy as sp
 
 from analytic import Circuit, SparseUniform, SuperlossError, piecewise_loss, sym, syms
-from analytic.circuits import CANONICAL, asymmetric_inhibition, symmetric_superposition
+from analytic.presets import CANONICAL, asymmetric_inhibition, symmetric_superposition
 from analytic.stationary import stationary
-from numeric.compile import RegimeLoss
+from numeric.engines.regimes import RegimeLoss
 from numeric.optimize import optimize
 
 S, kappa = sym("S"), sym("kappa")

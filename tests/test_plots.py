@@ -16,10 +16,11 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, sym, syms
-from analytic.circuits import CANONICAL, asymmetric_inhibition
+from analytic.presets import CANONICAL, asymmetric_inhibition
 from numeric import plots
 from numeric.optimize import optimize
-from numeric.study import VARIANTS, Case
+from numeric.motif import VARIANTS
+from numeric.study import Case
 from numeric.train import TrainConfig, train
 
 w, v = syms("w v")
@@ -258,6 +259,6 @@ def test_every_figure_is_in_the_house_style():
 
 
 def test_no_pyplot_and_no_matplotlib_in_analytic():
-    code = ("import sys, analytic, analytic.circuits; assert 'matplotlib' not in sys.modules; "
+    code = ("import sys, analytic, analytic.presets; assert 'matplotlib' not in sys.modules; "
             "import numeric.plots; assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

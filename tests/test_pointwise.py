@@ -10,8 +10,8 @@ import sympy as sp
 
 from analytic import SparseUniform, SuperlossError, sym
 from analytic.spec import load_spec
-from numeric.compile import RegimeLoss
-from numeric.pointwise import PointwiseLoss
+from numeric.engines.regimes import RegimeLoss
+from numeric.engines.pointwise import PointwiseLoss
 
 from conftest import agrees_with_monte_carlo
 

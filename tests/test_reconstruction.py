@@ -9,9 +9,9 @@ from matplotlib.figure import Figure
 
 from analytic import SuperlossError
 from numeric import plots
-from numeric.montecarlo import monte_carlo_loss
+from numeric.engines.montecarlo import monte_carlo_loss
 from numeric.optimize import optimize
-from numeric.pointwise import PointwiseLoss
+from numeric.engines.pointwise import PointwiseLoss
 from numeric.reconstruction import (BOX, R, STRUCTURES, S, classify, importance, law, phase_diagram,
                                     reconstruction_circuit)
 

@@ -14,9 +14,10 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from analytic import simplices
+from analytic import arrangement as cells
 from analytic.integrate import TermPlanes, cells_of_term, integrate_cells
-from analytic.simplices import arrangement, term_integral
+from analytic.arrangement import arrangement
+from analytic.simplices import term_integral
 
 RTOL = 1e-9
 
@@ -134,12 +135,12 @@ def test_trained_size_network_all_terms():
 
     W1, W2, b2 = trained_size_weights()
     b1 = np.zeros(len(W1))
-    simplices.clear_cache()
+    cells.clear_cache()
     terms = {(i, A): term_integral(W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
              for i in range(6) for A in patterns(6)}
     assert all(np.isfinite(v) and v >= 0 for v in terms.values())
     # The 6-dimensional cells tile the cube.
-    geo = simplices._cached_arrangement(np.ascontiguousarray(W1), b1, -1.0, 1.0)
+    geo = cells.cached_arrangement(np.ascontiguousarray(W1), b1, -1.0, 1.0)
     assert geo.volume.sum() == pytest.approx(64.0, rel=1e-12)
     # Small patterns against the exact engine.
     for i, A in [(0, ()), (0, (0,)), (5, (4, 5)), (2, (0, 2, 3)), (3, (1, 2))]:
@@ -156,7 +157,7 @@ def test_segments_are_the_general_cells():
               (np.array([[1.0], [1.0]]), np.array([1.0, -1.0])),
               (np.array([[3.0], [-0.5]]), np.array([9.0, 2.0]))]
     for a, c in cases:
-        fast, general = simplices._segments(a, c, -1.0, 1.0), simplices._cut_and_pull(a, c, -1.0, 1.0)
+        fast, general = cells._segments(a, c, -1.0, 1.0), cells._cut_and_pull(a, c, -1.0, 1.0)
 
         def by_firing(geo):
             out = {}
@@ -181,7 +182,7 @@ def test_fan_is_the_general_cells():
     for a in cases:
         for low, high in ((-1.0, 1.0), (-0.5, 2.0)):
             c = np.zeros(len(a))
-            fast, general = simplices._fan(a, low, high), simplices._cut_and_pull(a, c, low, high)
+            fast, general = cells._fan(a, low, high), cells._cut_and_pull(a, c, low, high)
             assert fast.volume.sum() == pytest.approx((high - low) ** 2, rel=1e-12)
             for j in range(len(a)):
                 for side in (False, True):
@@ -200,7 +201,7 @@ def test_cone_is_the_general_cells():
     for a in cases:
         for low, high in ((-1.0, 1.0), (-0.5, 2.0)):
             c = np.zeros(len(a))
-            fast, general = simplices._cone(a, low, high), simplices._cut_and_pull(a, c, low, high)
+            fast, general = cells._cone(a, low, high), cells._cut_and_pull(a, c, low, high)
             assert fast.volume.sum() == pytest.approx((high - low) ** 3, rel=1e-12)
             for pattern in {tuple(f) for f in general.firing} | {tuple(f) for f in fast.firing}:
                 f = fast.volume[(fast.firing[fast.cell] == pattern).all(1)].sum()

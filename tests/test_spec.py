@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytic import Circuit, OneHot, SparseUniform, SuperlossError
-from analytic.circuits import CANONICAL, MOTIF_SYMBOLS, asymmetric_inhibition, relu_output
+from analytic.presets import CANONICAL, MOTIF_SYMBOLS, asymmetric_inhibition, relu_output
 from analytic.spec import Spec, load_spec, parse_spec
 from analytic.symbols import sym, syms
 

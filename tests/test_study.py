@@ -7,9 +7,10 @@ import pytest
 import sympy as sp
 
 from analytic import SparseUniform
-from analytic.circuits import CANONICAL, asymmetric_inhibition
-from numeric.pointwise import PointwiseLoss
-from numeric.study import BOX, VARIANTS, I_b, S, _embed, classify, delta, gamma, kappa, o_a, o_b, w_a, w_b
+from analytic.presets import CANONICAL, asymmetric_inhibition
+from numeric.engines.pointwise import PointwiseLoss
+from numeric.motif import BOX, VARIANTS, I_b, S, classify, delta, gamma, kappa, o_a, o_b, w_a, w_b
+from numeric.study import _embed
 
 FIXED = {S: sp.Rational(7, 10), I_b: sp.Rational(3, 10)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from analytic import Circuit, SparseUniform, expected_loss, sym, syms
-from analytic.circuits import CANONICAL, asymmetric_inhibition, compose, relu_output, symmetric_superposition
+from analytic.presets import CANONICAL, asymmetric_inhibition, compose, relu_output, symmetric_superposition
 from analytic.symmetry import rescalings
 
 

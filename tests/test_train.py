@@ -10,7 +10,7 @@ import pytest
 from conftest import Z_MAX
 
 from analytic import SuperlossError, expected_loss
-from numeric.montecarlo import forward, monte_carlo_loss
+from numeric.engines.montecarlo import forward, monte_carlo_loss
 from numeric.train import (MODELS, SCHEDULES, Adam, AdamW, TrainConfig, Trainer, TrainResult, forward_backward,
                            train)
 

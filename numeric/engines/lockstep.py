@@ -4,7 +4,7 @@ Each task (SciPy's L-BFGS-B, say) runs as a coroutine of its own (a greenlet)
 and asks for the evaluations it needs one at a time; :func:`lockstep` lets
 every live task run until it asks, then computes all of the questions in one
 call and hands each task its answer. A batched engine
-(:class:`numeric.batch.BatchLoss`) then costs little more per batch than per
+(:class:`numeric.engines.batch.BatchLoss`) then costs little more per batch than per
 question. Switching between greenlets takes a microsecond, where handing work
 between threads took about 0.3 ms per question on 2 cores; and only one task
 runs at a time, so the result of every task is what it would be on its own, as

@@ -1,6 +1,6 @@
 """The exact loss and its gradient at many points at once, in one array computation.
 
-:class:`BatchLoss` gives the same numbers as :class:`numeric.pointwise.PointwiseLoss`
+:class:`BatchLoss` gives the same numbers as :class:`numeric.engines.pointwise.PointwiseLoss`
 (exact simplex integrals in float64) for a batch of parameter points, each
 with its own sparsity and importances. A search evaluates small circuits
 thousands of times, and one point's integrals are a few hundred tiny array
@@ -46,7 +46,8 @@ import numpy as np
 import sympy as sp
 
 from analytic import Circuit, SuperlossError
-from analytic.simplices import TOLERANCE, staircases, sum_rows
+from analytic.arrangement import TOLERANCE
+from analytic.simplices import staircases, sum_rows
 
 from .pointwise import _only_weights, _WeightMap
 
@@ -297,7 +298,7 @@ class BatchLoss:
         largest = max(map(len, expressions))
         if largest > MAX_FEATURES:
             raise SuperlossError(f"a pattern of {largest} features is too large for the batched engine (at most "
-                                 f"{MAX_FEATURES}): use numeric.pointwise.PointwiseLoss")
+                                 f"{MAX_FEATURES}): use numeric.engines.pointwise.PointwiseLoss")
         free = set().union(*(e.free_symbols for row in expressions.values() for e in row)) - set(self.fixed)
         if free:
             raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in free)))
@@ -325,7 +326,7 @@ class BatchLoss:
 
     def values_and_gradients(self, X, fixed) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`values` and the gradients in the params ``(B, params)``; a kink is
-        treated as :meth:`numeric.pointwise.PointwiseLoss.value_and_gradient` does."""
+        treated as :meth:`numeric.engines.pointwise.PointwiseLoss.value_and_gradient` does."""
         return evaluate([(self, X, fixed)])[0]
 
 

@@ -9,7 +9,7 @@ circuit's weight map (each weight an expression of the parameters) gives the
 gradient in the parameters. Nothing is derived symbolically, so every point
 costs the same, in whichever regime it lies: this is what a search that
 wanders across many regimes needs. The closed forms
-(:class:`numeric.compile.RegimeLoss`) then certify the point it finds.
+(:class:`numeric.engines.regimes.RegimeLoss`) then certify the point it finds.
 
 >>> from analytic import Circuit, SparseUniform, sym
 >>> w = sym("w")
@@ -29,7 +29,7 @@ import sympy as sp
 from analytic import Circuit, SuperlossError
 from analytic.simplices import pattern_gradient, term_integrals
 
-from .compile import free_circuit
+from .regimes import free_circuit
 
 __all__ = ["PointwiseLoss"]
 

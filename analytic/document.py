@@ -1,0 +1,142 @@
+"""A whole LaTeX document for a loss: the setting in words, then the formula.
+
+:func:`standalone` writes an ``article`` that compiles with ``pdflatex``
+(texlive-latex-base packages only) and whose every line fits the page.
+
+>>> from analytic import Circuit, SparseUniform, expected_loss, sym
+>>> doc = standalone(expected_loss(Circuit([[1]], [[1]]), SparseUniform(sym("S"))), title="Tiny")
+>>> doc.startswith(r"\\documentclass"), doc.rstrip().endswith(r"\\end{document}")
+(True, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+
+from .latex import _sparsity, align
+from .laws import OneHot
+from . import lines
+from .lines import LINE_WIDTH
+from .loss import Loss
+from .names import escape, feature_name
+from .names import symbol_names as latex_names
+
+__all__ = ["PREAMBLE", "standalone"]
+
+#: The preamble of :func:`standalone`: texlive-latex-base packages only.
+PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[a4paper,margin=1.5cm]{geometry}
+\usepackage{amsmath,amssymb}
+\allowdisplaybreaks
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.6ex}
+"""
+
+#: Settings of a circuit, in words.
+ACTIVATION = {"relu": r"\mathrm{ReLU}", "linear": ""}
+TARGET = {"abs": r"\lvert x_i \rvert", "identity": "x_i"}
+
+
+def _matrix(rows: list[list[sp.Expr]], shown: dict) -> tuple[str, float] | None:
+    """A ``pmatrix`` and its estimated width, or ``None`` if it would not fit."""
+    cells = [[sp.latex(e, symbol_names=shown) for e in row] for row in rows]
+    if not cells or len(cells[0]) > 10:  # amsmath's matrices take at most 10 columns
+        return None
+    size = sum(max(lines.width(row[j]) for row in cells) + 2 for j in range(len(cells[0]))) + 2
+    body = r" \\ ".join(" & ".join(row) for row in cells)
+    return rf"\begin{{pmatrix}} {body} \end{{pmatrix}}", size
+
+
+def _weights(loss: Loss, shown: dict, width: float) -> list[str]:
+    """Displays of the weights ``W_1, W_2, b_1, b_2``, several to a line where they fit."""
+    c = loss.circuit
+    displays: list[tuple[str, float]] = []
+    zero, hidden = [], []
+    for name, matrix, vector in (("W_1", c.W1, False), ("W_2", c.W2, False), ("b_1", c.b1, True),
+                                 ("b_2", c.b2, True)):
+        if all(e == 0 for e in matrix):
+            zero.append(name)
+            continue
+        found = _matrix([list(matrix)] if vector else matrix.tolist(), shown)
+        if found is None or found[1] + 4 > width:
+            hidden.append(name)
+            continue
+        text, w = found
+        displays.append((f"{name} = {text}" + (r"^{\top}" if vector else ""), w + 4))
+    rows, used = [], width + 1.0
+    for text, w in displays:
+        if used + w > width:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(text)
+        used += w + 3
+    out = [r"\[ " + r", \qquad ".join(row) + r" \]" for row in rows]
+    notes = [f"${name} = 0$" for name in zero] + [f"${name}$ is too large to show" for name in hidden]
+    if notes:
+        out.append(", ".join(notes) + ".")
+    return out
+
+
+def _law(loss: Loss, shown: dict) -> str:
+    law = loss.law
+    interval = f"$[{sp.latex(law.low)}, {sp.latex(law.high)}]$"
+    if isinstance(law, OneHot):
+        return f"Exactly one feature, chosen uniformly, is active; its value is uniform on {interval}."
+    S = law.sparsity_of(loss.circuit.n)
+    if len(set(S)) == 1:
+        which = f"probability ${sp.latex(S[0], symbol_names=shown)}$"
+    else:
+        which = "probability " + ", ".join(f"${sp.latex(s, symbol_names=shown)}$ (feature ${feature_name(f)}$)"
+                                           for f, s in zip(loss.circuit.features, S))
+    return f"Each feature is $0$ with {which}, and otherwise uniform on {interval}, independently."
+
+
+def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
+    """The circuit, the law, the importances and the regime, in words."""
+    c = loss.circuit
+    hidden = rf"{ACTIVATION[c.hidden]}(W_1 x + b_1)" if ACTIVATION[c.hidden] else "W_1 x + b_1"
+    output = rf"{ACTIVATION[c.output]}(W_2 h + b_2)" if ACTIVATION[c.output] else "W_2 h + b_2"
+    features = ", ".join(f"${feature_name(f)}$" for f in c.features)
+    importance = loss.importance
+    out = [f"The circuit has {c.n} features ({features}) and {c.m} hidden neurons: "
+           f"$h = {hidden}$ and $y' = {output}$, with target $y_i = {TARGET[c.target]}$. Its weights are",
+           *_weights(loss, shown, width),
+           _law(loss, shown),
+           "The importances are " + ", ".join(f"${sp.latex(v, symbol_names=shown)}$ (${feature_name(f)}$)"
+                                              for f, v in zip(c.features, importance))
+           + r", and the loss is $L = \mathbb{E}\bigl[\sum_i I_i (y_i - y'_i)^2\bigr]$."]
+    if loss.regime is not None:
+        point = ", ".join(f"${shown.get(s, sp.latex(s))} = {sp.latex(v)}$" for s, v in loss.at.items())
+        out.append("The weights are symbols: the formula below is that of the regime containing the point "
+                   f"{point}, and it is exact wherever the conditions listed with it hold.")
+    else:
+        out.append("The weights are numbers: the formula holds for every sparsity and importance.")
+    return out
+
+
+_SPLIT_WORDS = {
+    "p": "Grouped by powers of the density $p = 1 - S$.",
+    "pattern": "One group per pattern of active features (among those an output sees), each bracket "
+               "weighted by that pattern's probability; zero terms are left out.",
+}
+
+
+def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title: str | None = None) -> str:
+    """A complete document (``article``, ``amsmath``, ``amssymb``, ``geometry``)
+    with the setting in words and the loss of :func:`align`; it compiles with
+    ``pdflatex`` and every line fits the page.
+
+    >>> from analytic import Circuit, SparseUniform, expected_loss, sym
+    >>> doc = standalone(expected_loss(Circuit([[1]], [[1]]), SparseUniform(sym("S"))), title="Tiny")
+    >>> doc.startswith(r"\\documentclass"), doc.rstrip().endswith(r"\\end{document}")
+    (True, True)
+    """
+    block = align(loss, split, names, LINE_WIDTH)  # checks loss, split and names first
+    shown = latex_names(loss.expr.free_symbols | set(loss.circuit.symbols) | set(loss.at), names)
+    words = _SPLIT_WORDS[split] if split == "pattern" or _sparsity(loss) is not None else ""
+    paragraphs = [rf"\section*{{{escape(title or 'Expected loss')}}}", *_setting(loss, shown, LINE_WIDTH),
+                  words, block]
+    return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\n\\end{document}\n"
+
