@@ -39,7 +39,7 @@ from tqdm import tqdm
 from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
 from analytic.presets import relu_output
 
-from .files import atomic, write_atomically
+from ..files import atomic, write_atomically
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
