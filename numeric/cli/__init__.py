@@ -23,8 +23,8 @@ from analytic import SuperlossError, expected_loss
 from analytic.expression import parse_expression
 from analytic.spec import Spec, load_spec
 
-from .files import write_atomically
-from .engines.montecarlo import monte_carlo_loss
+from ..files import write_atomically
+from ..engines.montecarlo import monte_carlo_loss
 
 EXAMPLES = {
     "derive": "superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json "
@@ -109,7 +109,7 @@ def cmd_derive(args) -> None:
         print(f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
               + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else ""))
         if args.facets:
-            from .facets import facets
+            from ..facets import facets
 
             found, implied = facets(loss)
             found = [str(c) for c, _ in found]
@@ -188,7 +188,7 @@ def parse_bounds(items: Sequence[str] | None) -> dict[sp.Symbol, tuple[float, fl
 
 
 def cmd_optimize(args) -> None:
-    from .optimize import optimize
+    from ..optimize import optimize
 
     if args.json is not None and not Path(args.json).name:
         raise SuperlossError("--json needs a file name")
@@ -259,7 +259,7 @@ def _fractions(items: Sequence[str], what: str, low: float, high: float, closed_
 
 
 def cmd_study(args) -> None:
-    from . import study
+    from .. import study
 
     if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1 or args.jobs == 0:
         raise SuperlossError(f"need --starts >= 1, --seed >= 0, --samples 0 or >= 2 and --jobs != 0, "
@@ -289,9 +289,9 @@ def cmd_study(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .detect import detect
-    from .files import output_folder, staged_folder
-    from .train import TrainConfig, train
+    from ..detect import detect
+    from ..files import output_folder, staged_folder
+    from ..train import TrainConfig, train
 
     if args.features < 1 or args.neurons < 1 or args.seeds < 1:
         raise SuperlossError(f"need --features, --neurons and --seeds >= 1, got {args.features}, {args.neurons} "
@@ -333,8 +333,8 @@ def cmd_train(args) -> None:
 
 
 def _compare_free(args) -> dict:
-    from .crosscheck import free_versus_motif
-    from .train import TrainConfig
+    from ..crosscheck import free_versus_motif
+    from ..train import TrainConfig
 
     cases = free_versus_motif(args.sparsity, args.importance, seeds=args.seeds,
                               config=TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, schedule="cosine"),
@@ -353,10 +353,10 @@ def _compare_circuit(args) -> dict:
     from analytic import SparseUniform
     from analytic.presets import CANONICAL, asymmetric_inhibition
 
-    from .crosscheck import train_circuit
-    from .optimize import optimize
-    from .motif import BOX, I_b, S
-    from .train import TrainConfig
+    from ..crosscheck import train_circuit
+    from ..optimize import optimize
+    from ..motif import BOX, I_b, S
+    from ..train import TrainConfig
 
     config = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, schedule="cosine")
     out = []
@@ -378,8 +378,8 @@ def _compare_circuit(args) -> dict:
 
 
 def _compare_trained(args) -> dict:
-    from .crosscheck import trained_models
-    from .train import TrainConfig, TrainResult
+    from ..crosscheck import trained_models
+    from ..train import TrainConfig, TrainResult
 
     if args.folder is None:
         raise SuperlossError("compare trained needs the folder that 'superloss train --out' wrote")
@@ -418,9 +418,9 @@ def cmd_compare(args) -> None:
 
 
 def cmd_phase(args) -> None:
-    from .files import output_folder, staged_folder
-    from .phase import phase_diagram
-    from .plots import phase_figure, save
+    from ..files import output_folder, staged_folder
+    from ..phase import phase_diagram
+    from ..plots import phase_figure, save
 
     if args.points < 2 or args.jobs == 0 or args.seed < 0:
         raise SuperlossError(f"need --points >= 2, --jobs != 0 and --seed >= 0, got {args.points}, {args.jobs} "
@@ -438,7 +438,7 @@ def cmd_phase(args) -> None:
     record = {**diagram.to_dict(), "seconds": elapsed}
     overlay = None
     if args.overlay:
-        from .phase import IMPORTANCE_RANGE, P_RANGE, trained_overlay
+        from ..phase import IMPORTANCE_RANGE, P_RANGE, trained_overlay
 
         coarse = max(2, args.points // 4)
         overlay = trained_overlay(1 - np.geomspace(*P_RANGE, coarse), np.geomspace(*IMPORTANCE_RANGE, coarse))
@@ -452,9 +452,9 @@ def cmd_phase(args) -> None:
 
 
 def _reconstruction_phase(args, folder: Path) -> None:
-    from .files import staged_folder
-    from .plots import reconstruction_figure, save
-    from .reconstruction import phase_diagram
+    from ..files import staged_folder
+    from ..plots import reconstruction_figure, save
+    from ..reconstruction import phase_diagram
 
     start = time.perf_counter()
     phases = phase_diagram(points=args.points, seed=args.seed, jobs=args.jobs)
@@ -468,7 +468,7 @@ def _reconstruction_phase(args, folder: Path) -> None:
 
 
 def _plot_sparsity(args):
-    from .plots import loss_against_sparsity
+    from ..plots import loss_against_sparsity
 
     try:
         cases = json.loads(Path(args.source).read_text())["cases"]
@@ -478,15 +478,15 @@ def _plot_sparsity(args):
 
 
 def _plot_training(args):
-    from .plots import training_curves
-    from .train import TrainResult
+    from ..plots import training_curves
+    from ..train import TrainResult
 
     return training_curves(TrainResult.load(args.source))
 
 
 def _plot_weights(args):
-    from .plots import weight_diagram
-    from .train import TrainResult
+    from ..plots import weight_diagram
+    from ..train import TrainResult
 
     result = TrainResult.load(args.source)
     if not 0 <= args.seed < result.instances:
@@ -495,7 +495,7 @@ def _plot_weights(args):
 
 
 def _plot_phase(args):
-    from .plots import phase_figure
+    from ..plots import phase_figure
 
     try:
         record = json.loads((Path(args.source) / "phase.json").read_text())
@@ -509,7 +509,7 @@ PLOTS = {"sparsity": _plot_sparsity, "training": _plot_training, "weights": _plo
 
 
 def cmd_plot(args) -> None:
-    from .plots import save
+    from ..plots import save
 
     if not Path(args.out).name or not Path(args.out).resolve().parent.is_dir():
         raise SuperlossError(f"--out {args.out}: no such folder, or no file name")
@@ -518,7 +518,7 @@ def cmd_plot(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from .bench import baseline, phase, run, training_throughput
+    from ..bench import baseline, phase, run, training_throughput
 
     try:
         if args.training:
@@ -532,7 +532,7 @@ def cmd_bench(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from .report import run
+    from ..report import run
 
     if args.samples < 2 or args.seed < 0:
         raise SuperlossError(f"--samples must be >= 2 and --seed >= 0, got {args.samples} and {args.seed}")
@@ -540,7 +540,7 @@ def cmd_report(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .train import SCHEDULES
+    from ..train import SCHEDULES
 
     parser = _Parser(prog="superloss", description="Exact expected loss of small ReLU circuits.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
