@@ -153,12 +153,12 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     (["phase", "--out", "/nonexistent/dir/phase"], "does not exist"),
     (["plot", "sparsity", "/nonexistent/study.json", "--out", "fig"], "not the JSON"),
     (["plot", "phase", "/nonexistent/phase", "--out", "fig"], "not a folder"),
-    (["plot", "training", "/nonexistent/run", "--out", "/nonexistent/dir/fig"], "no such folder"),
+    (["plot", "training", "/nonexistent/run", "--out", "/nonexistent/dir/fig"], "does not exist"),
     (["plot", "spiral", "x", "--out", "fig"], "invalid choice"),
     (["study", "--sparsity", "0.9", "--importance", "-1"], "--importance"),
     (["study", "--sparsity", "0.9", "--importance", "0"], "positive"),
     (["study", "--sparsity", "0.9", "--starts", "0"], "--starts"),
-    (["study", "--sparsity", "0.9", "--json", "/nonexistent/dir/s.json"], "no such folder"),
+    (["study", "--sparsity", "0.9", "--json", "/nonexistent/dir/s.json"], "does not exist"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(capsys, argv, message):
     code, _, err = run(capsys, *argv)

@@ -1,0 +1,107 @@
+"""What the commands share in reading their arguments: the parser whose usage errors are one line, the parsers of
+``NAME=VALUE``, ``NAME=LOW:HIGH`` and exact numbers, and the check of an output file before any work is done."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from analytic import SuperlossError
+from analytic.expression import parse_expression
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str):
+        raise SuperlossError(f"{message} (see '{self.prog} --help')")
+
+
+def parse_assignments(items: Sequence[str] | None, what: str = "--at") -> dict[sp.Symbol, sp.Expr]:
+    """``["w_a=2", "S=0.9"]`` -> ``{w_a: 2, S: 9/10}``, values through the whitelist grammar.
+
+    >>> parse_assignments(["w_a=2", "S=0.9"])
+    {w_a: 2, S: 9/10}
+    """
+    out = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SuperlossError(f"{what} {item!r}: expected NAME=VALUE")
+        symbol = parse_expression(name.strip(), what=f"{what} name")
+        if not isinstance(symbol, sp.Symbol):
+            raise SuperlossError(f"{what} {item!r}: {name.strip()!r} is not a symbol name")
+        expr = parse_expression(value.strip(), what=f"{what} {name.strip()}")
+        if not expr.is_number:
+            raise SuperlossError(f"{what} {item!r}: the value must be a number")
+        out[symbol] = expr
+    return out
+
+
+def parse_bounds(items: Sequence[str] | None) -> dict[sp.Symbol, tuple[float, float]]:
+    """``["kappa=0:1000"]`` -> ``{kappa: (0.0, 1000.0)}``; bounds through the whitelist grammar.
+
+    >>> parse_bounds(["kappa=0:1000"])
+    {kappa: (0.0, 1000.0)}
+    """
+    out = {}
+    for item in items or ():
+        name, sep, box = item.partition("=")
+        low, colon, high = box.partition(":")
+        if not sep or not colon or not name.strip():
+            raise SuperlossError(f"--bounds {item!r}: expected NAME=LOW:HIGH")
+        symbol = parse_expression(name.strip(), what="--bounds name")
+        if not isinstance(symbol, sp.Symbol):
+            raise SuperlossError(f"--bounds {item!r}: {name.strip()!r} is not a symbol name")
+        ends = [parse_expression(v.strip(), what=f"--bounds {name.strip()}") for v in (low, high)]
+        if not all(e.is_number and e.is_finite and e.is_real and np.isfinite(float(e)) for e in ends):
+            raise SuperlossError(f"--bounds {item!r}: the bounds must be finite numbers")
+        if not ends[0] < ends[1]:
+            raise SuperlossError(f"--bounds {item!r}: need LOW < HIGH")
+        out[symbol] = (float(ends[0]), float(ends[1]))
+    return out
+
+
+def parse_numbers(items: Sequence[str], what: str, low: float, high: float, closed_high: bool) -> list[sp.Rational]:
+    """Numbers through the whitelist grammar, exact, each in ``[low, high)`` (or ``[low, high]``).
+
+    >>> parse_numbers(["0.9", "1/3"], "--sparsity", 0, 1, closed_high=False)
+    [9/10, 1/3]
+    >>> parse_numbers(["1"], "--sparsity", 0, 1, closed_high=False)
+    Traceback (most recent call last):
+    analytic.errors.SuperlossError: --sparsity '1': must be a number in [0, 1)
+    """
+    out = []
+    for item in items:
+        value = parse_expression(item, what=what)
+        inside = value.is_number and value.is_real and low <= value and (value <= high if closed_high else value < high)
+        if not inside:
+            raise SuperlossError(f"{what} {item!r}: must be a number in "
+                                 f"[{low:g}, {high:g}{']' if closed_high else ')'}")
+        out.append(sp.Rational(str(value)) if value.is_Float else sp.nsimplify(value))
+    return out
+
+
+def check_output_file(path: str | os.PathLike | None, option: str) -> None:
+    """Check, before any work is done, that the file ``path`` given to ``option`` can be written: it has a name
+    and its folder exists. ``None`` (the option not given) passes.
+
+    >>> check_output_file(None, "--json")
+    >>> check_output_file("", "--json")
+    Traceback (most recent call last):
+    analytic.errors.SuperlossError: --json needs a file name
+    >>> check_output_file("/nonexistent/dir/loss.json", "--json")
+    Traceback (most recent call last):
+    analytic.errors.SuperlossError: cannot write /nonexistent/dir/loss.json: folder /nonexistent/dir does not exist
+    """
+    if path is None:
+        return
+    if not Path(path).name:
+        raise SuperlossError(f"{option} needs a file name")
+    if not Path(path).parent.is_dir():
+        raise SuperlossError(f"cannot write {path}: folder {Path(path).parent} does not exist")

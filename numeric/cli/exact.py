@@ -1,0 +1,154 @@
+"""The exact commands: ``derive`` prints the closed-form expected loss of a spec with its regime conditions, and
+``check`` compares it with a seeded Monte Carlo estimate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import sympy as sp
+
+from analytic import SuperlossError, expected_loss
+from analytic.spec import Spec, load_spec
+
+from ..engines.montecarlo import monte_carlo_loss
+from ..files import write_atomically
+from .arguments import check_output_file, parse_assignments
+from .command import Command
+
+
+def _point(spec: Spec, at: dict) -> dict:
+    """The spec's default point, overridden by ``--at``; unknown names are errors."""
+    known = {s.name for s in spec.symbols}
+    unknown = sorted(s.name for s in at if s.name not in known)
+    if unknown:
+        raise SuperlossError(f"--at names {', '.join(unknown)}, which the spec does not use; "
+                             f"its symbols are {', '.join(sorted(known)) or 'none'}")
+    return {**spec.at, **at}
+
+
+def _derive(spec: Spec, point: dict):
+    weights = {s: v for s, v in point.items() if s in set(spec.circuit.symbols)}
+    return expected_loss(spec.circuit, spec.law, spec.importance, at=weights or None)
+
+
+def derive_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="TOML spec file (see docs/spec.md)")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point: fixes the regime (repeatable)")
+    p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--facets", action="store_true",
+                   help="show only the conditions that bound the regime (numeric search, slower)")
+    p.add_argument("--latex", metavar="FILE",
+                   help="also write the loss as a LaTeX align* block (see docs/latex.md)")
+    p.add_argument("--standalone", action="store_true",
+                   help="with --latex: a complete document that compiles with pdflatex")
+    p.add_argument("--split", metavar="p|pattern",
+                   help="with --latex: one line group per power of p = 1 - S (default) or per pattern "
+                        "of active features")
+
+
+def cmd_derive(args: argparse.Namespace) -> None:
+    from analytic.document import standalone
+    from analytic.latex import SPLITS, align
+
+    check_output_file(args.json, "--json")
+    # The LaTeX options are checked before the work, so that a typo costs nothing.
+    if args.latex is None and (args.standalone or args.split is not None):
+        raise SuperlossError("--standalone and --split need --latex FILE")
+    split = args.split or "p"
+    if split not in SPLITS:
+        raise SuperlossError(f"--split {split!r}: must be one of {', '.join(SPLITS)}")
+    check_output_file(args.latex, "--latex")
+    spec = load_spec(args.spec)
+    point = _point(spec, parse_assignments(args.at))
+    start = time.perf_counter()
+    loss = _derive(spec, point)
+    elapsed = time.perf_counter() - start
+    print(f"L = {loss.expr}")
+    found = None
+    if loss.regime is not None:
+        print(f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
+              + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else ""))
+        if args.facets:
+            from ..facets import facets
+
+            found, implied = facets(loss)
+            found = [str(c) for c, _ in found]
+            print(f"valid where ({len(found)} conditions bound the regime, each crossed alone at a checked point;")
+            print(f"{len(implied)} more are implied by them, as far as a search shows: see --json):")
+            for c in found:
+                print(f"  {c}")
+        else:
+            print(f"valid where ({len(loss.conditions)} conditions; --facets finds those that bound the regime):")
+            for c in loss.conditions:
+                print(f"  {c}")
+    print(f"derived in {elapsed:.2f} s")
+    if args.json is not None:
+        data = {
+            "spec": str(args.spec),
+            "expr": str(loss.expr),
+            "latex": sp.latex(loss.expr),
+            "conditions": [str(c) for c in loss.conditions],
+            "at": {str(s): str(v) for s, v in loss.at.items()},
+            "witness": {str(s): str(v) for s, v in loss.witness.items()},
+            "on_boundary": loss.on_boundary,
+            "facets": found,
+            "terms": [{"output": spec.circuit.features[i], "pattern": sorted(spec.circuit.features[k] for k in A),
+                       "probability": str(loss.probability[(i, A)]), "expectation": str(t)}
+                      for (i, A), t in loss.terms.items()],
+        }
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.latex is not None:
+        if args.standalone:
+            text = standalone(loss, split, spec.names, title=f"Expected loss of {Path(args.spec).name}")
+        else:
+            text = align(loss, split, spec.names) + "\n"
+        write_atomically(args.latex, text)
+        print(f"wrote {args.latex}")
+
+
+DERIVE = Command(
+    name="derive",
+    help="Print the closed-form expected loss of a spec and its regime conditions.",
+    example="superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json "
+            "--latex loss.tex --standalone",
+    arguments=derive_arguments, run=cmd_derive)
+
+
+def check_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="TOML spec file")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="values for every symbol (repeatable)")
+    p.add_argument("--samples", type=int, default=2_000_000, help="Monte Carlo samples (default 2,000,000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    spec = load_spec(args.spec)
+    point = _point(spec, parse_assignments(args.at))
+    if args.samples < 2:
+        raise SuperlossError(f"--samples must be at least 2, got {args.samples}")
+    if args.seed < 0:
+        raise SuperlossError(f"--seed must be >= 0, got {args.seed}")
+    loss = _derive(spec, point)
+    value = loss.expr.subs(point)
+    if value.free_symbols:
+        raise SuperlossError("--at must fix every symbol; missing: "
+                             + ", ".join(sorted(s.name for s in value.free_symbols)))
+    exact = float(value)
+    mc = monte_carlo_loss(spec.circuit, spec.law, spec.importance, point, samples=args.samples, seed=args.seed)
+    z = mc.zscore(exact)
+    print(f"closed form   {exact:.10g}")
+    print(f"Monte Carlo   {mc.mean:.10g} +- {mc.stderr:.3g}  ({mc.samples} samples, seed {mc.seed})")
+    print(f"z-score       {z:+.2f}  ({'agree' if abs(z) < 5 else 'DISAGREE'} at |z| < 5)")
+
+
+CHECK = Command(
+    name="check",
+    help="Compare the closed form with a seeded Monte Carlo estimate.",
+    example="superloss check docs/examples/motif_symbolic.toml --at S=0.9 --at I_a=1 --at I_b=0.3 --at I_c=1",
+    arguments=check_arguments, run=cmd_check)
+
+COMMANDS = (DERIVE, CHECK)

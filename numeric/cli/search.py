@@ -1,0 +1,223 @@
+"""The searches for least loss: ``optimize`` one spec's parameters with a certificate, ``study`` the motif and its
+nested variants over a grid of (S, I_b), and ``phase``, the structure of the optimum over the whole plane."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from analytic import SuperlossError
+from analytic.spec import load_spec
+
+from ..files import write_atomically
+from .arguments import check_output_file, parse_assignments, parse_bounds, parse_numbers
+from .command import Command
+
+
+def optimize_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="TOML spec file")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="fix a symbol, e.g. S=0.9 (repeatable)")
+    p.add_argument("--free", action="append", metavar="NAME",
+                   help="a weight to optimize (repeatable; default: every weight not fixed)")
+    p.add_argument("--bounds", action="append", metavar="NAME=LOW:HIGH",
+                   help="the box of a free weight (repeatable; default: the spec's [bounds])")
+    p.add_argument("--starts", type=int, default=16, help="local searches from seeded starts (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--samples", type=int, default=1_000_000,
+                   help="Monte Carlo samples to check the optimum's loss (default 1,000,000; 0: no check)")
+    p.add_argument("--global", dest="global_search", action="store_true",
+                   help="also run differential evolution as an independent cross-check (about 20 s more on "
+                        "the full motif)")
+    p.add_argument("--jobs", type=int, default=-1, help="processes for the starts (default -1: one per core)")
+    p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
+
+
+def cmd_optimize(args: argparse.Namespace) -> None:
+    from ..optimize import optimize
+
+    check_output_file(args.json, "--json")
+    if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1:
+        raise SuperlossError(f"need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
+                             f"got {args.starts}, {args.seed} and {args.samples}")
+    spec = load_spec(args.spec)
+    known = {s.name: s for s in spec.symbols}
+    weights = {s.name: s for s in spec.circuit.symbols}
+    fix = parse_assignments(args.fix, "--fix")
+    bounds = parse_bounds(args.bounds)
+    for what, names in (("--fix", fix), ("--bounds", bounds)):
+        unknown = sorted(s.name for s in names if s.name not in known)
+        if unknown:
+            raise SuperlossError(f"{what} names {', '.join(unknown)}, which the spec does not use; "
+                                 f"its symbols are {', '.join(sorted(known)) or 'none'}")
+    for s, v in fix.items():
+        if not (v.is_finite and v.is_real and np.isfinite(float(v))):
+            raise SuperlossError(f"--fix {s.name}: the value must be a finite real number (as a float)")
+    if args.free:
+        unknown = [n for n in args.free if n not in weights]
+        if unknown:
+            raise SuperlossError(f"--free names {', '.join(unknown)}, which are not weights of the circuit; "
+                                 f"its weights are {', '.join(sorted(weights)) or 'none'}")
+        free = [weights[n] for n in dict.fromkeys(args.free)]
+        clash = sorted(s.name for s in free if s in fix)
+        if clash:
+            raise SuperlossError(f"{', '.join(clash)} cannot be both --free and --fix")
+    else:
+        free = [s for s in spec.circuit.symbols if s not in fix]
+    if not free:
+        raise SuperlossError("nothing to optimize: every weight is fixed")
+    box = {**spec.bounds, **bounds}
+    missing = [s.name for s in free if s not in box]
+    if missing:
+        raise SuperlossError(f"no bounds for {', '.join(missing)}: give --bounds NAME=LOW:HIGH "
+                             "or a [bounds] table in the spec")
+    values = {**spec.at, **fix}
+    fixed = {s: values[s] for s in spec.symbols if s not in free and s in values}
+    unset = sorted(s.name for s in spec.symbols if s not in free and s not in values)
+    if unset:
+        raise SuperlossError(f"no value for {', '.join(unset)}: give --fix NAME=VALUE")
+    x0 = {s: spec.at[s] for s in free if s in spec.at}
+    start = time.perf_counter()
+    best = optimize(spec.circuit, spec.law, spec.importance, free={s: box[s] for s in free}, fixed=fixed,
+                    starts=args.starts, seed=args.seed, global_search=args.global_search, samples=args.samples,
+                    x0=x0 if len(x0) == len(free) else None, jobs=args.jobs)
+    print(best)
+    print(f"optimized in {time.perf_counter() - start:.1f} s")
+    if args.json is not None:
+        data = {"spec": str(args.spec), "seed": args.seed, **best.to_dict()}
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+OPTIMIZE = Command(
+    name="optimize",
+    help="Find the parameters of least loss, with a certificate of the optimum.",
+    example="superloss optimize docs/examples/motif_study.toml --fix S=0.9 --fix I_b=0.3 --json optimum.json",
+    arguments=optimize_arguments, run=cmd_optimize)
+
+
+def study_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sparsity", action="append", metavar="S",
+                   help="a sparsity in [0, 1) (repeatable; default 0.5 0.7 0.9 0.97 0.99)")
+    p.add_argument("--importance", action="append", metavar="I_B",
+                   help="the rider's importance, > 0 (repeatable; default 0.1 0.3 1)")
+    p.add_argument("--starts", type=int, default=16, help="starts of the full motif's search (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--samples", type=int, default=1_000_000,
+                   help="Monte Carlo samples to check each optimum (default 1,000,000; 0: no check)")
+    p.add_argument("--jobs", type=int, default=-1, help="cases run in parallel (default -1: one per core)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    p.add_argument("--json", metavar="FILE", help="also write every optimum with its certificate as JSON")
+
+
+def cmd_study(args: argparse.Namespace) -> None:
+    from .. import study
+
+    if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1 or args.jobs == 0:
+        raise SuperlossError(f"need --starts >= 1, --seed >= 0, --samples 0 or >= 2 and --jobs != 0, "
+                             f"got {args.starts}, {args.seed}, {args.samples} and {args.jobs}")
+    check_output_file(args.json, "--json")
+    check_output_file(args.markdown, "--markdown")
+    sparsities = parse_numbers(args.sparsity or study.SPARSITIES, "--sparsity", 0, 1, closed_high=False)
+    importances = parse_numbers(args.importance or study.RIDER_IMPORTANCES, "--importance", 0, 1e6, closed_high=True)
+    if any(i == 0 for i in importances):
+        raise SuperlossError("--importance 0: the rider must matter (a positive importance)")
+    start = time.perf_counter()
+    cases = study.run(sparsities, importances, starts=args.starts, seed=args.seed, jobs=args.jobs,
+                      samples=args.samples)
+    table = study.table(cases)
+    notes = [f"S = {c.sparsity}, I_b = {c.rider_importance}: {r}" for c in cases for r in c.relaxations]
+    print(table)
+    print("\n".join(notes))
+    print(f"{len(cases)} cases in {time.perf_counter() - start:.0f} s")
+    if args.markdown is not None:
+        write_atomically(args.markdown, table + "\n\n" + "".join(f"- {n}\n" for n in notes))
+        print(f"wrote {args.markdown}")
+    if args.json is not None:
+        data = {"seed": args.seed, "starts": args.starts, "cases": [c.to_dict() for c in cases]}
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+STUDY = Command(
+    name="study",
+    help="The motif study: the full motif and its nested variants optimized at each (S, I_b).",
+    example="superloss study --sparsity 0.9 --sparsity 0.97 --importance 0.3 --json study.json",
+    arguments=study_arguments, run=cmd_study)
+
+
+def phase_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=("motif", "reconstruction"), default="motif",
+                   help="the motif over (S, I_b) (default), or the paper's n = 2, m = 1 reconstruction model "
+                        "ReLU(W^T W x + b) over (1 - S, r)")
+    p.add_argument("--points", type=int, default=40, help="grid points along each axis (default 40)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the opening searches (default 0)")
+    p.add_argument("--jobs", type=int, default=-1,
+                   help="processes, the rows split among them (default -1: one per core)")
+    p.add_argument("--overlay", action="store_true",
+                   help="also train free 3 x 5 models (3 seeds) on a grid a quarter as fine, and mark where the "
+                        "detector finds the motif in them")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: a new dated folder)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+
+
+def cmd_phase(args: argparse.Namespace) -> None:
+    from ..files import output_folder, staged_folder
+    from ..phase import phase_diagram
+    from ..plots import phase_figure, save
+
+    if args.points < 2 or args.jobs == 0 or args.seed < 0:
+        raise SuperlossError(f"need --points >= 2, --jobs != 0 and --seed >= 0, got {args.points}, {args.jobs} "
+                             f"and {args.seed}")
+    folder = output_folder(args.out, args.force, "phase")
+    if args.model == "reconstruction":
+        return _reconstruction_phase(args, folder)
+    start = time.perf_counter()
+    diagram = phase_diagram(points=args.points, seed=args.seed, jobs=args.jobs)
+    elapsed = time.perf_counter() - start
+    print(f"{args.points} x {args.points} phase diagram in {elapsed:.0f} s")
+    for structure in sorted(set(diagram.structure.ravel())):
+        print(f"  {structure}: {int((diagram.structure == structure).sum())} points")
+    print(f"  searches from neighbouring optima lowered {diagram.improved} losses")
+    record = {**diagram.to_dict(), "seconds": elapsed}
+    overlay = None
+    if args.overlay:
+        from ..phase import IMPORTANCE_RANGE, P_RANGE, trained_overlay
+
+        coarse = max(2, args.points // 4)
+        overlay = trained_overlay(1 - np.geomspace(*P_RANGE, coarse), np.geomspace(*IMPORTANCE_RANGE, coarse))
+        record["trained"] = overlay.to_dict()
+        print(f"free 3 x 5 models on a {coarse} x {coarse} grid: the motif in "
+              f"{overlay.motif.mean():.0%} of them")
+    with staged_folder(folder) as tmp:
+        write_atomically(tmp / "phase.json", json.dumps(record) + "\n")
+        save(phase_figure(diagram, overlay=overlay), tmp / "phase")
+    print(f"wrote {folder}")
+
+
+def _reconstruction_phase(args, folder: Path) -> None:
+    from ..files import staged_folder
+    from ..plots import reconstruction_figure, save
+    from ..reconstruction import phase_diagram
+
+    start = time.perf_counter()
+    phases = phase_diagram(points=args.points, seed=args.seed, jobs=args.jobs)
+    elapsed = time.perf_counter() - start
+    print(f"n = 2, m = 1 reconstruction model: {args.points} x {args.points} phase diagram in {elapsed:.0f} s")
+    print(phases.table())
+    with staged_folder(folder) as tmp:
+        write_atomically(tmp / "phase.json", json.dumps({**phases.to_dict(), "seconds": elapsed}) + "\n")
+        save(reconstruction_figure(phases), tmp / "phase")
+    print(f"wrote {folder}")
+
+
+PHASE = Command(
+    name="phase",
+    help="The motif's analytic phase diagram: the structure of its optimum over (S, I_b), and what inhibition buys.",
+    example="superloss phase --points 12 --out phase",
+    arguments=phase_arguments, run=cmd_phase)
+
+COMMANDS = (OPTIMIZE, STUDY, PHASE)
