@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from math import prod
 
+import numpy as np
 import sympy as sp
 
 from .errors import SuperlossError
@@ -60,6 +62,51 @@ def _vector(value, size: int, what: str) -> sp.ImmutableMatrix:
     if len(flat) != size:
         raise SuperlossError(f"{what} has {len(flat)} entries, expected {size}")
     return _matrix([[v] for v in flat], size, 1, what)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each weight sits in the flat vector of a circuit's entries
+    (:meth:`Circuit.entries`): ``W1`` (m x n) row by row, then ``W2`` (n x m),
+    ``b1`` (m) and ``b2`` (n).
+
+    >>> layout = Layout(m=2, n=1)
+    >>> [w.tolist() for w in layout.split(np.arange(7.0))]
+    [[[0.0], [1.0]], [[2.0, 3.0]], [4.0, 5.0], [6.0]]
+    """
+
+    m: int
+    n: int
+
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The shapes of ``W1, W2, b1, b2``."""
+        return (self.m, self.n), (self.n, self.m), (self.m,), (self.n,)
+
+    @property
+    def size(self) -> int:
+        """The number of entries."""
+        return sum(prod(shape) for shape in self.shapes)
+
+    def split(self, flat: np.ndarray) -> list[np.ndarray]:
+        """``[W1, W2, b1, b2]`` from the entries along the last axis of ``flat``, for any leading axes."""
+        out, start = [], 0
+        for shape in self.shapes:
+            size = prod(shape)
+            out.append(flat[..., start:start + size].reshape(flat.shape[:-1] + shape))
+            start += size
+        return out
+
+    def unpack(self, values: Sequence) -> tuple[list, list, list, list]:
+        """``W1, W2, b1, b2`` as nested lists of the entries ``values`` (of any number type)."""
+        it = iter(values)
+        W1 = [[next(it) for _ in range(self.n)] for _ in range(self.m)]
+        W2 = [[next(it) for _ in range(self.m)] for _ in range(self.n)]
+        return W1, W2, [next(it) for _ in range(self.m)], [next(it) for _ in range(self.n)]
+
+    def flatten(self, W1, W2, b1, b2) -> np.ndarray:
+        """The flat vector of four arrays of these shapes (the inverse of :meth:`split`)."""
+        return np.concatenate([np.ravel(W1), np.ravel(W2), np.ravel(b1), np.ravel(b2)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +157,13 @@ class Circuit:
         return self.W1.rows
 
     def entries(self) -> tuple[sp.Expr, ...]:
-        """All weights and biases, flattened: W1, W2, b1, b2."""
+        """All weights and biases, flattened: W1, W2, b1, b2 (in the order of :attr:`layout`)."""
         return (*self.W1, *self.W2, *self.b1, *self.b2)
+
+    @property
+    def layout(self) -> Layout:
+        """Where each entry sits in the flat vector of :meth:`entries`."""
+        return Layout(self.m, self.n)
 
     @property
     def symbols(self) -> tuple[sp.Symbol, ...]:

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .latex import _sparsity, align
-from .laws import OneHot
+from .latex import align
 from . import lines
 from .lines import LINE_WIDTH
 from .loss import Loss
@@ -79,20 +78,6 @@ def _weights(loss: Loss, shown: dict, width: float) -> list[str]:
     return out
 
 
-def _law(loss: Loss, shown: dict) -> str:
-    law = loss.law
-    interval = f"$[{sp.latex(law.low)}, {sp.latex(law.high)}]$"
-    if isinstance(law, OneHot):
-        return f"Exactly one feature, chosen uniformly, is active; its value is uniform on {interval}."
-    S = law.sparsity_of(loss.circuit.n)
-    if len(set(S)) == 1:
-        which = f"probability ${sp.latex(S[0], symbol_names=shown)}$"
-    else:
-        which = "probability " + ", ".join(f"${sp.latex(s, symbol_names=shown)}$ (feature ${feature_name(f)}$)"
-                                           for f, s in zip(loss.circuit.features, S))
-    return f"Each feature is $0$ with {which}, and otherwise uniform on {interval}, independently."
-
-
 def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
     """The circuit, the law, the importances and the regime, in words."""
     c = loss.circuit
@@ -103,7 +88,7 @@ def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
     out = [f"The circuit has {c.n} features ({features}) and {c.m} hidden neurons: "
            f"$h = {hidden}$ and $y' = {output}$, with target $y_i = {TARGET[c.target]}$. Its weights are",
            *_weights(loss, shown, width),
-           _law(loss, shown),
+           loss.law.words(c.features, shown),
            "The importances are " + ", ".join(f"${sp.latex(v, symbol_names=shown)}$ (${feature_name(f)}$)"
                                               for f, v in zip(c.features, importance))
            + r", and the loss is $L = \mathbb{E}\bigl[\sum_i I_i (y_i - y'_i)^2\bigr]$."]
@@ -135,7 +120,7 @@ def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title
     """
     block = align(loss, split, names, LINE_WIDTH)  # checks loss, split and names first
     shown = latex_names(loss.expr.free_symbols | set(loss.circuit.symbols) | set(loss.at), names)
-    words = _SPLIT_WORDS[split] if split == "pattern" or _sparsity(loss) is not None else ""
+    words = _SPLIT_WORDS[split] if split == "pattern" or loss.law.density(loss.circuit.n) is not None else ""
     paragraphs = [rf"\section*{{{escape(title or 'Expected loss')}}}", *_setting(loss, shown, LINE_WIDTH),
                   words, block]
     return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\n\\end{document}\n"

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 import sympy as sp
 
 from .errors import SuperlossError
-from .laws import SparseUniform
 from . import lines
 from .lines import LINE_WIDTH, Group, Printer
 from .loss import Loss
@@ -35,15 +34,6 @@ __all__ = ["LINE_WIDTH", "SPLITS", "align", "inline", "optimum_table", "split_te
            "symbol_name"]
 
 
-def _sparsity(loss: Loss) -> sp.Symbol | None:
-    """The one sparsity symbol every feature shares, if there is one."""
-    if isinstance(loss.law, SparseUniform):
-        values = set(loss.law.sparsity_of(loss.circuit.n))
-        if len(values) == 1 and isinstance(next(iter(values)), sp.Symbol):
-            return next(iter(values))
-    return None
-
-
 def _density_name(loss: Loss, names: Mapping | None) -> str:
     # p = 1 - S, unless the loss has a symbol that already reads p.
     taken = set(latex_names(loss.expr.free_symbols, names).values())
@@ -52,7 +42,7 @@ def _density_name(loss: Loss, names: Mapping | None) -> str:
 
 def _by_power(loss: Loss, names: Mapping | None) -> list[Group]:
     """Groups of ``(1 - S)**k * C_k``, ascending in ``k``."""
-    S, p = _sparsity(loss), sp.Dummy("p")
+    S, p = loss.law.density(loss.circuit.n), sp.Dummy("p")
     by_power: dict[int, list] = {}
     for key, term in loss.terms.items():
         probability = loss.probability[key]
@@ -142,7 +132,7 @@ def align(loss: Loss, split: str = "p", names: Mapping | None = None, width: flo
     symbol_names = latex_names(loss.expr.free_symbols, names)
     printer = Printer(symbol_names, width)
     factors = {}
-    if split == "p" and _sparsity(loss) is not None:
+    if split == "p" and loss.law.density(loss.circuit.n) is not None:
         factors = {g.parts[0][0]: g.label for g in groups}
     rows = []
     for k, group in enumerate(groups):
@@ -151,7 +141,7 @@ def align(loss: Loss, split: str = "p", names: Mapping | None = None, width: flo
         rows = ["L &= 0"]
     words = []
     if factors:
-        S = _sparsity(loss)
+        S = loss.law.density(loss.circuit.n)
         words.append(f"where ${_density_name(loss, names)} = 1 - {symbol_names.get(S, sp.latex(S))}$")
     if loss.on_boundary:
         words.append("the point lies on a regime boundary, and this is an adjacent regime's formula")

@@ -27,10 +27,11 @@ import sympy as sp
 from sympy.polys.constructor import construct_domain
 
 from .circuit import Circuit
-from .errors import SuperlossError
+from .errors import NumericalError, SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
-from .laws import OneHot, SparseUniform
+from .laws import FeatureLaw
 from .names import inline
+from .problem import Problem
 from .regime import Regime, irreducible_factors, signed
 from .simplices import term_integrals
 
@@ -85,23 +86,6 @@ class Loss:
         return "\n".join(lines)
 
 
-def _importance(importance, n: int) -> tuple[sp.Expr, ...]:
-    if importance is None:
-        return (sp.Integer(1),) * n
-    values = tuple(sp.sympify(v) if not isinstance(v, str) else None for v in importance)
-    if len(values) != n:
-        raise SuperlossError(f"importance has {len(values)} entries for {n} features")
-    for v in values:
-        if v is None or not isinstance(v, sp.Expr):
-            raise SuperlossError("importances must be numbers or SymPy expressions "
-                                 "(parse text with analytic.expression.parse_expression)")
-        if v.is_number and not (v.is_finite and v.is_real):
-            raise SuperlossError(f"importance {v} is not a finite real number")
-        if v.is_number and v < 0:
-            raise SuperlossError(f"importance {v} is negative; importances must be >= 0")
-    return values
-
-
 def _fraction(value, what: str) -> Fraction:
     """An exact fraction; floats are taken at their exact binary value, not rounded."""
     value = sp.Rational(value) if isinstance(value, sp.Float) else sp.sympify(value)
@@ -111,27 +95,31 @@ def _fraction(value, what: str) -> Fraction:
 
 
 def _point(circuit: Circuit, at: Mapping | None) -> dict[sp.Symbol, Fraction]:
-    at = {(k if isinstance(k, sp.Symbol) else sp.Symbol(str(k))): v for k, v in (at or {}).items()}
-    by_name = {s.name: s for s in at}
-    point = {}
-    missing = []
-    for s in circuit.symbols:
-        key = s if s in at else by_name.get(s.name)
-        if key is None:
-            missing.append(s.name)
-            continue
-        value = at[key]
-        if isinstance(value, str):
-            # Text is parsed by analytic.expression's whitelist grammar, never sympified here.
-            raise SuperlossError(f"at: {s.name} = {value!r} is text; give a number (or parse it with "
-                                 "analytic.expression.parse_expression)")
-        value = sp.sympify(value)
-        if not value.is_number or not value.is_finite or not value.is_real:
-            raise SuperlossError(f"at: {s.name} = {value} is not a finite real number")
-        point[s] = _fraction(value, f"at: {s.name}")
+    """The point ``at`` of the circuit's symbolic weights, exactly, in the order of
+    ``circuit.symbols``; every weight needs a value, and a name that is not one is refused."""
+    weights = {s.name: s for s in circuit.symbols}
+    given = {}
+    for key, value in (at or {}).items():
+        name = key.name if isinstance(key, sp.Symbol) else str(key)
+        if name not in weights:
+            raise SuperlossError(f"at: {name} is not a symbolic weight of the circuit (its symbolic weights: "
+                                 f"{', '.join(weights) or 'none'}); the point picks the regime of the weights")
+        given[name] = value
+    missing = [name for name in weights if name not in given]
     if missing:
         raise SuperlossError("the weights are symbolic, so a point is needed: give at= values for "
                              + ", ".join(missing))
+    point = {}
+    for name, s in weights.items():
+        value = given[name]
+        if isinstance(value, str):
+            # Text is parsed by analytic.expression's whitelist grammar, never sympified here.
+            raise SuperlossError(f"at: {name} = {value!r} is text; give a number (or parse it with "
+                                 "analytic.expression.parse_expression)")
+        value = sp.sympify(value)
+        if not value.is_number or not value.is_finite or not value.is_real:
+            raise SuperlossError(f"at: {name} = {value} is not a finite real number")
+        point[s] = _fraction(value, f"at: {name}")
     return point
 
 
@@ -191,30 +179,14 @@ def _symbolic_term(geo, cells, planes_sym: TermPlanes) -> tuple[object, list]:
     return integrate_cells(geo, cells, planes_sym, coords), list(factors)
 
 
-def _unpack(circuit: Circuit, values: Sequence) -> tuple[list, list, list, list]:
-    """``W1, W2, b1, b2`` as nested lists from the flat ``circuit.entries()`` order."""
-    n, m = circuit.n, circuit.m
-    it = iter(values)
-    W1 = [[next(it) for _ in range(n)] for _ in range(m)]
-    W2 = [[next(it) for _ in range(m)] for _ in range(n)]
-    return W1, W2, [next(it) for _ in range(m)], [next(it) for _ in range(n)]
-
-
-def _patterns(circuit: Circuit, law):
-    """Every output ``i`` with every pattern ``A`` of nonzero probability."""
-    for i in range(circuit.n):
-        for A, prob in law.pattern_probabilities(circuit.n, circuit.receptive_field(i)).items():
-            if prob != 0:
-                yield i, A, prob
-
-
-def _derive_float(circuit: Circuit, law, importance: tuple):
+def _derive_float(problem: Problem):
     """All terms for float weights: exact formulas evaluated in float64. The
     cells of a pattern are shared by its outputs, so patterns go outside."""
-    W1, W2, b1, b2 = (np.array(x, dtype=float) for x in _unpack(circuit, [float(e) for e in circuit.entries()]))
+    circuit, law, importance = problem.circuit, problem.law, problem.importance
+    W1, W2, b1, b2 = (np.array(x, dtype=float) for x in circuit.layout.unpack([float(e) for e in circuit.entries()]))
     low, high = float(law.low), float(law.high)
     by_pattern: dict[frozenset, dict[int, sp.Expr]] = {}
-    for i, A, prob in _patterns(circuit, law):
+    for i, A, prob in problem.patterns():
         by_pattern.setdefault(A, {})[i] = prob
     terms, probability = {}, {}
     for A, outputs in by_pattern.items():
@@ -226,9 +198,10 @@ def _derive_float(circuit: Circuit, law, importance: tuple):
     return terms, probability, set()
 
 
-def _derive(circuit: Circuit, law, importance: tuple, point: dict | None):
+def _derive(problem: Problem, point: dict | None):
     """All terms in exact arithmetic: in the fraction field of the weights at
     ``point``, or in rationals for numeric weights (``point`` is ``None``)."""
+    circuit, law, importance = problem.circuit, problem.law, problem.importance
     # Floats are taken at their exact binary value, so that the fraction field is exact.
     entries = [e.xreplace({f: sp.Rational(f) for f in e.atoms(sp.Float)}) for e in circuit.entries()]
     if point is not None:
@@ -237,16 +210,16 @@ def _derive(circuit: Circuit, law, importance: tuple, point: dict | None):
                 domain.is_FractionField and not all(isinstance(g, sp.Symbol) for g in domain.symbols)):
             raise SuperlossError(f"weights must be rational functions of the symbols with rational "
                                  f"coefficients (SymPy chose the domain {domain})")
-        symbolic = _unpack(circuit, elems)
+        symbolic = circuit.layout.unpack(elems)
         numbers = [_fraction(e.subs(point), "a weight") for e in entries]
     else:
         domain, symbolic = None, None
         numbers = [_fraction(e, "a weight") for e in entries]
-    exact = _unpack(circuit, numbers)
+    exact = circuit.layout.unpack(numbers)
     circuit_key = (tuple(entries), circuit.hidden, circuit.output, circuit.target, law.low, law.high)
     low, high = _fraction(law.low, "low"), _fraction(law.high, "high")
     terms, probability, factors = {}, {}, set()
-    for i, A, prob in _patterns(circuit, law):
+    for i, A, prob in problem.patterns():
         shape = dict(i=i, A=tuple(sorted(A)), hidden=circuit.hidden, output=circuit.output,
                      target=circuit.target, feeds=tuple(circuit.feeds(i)))
         planes_exact = TermPlanes(*exact, **shape, one=Fraction(1), low=low, high=high)
@@ -267,13 +240,13 @@ def _rational(x: Fraction) -> sp.Rational:
     return sp.Rational(x.numerator, x.denominator)
 
 
-def _assemble(terms: dict, probability: dict, law) -> sp.Expr:
+def _assemble(terms: dict, probability: dict, law: FeatureLaw, n: int) -> sp.Expr:
     """``sum P(A) * term``, collected by powers of the density ``p = 1 - S`` when
     one symbol ``S`` is the sparsity of every feature: ``sum_k (1 - S)**k * C_k``.
     Each ``C_k`` stays a sum of the terms' own fractions, which reads better
     than one fraction over their common denominator."""
-    S = law.sparsity if isinstance(law, SparseUniform) else None
-    if not (isinstance(S, sp.Symbol)):
+    S = law.density(n)
+    if S is None:
         return sp.Add(*[probability[k] * terms[k] for k in terms])
     p = sp.Dummy("p")
     by_power: dict[int, list] = {}
@@ -291,9 +264,10 @@ def _assemble(terms: dict, probability: dict, law) -> sp.Expr:
     return sp.Add(*out)
 
 
-def expected_loss(circuit: Circuit, law: SparseUniform | OneHot, importance: Sequence | None = None,
+def expected_loss(circuit: Circuit | Problem, law: FeatureLaw | None = None, importance: Sequence | None = None,
                   at: Mapping | None = None, seed: int = 0, exact: bool | None = None) -> Loss:
-    """The exact ``E[sum_i I_i (y_i - y'_i)^2]`` of ``circuit`` under ``law``.
+    """The exact ``E[sum_i I_i (y_i - y'_i)^2]`` of ``circuit`` under ``law``, or of a
+    :class:`~analytic.problem.Problem` with its fixed values put in.
 
     Numeric weights give one expression, valid everywhere (``S`` and ``I`` may be
     symbols). Symbolic weights need a point ``at`` (symbol -> number); the result
@@ -304,19 +278,18 @@ def expected_loss(circuit: Circuit, law: SparseUniform | OneHot, importance: Seq
     Float weights are integrated with the same exact formulas in float64;
     ``exact=True`` takes them at their exact binary value in rationals instead.
     """
-    if not isinstance(circuit, Circuit):
-        raise SuperlossError(f"expected a Circuit, got {type(circuit).__name__}")
-    if not isinstance(law, (SparseUniform, OneHot)):
-        raise SuperlossError(f"expected a feature law (SparseUniform or OneHot), got {type(law).__name__}")
-    if isinstance(law, SparseUniform):
-        law.sparsity_of(circuit.n)
-    importance = _importance(importance, circuit.n)
+    if isinstance(circuit, Problem):
+        if law is not None or importance is not None:
+            raise SuperlossError("give a problem, or a circuit with its law and importances, not both")
+        problem = circuit.substituted()
+    else:
+        problem = Problem(circuit, law, importance)
+    circuit, law, importance = problem.circuit, problem.law, problem.importance
     floats = any(e.has(sp.Float) for e in circuit.entries())
     if circuit.is_numeric:
         use_floats = floats if exact is None else not exact
-        derive = _derive_float if use_floats else (lambda c, l, i: _derive(c, l, i, None))
-        terms, probability, _ = derive(circuit, law, importance)
-        return Loss(_assemble(terms, probability, law), terms, probability, circuit, law, importance)
+        terms, probability, _ = _derive_float(problem) if use_floats else _derive(problem, None)
+        return Loss(_assemble(terms, probability, law, circuit.n), terms, probability, circuit, law, importance)
 
     point = _point(circuit, at)
     rng = Random(seed)
@@ -327,13 +300,13 @@ def expected_loss(circuit: Circuit, law: SparseUniform | OneHot, importance: Seq
         witness = point if attempt == 0 else {
             s: v + step * (1 + abs(v)) * Fraction(rng.randint(-1000, 1000), 1000) for s, v in point.items()}
         try:
-            terms, probability, factors = _derive(circuit, law, importance, witness)
+            terms, probability, factors = _derive(problem, witness)
         except OnBoundary:
             continue
         regime = Regime.from_factors(factors)
         if attempt and not regime.holds(point, strict=False):
             continue
-        return Loss(_assemble(terms, probability, law), terms, probability, circuit, law, importance,
+        return Loss(_assemble(terms, probability, law, circuit.n), terms, probability, circuit, law, importance,
                     regime, {s: _rational(v) for s, v in point.items()},
                     {s: _rational(v) for s, v in witness.items()}, on_boundary=attempt > 0)
-    raise SuperlossError("could not find a regime next to the point; it may lie where many boundaries meet")
+    raise NumericalError("could not find a regime next to the point; it may lie where many boundaries meet")

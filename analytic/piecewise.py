@@ -5,25 +5,24 @@ regimes' own condition polynomials; covering the interval by them is a proof
 that no regime was missed. With two free weights the regimes are found by
 deriving at the points of a grid, which is only a sample: the result says so.
 
->>> from analytic import Circuit, SparseUniform, sym
+>>> from analytic import Circuit, Problem, SparseUniform, sym
 >>> w = sym("w")
->>> pw = piecewise_loss(Circuit([[w]], [[1]]), SparseUniform(0), box={w: (-1, 1)})
+>>> pw = piecewise_loss(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (-1, 1)}))
 >>> pw.proven, len(pw.pieces)
 (True, 2)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import product
 
 import sympy as sp
 
-from .circuit import Circuit
 from .errors import SuperlossError
 from .loss import Loss, expected_loss
+from .problem import Problem
 
 
 @dataclass(frozen=True)
@@ -62,24 +61,20 @@ def _interval(loss: Loss, x: sp.Symbol, lo: sp.Rational, hi: sp.Rational):
     return left, right
 
 
-def piecewise_loss(circuit: Circuit, law, importance: Sequence | None = None,
-                   box: Mapping | None = None, fixed: Mapping | None = None,
-                   grid: int = 12, max_regimes: int = 200) -> PiecewiseLoss:
-    """The loss over ``box`` (symbol -> (low, high), one or two symbols), the
-    other weights set by ``fixed``, as a ``Piecewise`` of its regimes."""
-    circuit = circuit.subs(dict(fixed or {}))
-    box = {s: (sp.Rational(lo), sp.Rational(hi)) for s, (lo, hi) in (box or {}).items()}
-    free = set(circuit.symbols)
+def piecewise_loss(problem: Problem, grid: int = 12, max_regimes: int = 200) -> PiecewiseLoss:
+    """The loss over the box of the problem's one or two free weights (every other
+    weight fixed; the sparsity and importances fixed or symbolic), as a ``Piecewise``
+    of its regimes; fixed values are put in (:meth:`Problem.substituted`)."""
+    problem = problem.substituted()
+    free = set(problem.circuit.symbols)
+    box = {s: (sp.Rational(lo), sp.Rational(hi)) for s, (lo, hi) in problem.bounds.items()}
     if not box or len(box) > 2 or set(box) != free:
-        raise SuperlossError("piecewise_loss needs one or two free weights, each with a (low, high) box; "
-                             f"free weights here: {sorted(s.name for s in free)}")
-    for s, (lo, hi) in box.items():
-        if not lo < hi:
-            raise SuperlossError(f"box for {s.name}: low={lo} must be below high={hi}")
+        raise SuperlossError("piecewise_loss needs one or two free weights, each with a (low, high) box, and "
+                             f"every other weight fixed; weights not fixed here: {sorted(s.name for s in free)}")
     pieces: dict = {}
 
     def derive(point: dict) -> Loss:
-        loss = expected_loss(circuit, law, importance, at=point)
+        loss = expected_loss(problem, at=point)
         pieces.setdefault(loss.regime, loss)
         if len(pieces) > max_regimes:
             raise SuperlossError(f"more than {max_regimes} regimes in the box; narrow it")

@@ -68,6 +68,24 @@ def _relation(expr: sp.Expr, sign: int) -> sp.core.relational.Relational:
     return sp.Gt(positive, negative) if sign > 0 else sp.Lt(positive, negative)
 
 
+def always_true(expr: sp.Expr, sign: int) -> bool:
+    """Whether ``sign * expr > 0`` holds for all real values of its symbols: SymPy
+    decides the relation at once, or ``expr`` is a sum of even powers with positive
+    coefficients and a positive constant (and ``sign`` is +1).
+
+    >>> from analytic.symbols import syms
+    >>> t, u = syms("t u")
+    >>> always_true(t**2 + 1, 1), always_true(t**2 * u**4 + 3, 1), always_true(t**2 + u, 1)
+    (True, True, False)
+    """
+    if sign > 0:
+        terms = sp.Poly(expr, *sorted(expr.free_symbols, key=sp.default_sort_key)).terms()
+        if (all(c > 0 and all(e % 2 == 0 for e in monomial) for monomial, c in terms)
+                and any(not any(monomial) for monomial, _ in terms)):
+            return True
+    return _relation(expr, sign) is sp.true
+
+
 @dataclass(frozen=True)
 class Regime:
     """A region of weight space: the sign of each of its factors.
@@ -80,7 +98,9 @@ class Regime:
 
     @classmethod
     def from_factors(cls, factors: Iterable[tuple[sp.Expr, int]]) -> "Regime":
-        return cls(frozenset(factors))
+        """The regime of the signed factors, less those that are positive everywhere
+        (a sum of squares plus a constant bounds nothing)."""
+        return cls(frozenset((f, s) for f, s in factors if not always_true(sp.sympify(f), s)))
 
     @property
     def conditions(self) -> tuple:

@@ -48,6 +48,7 @@ with the file name.
 
 from __future__ import annotations
 
+import inspect
 import math
 import tomllib
 from collections.abc import Mapping
@@ -62,14 +63,14 @@ import sympy as sp
 from .circuit import Circuit
 from .presets import PRESETS
 from .errors import SuperlossError
-from .expression import _finite, parse_expression
-from .laws import OneHot, SparseUniform
+from .expression import parse_expression
+from .laws import LAWS, FeatureLaw
+from .problem import Problem
 from .symbols import sym
 
 TOP_KEYS = ("importance", "circuit", "law", "at", "bounds", "latex")
 MATRIX_KEYS = ("W1", "W2", "b1", "b2", "hidden", "output", "target", "features")
 CIRCUIT_KEYS = ("preset", "args", "substitute", *MATRIX_KEYS)
-LAW_KEYS = {"sparse_uniform": ("kind", "sparsity", "low", "high"), "one_hot": ("kind", "low", "high")}
 #: Largest integer a preset argument may be: ``monosemantic_abs(n)`` builds a
 #: ``2n x n`` matrix, and a typo like ``n = 1000000`` should fail, not hang.
 MAX_PRESET_INT = 100
@@ -85,7 +86,7 @@ class Spec:
     """
 
     circuit: Circuit
-    law: SparseUniform | OneHot
+    law: FeatureLaw
     importance: tuple[sp.Expr, ...] | None = None
     at: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
@@ -291,52 +292,52 @@ def _circuit(table: dict) -> Circuit:
         return Circuit(*matrices, features=features, **options)
 
 
+def law_keys(kind: str) -> dict[str, bool]:
+    """The keys a ``[law]`` table of ``kind`` takes besides ``kind``: the keyword
+    arguments of the law's class, each with whether it is required."""
+    signature = inspect.signature(LAWS[kind].__init__)
+    return {name: p.default is inspect.Parameter.empty for name, p in list(signature.parameters.items())[1:]}
+
+
 class _LawParts(NamedTuple):
-    """A [law] table read into expressions, before the law object is made."""
+    """A [law] table read into expressions (a list where it gives one per feature),
+    before the law object is made."""
 
     kind: str
-    sparsity: sp.Expr | list[sp.Expr] | None
-    bounds: dict[str, sp.Expr]
+    values: dict[str, sp.Expr | list[sp.Expr]]
 
     def expressions(self) -> list[sp.Expr]:
-        if self.sparsity is None:
-            return list(self.bounds.values())
-        sparsity = self.sparsity if isinstance(self.sparsity, list) else [self.sparsity]
-        return [*sparsity, *self.bounds.values()]
+        return [e for v in self.values.values() for e in (v if isinstance(v, list) else [v])]
 
     def subs(self, values: Mapping) -> "_LawParts":
-        sparsity = self.sparsity
-        if isinstance(sparsity, list):
-            sparsity = [_subs(s, values) for s in sparsity]
-        elif sparsity is not None:
-            sparsity = _subs(sparsity, values)
-        return _LawParts(self.kind, sparsity, {k: _subs(v, values) for k, v in self.bounds.items()})
+        return _LawParts(self.kind, {k: [_subs(e, values) for e in v] if isinstance(v, list) else _subs(v, values)
+                                     for k, v in self.values.items()})
 
-    def make(self) -> SparseUniform | OneHot:
+    def make(self) -> FeatureLaw:
         with _context("[law]"):
-            if self.kind == "one_hot":
-                return OneHot(**self.bounds)
-            return SparseUniform(self.sparsity, **self.bounds)
+            return LAWS[self.kind](**self.values)
 
 
 def _law(table: dict, n: int) -> _LawParts:
     if "kind" not in table:
-        raise SuperlossError(f"[law] needs kind = one of {', '.join(LAW_KEYS)}")
+        raise SuperlossError(f"[law] needs kind = one of {', '.join(LAWS)}")
     kind = _string(table["kind"], "law.kind")
-    if kind not in LAW_KEYS:
-        raise SuperlossError(f"unknown law kind '{kind}' (known: {', '.join(LAW_KEYS)})")
-    _check_keys(table, LAW_KEYS[kind], f"[law] of kind {kind}")
-    bounds = {key: _value(table[key], f"law.{key}") for key in ("low", "high") if key in table}
-    if kind == "one_hot":
-        return _LawParts(kind, None, bounds)
-    if "sparsity" not in table:
-        raise SuperlossError("[law] of kind sparse_uniform needs sparsity = a number, an expression or a list")
-    raw = table["sparsity"]
-    if not isinstance(raw, list):
-        return _LawParts(kind, _value(raw, "law.sparsity"), bounds)
-    if len(raw) != n:
-        raise SuperlossError(f"law.sparsity has {len(raw)} entries, but the circuit has {n} features")
-    return _LawParts(kind, _vector(raw, "law.sparsity"), bounds)
+    if kind not in LAWS:
+        raise SuperlossError(f"unknown law kind '{kind}' (known: {', '.join(LAWS)})")
+    keys = law_keys(kind)
+    _check_keys(table, ("kind", *keys), f"[law] of kind {kind}")
+    for key, required in keys.items():
+        if required and key not in table:
+            raise SuperlossError(f"[law] of kind {kind} needs {key} = a number, an expression or a list")
+    values = {}
+    for key in keys:
+        if key not in table:
+            continue
+        raw = table[key]
+        if isinstance(raw, list) and len(raw) != n:
+            raise SuperlossError(f"law.{key} has {len(raw)} entries, but the circuit has {n} features")
+        values[key] = _vector(raw, f"law.{key}") if isinstance(raw, list) else _value(raw, f"law.{key}")
+    return _LawParts(kind, values)
 
 
 def _importance(raw: Any, circuit: Circuit) -> list[sp.Expr]:
@@ -352,15 +353,6 @@ def _importance(raw: Any, circuit: Circuit) -> list[sp.Expr]:
                 raise SuperlossError(f"importance names feature '{name}'; the features are {', '.join(features)}")
         return [_value(raw[f], f"importance.{f}") if f in raw else sp.Integer(1) for f in features]
     raise SuperlossError(f"importance must be a list or a table by feature name, got {raw!r}")
-
-
-def _check_importance(weights: list[sp.Expr], features: tuple[str, ...]) -> tuple[sp.Expr, ...]:
-    for feature, w in zip(features, weights):
-        if not _finite(w):
-            raise SuperlossError(f"importance of feature '{feature}' is {w}, which is not finite")
-        if w.is_number and w.is_negative:
-            raise SuperlossError(f"importance of feature '{feature}' is {w}; importances must be >= 0")
-    return tuple(weights)
 
 
 def _build(data: dict, source: str) -> Spec:
@@ -389,8 +381,10 @@ def _build(data: dict, source: str) -> Spec:
                               features=circuit.features)
         law = law.subs(values)
         weights = None if weights is None else [_subs(w, values) for w in weights]
-    importance = None if weights is None else _check_importance(weights, circuit.features)
+    importance = None if weights is None else tuple(weights)
     law_object = law.make()
+    # The checks every command shares (names that collide or read as constants, negative importances).
+    Problem(circuit, law_object, importance)
 
     at = _symbol_table(at_table, "at")
     for symbol, value in at.items():

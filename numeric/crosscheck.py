@@ -26,10 +26,10 @@ import sympy as sp
 from joblib import Parallel, delayed
 from scipy.optimize import least_squares
 
-from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss
 from analytic.symmetry import rescalings
 
-from .engines.montecarlo import MonteCarloResult, sample_features
+from .engines.montecarlo import MonteCarloResult
 from .optimize import Optimum
 from .engines.pointwise import PointwiseLoss
 from .train import Adam, TrainConfig, TrainResult, forward_backward, train
@@ -118,30 +118,30 @@ class CircuitTraining:
             f"{'params':>10}: largest difference after the rescaling {self.difference:.3g}"])
 
 
-def descend(f: PointwiseLoss, law, importance: Sequence | None, bounds: Mapping, start: Mapping,
-            config: TrainConfig, seed: int = 0) -> tuple[dict, np.ndarray, MonteCarloResult]:
-    """Sampled Adam on the params of ``f`` from ``start``, projected onto
-    ``bounds``: each step draws a batch from ``law``, backpropagates its loss to
-    the weights and, through the weight map's exact Jacobian, to the params.
-    Returns the point reached, the batch losses, and their mean over the last
-    tenth of the steps with its standard error."""
+def descend(problem: Problem, start: Mapping, config: TrainConfig,
+            seed: int = 0) -> tuple[dict, np.ndarray, MonteCarloResult]:
+    """Sampled Adam on the free weights of ``problem`` from ``start``, projected
+    onto their boxes: each step draws a batch from the law, backpropagates its
+    loss to the weights and, through the weight map's exact Jacobian, to the
+    params. Returns the point reached, the batch losses, and their mean over the
+    last tenth of the steps with its standard error."""
+    f = PointwiseLoss(problem)
     c, params = f.circuit, list(f.params)
     n = c.n
-    lo, hi = np.array([bounds[p] for p in params], dtype=float).T
-    sparsity = [float(sp.sympify(s).subs(f.numbers)) for s in law.sparsity_of(n)]
-    weight = np.array([[float(sp.sympify(1 if importance is None else importance[i]).subs(f.numbers))
-                        for i in range(n)]])
+    lo, hi = np.array([problem.bounds[p] for p in params], dtype=float).T
+    law = problem.law.subs(f.numbers)
+    weight = np.array([[float(v.subs(f.numbers)) for v in problem.importance]])
     theta = np.clip(np.array([[float(start[p]) for p in params]]), lo, hi)
     opt = Adam.from_config([theta], config)
     rng = np.random.default_rng(seed)
     history = np.empty(config.steps)
     for step in range(config.steps):
         W1, W2, b1, b2 = f.weights(theta[0])
-        x = sample_features(law, n, config.batch, rng, sparsity).T[None]
+        x = law.sample(n, config.batch, rng).T[None]
         target = np.abs(x) if c.target == "abs" else x
         g = forward_backward(W1[None], W2[None], b1[None], b2[None], x, target, weight, c.hidden, c.output)
         history[step] = g.loss[0]
-        entries = np.concatenate([g.W1.ravel(), g.W2.ravel(), g.b1.ravel(), g.b2.ravel()])
+        entries = problem.layout.flatten(g.W1, g.W2, g.b1, g.b2)
         opt.update([f.pullback(theta[0], entries)[None]], step)
         np.clip(theta, lo, hi, out=theta)
     last = history[-config.final_steps:]
@@ -149,17 +149,17 @@ def descend(f: PointwiseLoss, law, importance: Sequence | None, bounds: Mapping,
     return dict(zip(params, theta[0].tolist())), history, estimate
 
 
-def train_circuit(circuit: Circuit, law, importance: Sequence | None, optimum: Optimum,
-                  start: Mapping, config: TrainConfig, seed: int = 0) -> CircuitTraining:
-    """Train the free parameters of ``optimum`` (its ``params``, in its box, the
-    rest fixed at ``optimum.fixed``) from ``start`` (:func:`descend`), and
-    compare the point reached with ``optimum``."""
-    params = list(optimum.params)
-    f = PointwiseLoss(circuit, law, importance, params, optimum.fixed)
-    point, history, estimate = descend(f, law, importance, optimum.bounds, start, config, seed)
-    aligned = align(point, optimum.params, rescalings(f.circuit, params))
+def train_circuit(optimum: Optimum, start: Mapping, config: TrainConfig, seed: int = 0) -> CircuitTraining:
+    """Train the free parameters of ``optimum`` (those of its problem, in their box,
+    the rest fixed) from ``start`` (:func:`descend`), and compare the point reached
+    with ``optimum``."""
+    problem = optimum.problem
+    params = list(problem.params)
+    point, history, estimate = descend(problem, start, config, seed)
+    aligned = align(point, optimum.params, rescalings(problem.free_circuit, params))
     x = np.array([point[p] for p in params])
-    return CircuitTraining(point, dict(start), f.value(x), estimate, history, optimum, aligned, config.steps)
+    return CircuitTraining(point, dict(start), PointwiseLoss(problem).value(x), estimate, history, optimum, aligned,
+                           config.steps)
 
 
 def composed(detection, b: np.ndarray, n: int) -> tuple[Circuit, dict]:
@@ -236,9 +236,9 @@ def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: 
     out = []
     for s in sparsities:
         for i in rider_importances:
-            best = optimize(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], dict(BOX),
-                            {S: sp.Rational(s), I_b: sp.Rational(i)}, starts=starts, samples=0,
-                            x0=CANONICAL, jobs=jobs)
+            problem = Problem(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], free=BOX,
+                              fixed={S: sp.Rational(s), I_b: sp.Rational(i)})
+            best = optimize(problem, starts=starts, samples=0, x0=CANONICAL, jobs=jobs)
             ks = [k for k in range(result.instances)
                   if result.sparsities[k] == float(s) and result.importances[k][1] == float(i)]
             losses = [result.exact_loss(k) for k in ks]
@@ -261,10 +261,8 @@ def _composed_loss(result: TrainResult, k: int, found, config: TrainConfig, seed
         return {"composed_loss": None}
     circuit, start = composed(found, result.weights["b"][k], result.n)
     law, importance = result.law(k), result.importance(k)
-    params = list(circuit.symbols)
-    f = PointwiseLoss(circuit, law, importance, params)
-    bounds = {p: COMPOSED_BOUNDS["bias" if p.name.startswith("b_") else "weight"] for p in params}
-    point, _, estimate = descend(f, law, importance, bounds, start, config, seed)
+    bounds = {p: COMPOSED_BOUNDS["bias" if p.name.startswith("b_") else "weight"] for p in circuit.symbols}
+    point, _, estimate = descend(Problem(circuit, law, importance, free=bounds), start, config, seed)
     exact = float(expected_loss(circuit.subs(point), law, importance).expr)
     return {"composed_loss": exact, "composed_estimate": estimate.mean, "composed_stderr": estimate.stderr,
             "composed_params": {p.name: v for p, v in point.items()}}

@@ -11,10 +11,9 @@ form of its regime (:class:`numeric.engines.regimes.RegimeLoss`): the exact Hess
 the regime, and a Monte Carlo estimate of the loss that shares no code with the
 closed forms.
 
->>> from analytic import Circuit, SparseUniform, sym
+>>> from analytic import Circuit, Problem, SparseUniform, sym
 >>> w = sym("w")
->>> best = optimize(Circuit([[w]], [[1]]), SparseUniform(0), None, free={w: (-3, 3)}, starts=4,
-...                 samples=0)
+>>> best = optimize(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (-3, 3)}), starts=4, samples=0)
 >>> round(abs(best.params[w]), 6), round(best.loss, 6), best.verdict
 (1.0, 0.166667, 'minimum')
 """
@@ -22,18 +21,19 @@ closed forms.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 from joblib import Parallel, delayed
 from scipy.optimize import differential_evolution, minimize
 
-from analytic import Circuit, Loss, SuperlossError
+from analytic import Loss, NumericalError, Problem, SuperlossError
 from analytic.arrangement import clear_cache
 from analytic.symmetry import rescalings
 
 from .engines.regimes import RegimeLoss
+from .rounding import shown, tolerance
 from .engines.montecarlo import MonteCarloResult, monte_carlo_loss
 from .engines.pointwise import PointwiseLoss
 
@@ -61,7 +61,8 @@ class Optimum:
     ``hessian_eigenvalues`` are those of that reduced Hessian. On a regime
     boundary (``on_boundary``) the derivatives are one-sided.
     ``global_loss`` is the best loss the independent global search reached
-    (``None`` without one).
+    (``None`` without one). ``loss`` is 0 where it is zero to rounding
+    (:mod:`numeric.rounding`). ``problem`` is the problem that was optimized.
     """
 
     params: dict
@@ -77,12 +78,22 @@ class Optimum:
     hits: int
     global_loss: float | None
     monte_carlo: MonteCarloResult | None
-    fixed: dict = field(default_factory=dict)
-    bounds: dict = field(default_factory=dict)
+    problem: Problem
+
+    @property
+    def fixed(self) -> dict:
+        """The values of the symbols that were not optimized."""
+        return self.problem.fixed
+
+    @property
+    def bounds(self) -> dict:
+        """The box each parameter was searched in."""
+        return self.problem.bounds
 
     @property
     def zscore(self) -> float | None:
-        """The Monte Carlo estimate's distance from ``loss`` in standard errors."""
+        """The Monte Carlo estimate's distance from ``loss`` in standard errors
+        (``None`` without a check, or where every sample gave the same loss)."""
         return None if self.monte_carlo is None else self.monte_carlo.zscore(self.loss)
 
     def __str__(self) -> str:
@@ -104,7 +115,7 @@ class Optimum:
         lines += [f"{'starts':>10}: {self.hits} of {self.starts} reached the best value; {search}",
                   f"{'regime':>10}: {len(self.regime.conditions)} conditions"]
         if self.monte_carlo is not None:
-            lines.append(f"{'check':>10}: {self.monte_carlo} (z = {self.zscore:+.2f})")
+            lines.append(f"{'check':>10}: {self.monte_carlo} ({self.monte_carlo.compare(self.loss)})")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -128,25 +139,9 @@ class Optimum:
                 "global_search_loss": self.global_loss,
                 "monte_carlo": None if mc is None else {
                     "mean": mc.mean, "stderr": mc.stderr, "samples": mc.samples, "seed": mc.seed,
-                    "zscore": self.zscore},
+                    "zscore": self.zscore, "agrees": mc.agrees(self.loss)},
             },
         }
-
-
-def check_bounds(free: Mapping) -> dict:
-    """``free`` as ``{symbol: (low, high)}`` floats; one-line errors for bad boxes."""
-    out = {}
-    for s, box in free.items():
-        try:
-            lo, hi = (float(v) for v in box)
-        except (TypeError, ValueError):
-            raise SuperlossError(f"bounds for {s}: expected (low, high), got {box!r}") from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise SuperlossError(f"bounds for {s}: need finite low < high, got ({lo:g}, {hi:g})")
-        out[s] = (lo, hi)
-    if not out:
-        raise SuperlossError("nothing to optimize: give at least one free parameter")
-    return out
 
 
 class _Objective:
@@ -165,19 +160,19 @@ class _Objective:
             try:
                 self.f.gradient(y)
                 return y
-            except SuperlossError:
+            except NumericalError:
                 continue
-        raise SuperlossError("the loss formula is singular all around "
+        raise NumericalError("the loss formula is singular all around "
                              + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.f.params, x)))
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         try:
             return self.f.value(x), self.f.gradient(x)
-        except SuperlossError:
+        except NumericalError:
             y = self.inside(x)
             try:
                 value = self.f.value(x)
-            except SuperlossError:
+            except NumericalError:
                 value = self.f.value(y)
             return value, self.f.gradient(y)
 
@@ -197,13 +192,12 @@ def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     return result
 
 
-def _start(circuit: Circuit, law, importance, params: list, fixed, x0: np.ndarray, lo: np.ndarray,
-           hi: np.ndarray):
+def _start(problem: Problem, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     """One L-BFGS-B run on the pointwise engine (built here, so that it can run in a worker process)."""
     # Search points are never revisited across runs: cached cells would only
     # take memory (and make a repeated run look faster than a new one).
     clear_cache()
-    return _local(PointwiseLoss(circuit, law, importance, params, fixed).value_and_gradient, x0, lo, hi)
+    return _local(PointwiseLoss(problem).value_and_gradient, x0, lo, hi)
 
 
 def random_starts(lo: np.ndarray, hi: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -241,33 +235,35 @@ def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
     return eigenvalues, "degenerate"
 
 
-def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
-             fixed: Mapping | None = None, starts: int = 16, seed: int = 0, *,
-             global_search: bool = False, samples: int = 1_000_000,
-             x0: Mapping | Sequence[Mapping] | None = None, jobs: int = 1) -> Optimum:
-    """Minimise the exact loss over ``free`` (symbol -> (low, high)), the other
-    symbols set by ``fixed``: ``starts`` seeded L-BFGS-B runs (the first from
-    ``x0``, a point or a list of points, if given, else from the middle of the
-    box; the rest from :func:`random_starts`), plus differential
+def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search: bool = False,
+             samples: int = 1_000_000, x0: Mapping | Sequence[Mapping] | None = None, jobs: int = 1) -> Optimum:
+    """Minimise the exact loss of ``problem`` over its free weights, each in its box
+    (``Problem(..., free={w: (low, high)}, fixed=...)``): ``starts`` seeded L-BFGS-B
+    runs (the first from ``x0``, a point or a list of points, if given, else from
+    the middle of the box; the rest from :func:`random_starts`), plus differential
     evolution if ``global_search`` (an independent cross-check, slow on large
-    problems). ``samples`` Monte Carlo samples
-    check the loss at the optimum (0: no check). The starts run in ``jobs``
-    processes (joblib; -1: one per core); the result does not depend on it."""
-    bounds = check_bounds(free)
+    problems). ``samples`` Monte Carlo samples check the loss at the optimum (0: no
+    check). The starts run in ``jobs`` processes (joblib; -1: one per core); the
+    result does not depend on it."""
+    if not problem.params:
+        raise SuperlossError("nothing to optimize: give at least one free parameter")
+    unbounded = [p.name for p in problem.params if p not in problem.bounds]
+    if unbounded:
+        raise SuperlossError(f"no bounds for {', '.join(unbounded)}: optimize searches a box, "
+                             "Problem(..., free={w: (low, high)})")
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
     if samples == 1 or samples < 0:
         raise SuperlossError(f"samples must be 0 (no check) or at least 2, got {samples}")
-    params = list(bounds)
-    search = PointwiseLoss(circuit, law, importance, params, fixed)
+    bounds, params = problem.bounds, list(problem.params)
+    search = PointwiseLoss(problem)
     lo, hi = np.array(list(bounds.values())).T
     rng = np.random.default_rng(seed)
     given = [] if x0 is None else [x0] if isinstance(x0, Mapping) else list(x0)
     first = [np.clip([float(point[p]) for p in params], lo, hi) for point in given] or [(lo + hi) / 2]
     points = first + random_starts(lo, hi, starts - len(first), rng)
     starts = len(points)
-    results = Parallel(n_jobs=jobs)(delayed(_start)(circuit, law, importance, params, fixed, x, lo, hi)
-                                    for x in points)
+    results = Parallel(n_jobs=jobs)(delayed(_start)(problem, x, lo, hi) for x in points)
     global_loss = None
     if global_search:
         found = differential_evolution(search.value, list(bounds.values()), seed=rng, tol=1e-8, polish=False,
@@ -276,7 +272,7 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
         global_loss = float(min(found.fun, polished.fun))
         results.append(polished)
     best = min(results, key=lambda r: r.fun)
-    f = RegimeLoss(circuit, law, importance, params, fixed, seed=seed)
+    f = RegimeLoss(problem, seed=seed)
     # The certificate comes from the closed form of the regime the best point lies in;
     # a last polish with it takes the gradient down to rounding.
     objective = _Objective(f, lo, hi)
@@ -284,7 +280,7 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     x = polished.x if polished.fun <= best.fun else best.x
     try:
         loss = f.value(x)
-    except SuperlossError:
+    except NumericalError:
         loss = search.value(x)
     reference = min(loss, best.fun)
     # The absolute floor is for an exact fit, whose loss is zero up to rounding.
@@ -295,7 +291,7 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
               for side, edge in (("low", a), ("high", b)) if abs(v - edge) <= ON_BOUND * w}
     try:
         gradient, hessian, on_boundary, regime = f.gradient(x), f.hessian(x), f.on_boundary(x), f.regime_at(x)
-    except SuperlossError:
+    except NumericalError:
         y = objective.inside(x)
         gradient, hessian, on_boundary, regime = f.gradient(y), f.hessian(y), True, f.regime_at(y)
     inner = [k for k, p in enumerate(params) if p not in active]
@@ -303,7 +299,7 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
     gradient_norm = float(np.linalg.norm(gradient[inner])) if inner else 0.0
 
     point = dict(zip(params, map(float, x)))
-    values = {**(fixed or {}), **point}
+    values = {**problem.fixed, **point}
     symmetries = []
     for field_ in rescalings(f.circuit, f.weights) if f.weights else ():
         vector = np.array([float(sp.sympify(field_.get(p, 0)).subs(values)) for p in params])
@@ -317,7 +313,6 @@ def optimize(circuit: Circuit, law, importance: Sequence | None, free: Mapping,
 
     mc = None
     if samples:
-        mc = monte_carlo_loss(circuit, law, importance, values, samples=samples, seed=seed)
-    return Optimum(point, float(loss), gradient_norm, eigenvalues, verdict, tuple(symmetries), active,
-                   bool(on_boundary), regime, starts, int(hits), global_loss, mc,
-                   fixed=dict(fixed or {}), bounds=bounds)
+        mc = monte_carlo_loss(problem.fix(point), samples=samples, seed=seed)
+    return Optimum(point, shown(float(loss), tolerance(problem)), gradient_norm, eigenvalues, verdict,
+                   tuple(symmetries), active, bool(on_boundary), regime, starts, int(hits), global_loss, mc, problem)

@@ -34,7 +34,7 @@ from functools import cache, partial
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
-from analytic import SparseUniform
+from analytic import Problem, SparseUniform
 from analytic.presets import CANONICAL, asymmetric_inhibition
 
 from .engines.batch import BatchLoss, evaluate
@@ -96,7 +96,8 @@ def _engines() -> dict[str, BatchLoss]:
     """Each variant's loss over its params, at any (S, I_b) (built once per worker process)."""
     full = asymmetric_inhibition()
     circuits = {"full": full, "without": full.subs(VARIANTS["no inhibition"])}
-    return {v: BatchLoss(circuits[v], SparseUniform(S), [1, I_b, 1], [list(BOX)[k] for k in index], [S, I_b])
+    return {v: BatchLoss(Problem(circuits[v], SparseUniform(S), [1, I_b, 1], free=[list(BOX)[k] for k in index],
+                                 varying=[S, I_b]))
             for v, index in VARIANT_PARAMS.items()}
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 from joblib import Parallel, delayed
 
-from analytic import Circuit, SparseUniform, SuperlossError, sym, syms
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, sym, syms
 from analytic.presets import relu_output
 
 from .optimize import _local, random_starts
@@ -172,7 +172,8 @@ def _row(r: float, densities: np.ndarray, seed: int, row: int) -> tuple[list, li
     """Best loss, point and structure at every density for one importance ``r``."""
     circuit, params = reconstruction_circuit()
     lo, hi = np.array([BOX[p] for p in params]).T
-    losses = [PointwiseLoss(circuit, law(), importance(), params, {S: 1.0 - float(p), R: r}) for p in densities]
+    losses = [PointwiseLoss(Problem(circuit, law(), importance(), free=params, fixed={S: 1.0 - float(p), R: r}))
+              for p in densities]
     rng = np.random.default_rng([seed, row])
     templates = [np.array(t) for t in TEMPLATES.values()]
     best: list = [(np.inf, None)] * len(densities)

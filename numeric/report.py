@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from analytic import SparseUniform, expected_loss, sym, syms
+from analytic import Problem, SparseUniform, expected_loss, sym, syms
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from analytic.document import standalone
 
@@ -86,16 +86,15 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
         exact = loss.expr.subs(values)
 
         step(f"checking against Monte Carlo ({samples:,} samples, seed {seed})")
-        mc = monte_carlo_loss(circuit, law, I, values, samples=samples, seed=seed)
+        mc = monte_carlo_loss(Problem(circuit, law, I, fixed=values), samples=samples, seed=seed)
         z = mc.zscore(float(exact))
 
         step("optimizing the ten weights in the study's box (16 starts, certificate, Monte Carlo check)")
-        best = optimize(circuit, law, I, dict(BOX), fixed, seed=seed, x0=CANONICAL, jobs=-1)
+        best = optimize(Problem(circuit, law, I, free=BOX, fixed=fixed), seed=seed, x0=CANONICAL, jobs=-1)
 
         step(f"training the motif's parameters on samples ({CIRCUIT_TRAINING['steps']:,} steps of "
              f"{CIRCUIT_TRAINING['batch']:,})")
-        trained = train_circuit(circuit, law, I, best, CANONICAL, TrainConfig(**FREE_TRAINING | CIRCUIT_TRAINING),
-                                seed=seed)
+        trained = train_circuit(best, CANONICAL, TrainConfig(**FREE_TRAINING | CIRCUIT_TRAINING), seed=seed)
 
         step(f"training {FREE_SEEDS} free 3 x 5 models ({FREE_TRAINING['steps']:,} steps) and scoring them exactly")
         free = train("hidden", 3, 5, [float(DEFAULT_S)], [[float(i) for i in DEFAULT_I]],
@@ -107,7 +106,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
 
         step("drawing the figures")
         kappa, delta = sym("kappa"), sym("delta")
-        save(landscape(circuit, law, I, best, kappa, delta, span={kappa: (0, 40), delta: (0, 1)}, points=31),
+        save(landscape(best, kappa, delta, span={kappa: (0, 40), delta: (0, 1)}, points=31),
              tmp / "landscape")
         save(weight_diagram(circuit.subs(best.params)), tmp / "optimum-weights")
         save(weight_diagram(free.circuit(best_free)), tmp / "free-weights")
@@ -124,7 +123,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
             "",
             f"- At the canonical point ({point}), derived in {derive_s:.2f} s, valid in a regime of "
             f"{len(loss.conditions)} conditions (`loss.json`): {exact} = {float(exact):.10g}.",
-            f"- Monte Carlo: {mc.mean:.10g} +- {mc.stderr:.2g} ({mc.samples:,} samples); z = {z:+.2f}.",
+            f"- Monte Carlo: {mc.mean:.10g} +- {mc.stderr:.2g} ({mc.samples:,} samples); {mc.compare(float(exact))}.",
             "- The formula: `loss.tex`" + (" and `loss.pdf`." if pdf else " (no pdflatex here, so no PDF)."),
             "",
             "## The optimum",
@@ -132,7 +131,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
             f"- Loss {best.loss:.10g}, {1 - best.loss / float(exact):.0%} below the canonical point: {params}.",
             f"- Certificate: {best.verdict}; gradient norm {best.gradient_norm:.2g}; {len(best.symmetries)} "
             f"rescaling symmetry as a flat direction; {best.hits} of {best.starts} starts reached it; "
-            f"Monte Carlo z = {best.zscore:+.2f}.",
+            f"Monte Carlo {best.monte_carlo.compare(best.loss)}.",
             "- The loss over kappa and delta, the others at the optimum, with the optimum's regime "
             "boundaries: [landscape.png](landscape.png) ([PDF](landscape.pdf)); its weights: "
             "[optimum-weights.png](optimum-weights.png).",

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from joblib import Parallel, delayed
 
-from analytic import SparseUniform
+from analytic import Problem, SparseUniform
 from analytic.presets import CANONICAL, asymmetric_inhibition
 
 from .motif import BOX, VARIANTS, I_b, S, classify, delta, kappa, o_a, o_b, w_a, w_b
@@ -91,7 +91,7 @@ def _embed(variant: dict, params: dict) -> dict:
     return {s: float(sp.sympify(variant[s]).subs(params)) if s in variant else params[s] for s in BOX}
 
 
-def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Relaxation]:
+def _relax(best: Optimum, seed: int) -> list[Relaxation]:
     out = []
     for p, side in best.active_bounds.items():
         lo, hi = best.bounds[p]
@@ -105,7 +105,7 @@ def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Re
             box = dict(current.bounds)
             box[p] = (lo - width, hi) if side == "low" else (lo, hi + width)
             previous, previous_loss = current.params[p], current.loss
-            current = optimize(circuit, law, importance, box, fixed, starts=1, seed=seed, global_search=False,
+            current = optimize(current.problem.replace(free=box), starts=1, seed=seed, global_search=False,
                                samples=0, x0=current.params)
             relaxation.widths.append((box[p][0] if side == "low" else box[p][1], current.params[p], current.loss))
             gain = previous_loss - current.loss
@@ -121,7 +121,7 @@ def _relax(circuit, law, importance, fixed, best: Optimum, seed: int) -> list[Re
             # It moved, but the loss is flat out there (far along kappa, say): keep widening.
         if not (relaxation.inside or relaxation.stalled):
             others = {s: sp.Rational(v) for s, v in current.params.items() if s != p}
-            expr = current.regime.expr.subs({**fixed, **others})
+            expr = current.regime.expr.subs({**current.fixed, **others})
             relaxation.limit = float(sp.limit(expr, p, sp.oo if side == "high" else -sp.oo))
         out.append(relaxation)
     return out
@@ -141,10 +141,11 @@ def run_case(sparsity, rider_importance, starts: int = 16, seed: int = 0, sample
         # worse. The canonical point is the first start.
         x0 = [{s: float(CANONICAL[s]) for s in free}]
         x0 += [{s: v for s, v in _embed(VARIANTS[n], o.params).items() if s in free} for n, o in optima.items()]
-        optima[name] = optimize(circuit, law, importance, free, fixed, starts=starts if name == "full" else
-                                max(4, starts // 2), seed=seed, global_search=False, samples=samples, x0=x0)
+        problem = Problem(circuit, law, importance, free=free, fixed=fixed)
+        optima[name] = optimize(problem, starts=starts if name == "full" else max(4, starts // 2), seed=seed,
+                                global_search=False, samples=samples, x0=x0)
     structure = classify(optima["full"].params)
-    relaxations = _relax(full, law, importance, fixed, optima["full"], seed)
+    relaxations = _relax(optima["full"], seed)
     return Case(S_, I_, optima, structure, relaxations)
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from analytic import Problem
 from numeric.cli import main
-from numeric.engines.montecarlo import monte_carlo_loss
+from numeric.engines.montecarlo import Z_MAX, monte_carlo_loss
 
-#: A closed form agrees with Monte Carlo when |z| < Z_MAX.
-Z_MAX = 5.0
 #: The standard error must be at most this fraction of the value, so that a
 #: formula 3% off is rejected (3% / 0.5% = 6 standard errors > Z_MAX).
 MAX_RELATIVE_SE = 0.005
@@ -18,8 +17,9 @@ def agrees_with_monte_carlo(value: float, circuit, law, importance, values, seed
                             samples: int = 400_000, max_samples: int = 12_800_000) -> tuple[bool, float]:
     """``(|z| < Z_MAX, z)`` with enough samples that the standard error is at
     most 0.5% of the value (quadrupling the sample size as needed)."""
+    problem = Problem(circuit, law, importance, fixed=values)
     while True:
-        mc = monte_carlo_loss(circuit, law, importance, values, samples=samples, seed=seed)
+        mc = monte_carlo_loss(problem, samples=samples, seed=seed)
         if mc.stderr <= MAX_RELATIVE_SE * abs(value) or samples >= max_samples:
             break
         samples = min(max_samples, samples * 4)

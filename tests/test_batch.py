@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytic import Circuit, SparseUniform, SuperlossError, syms
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, syms
 from analytic.presets import asymmetric_inhibition, relu_output
 from numeric.engines.batch import BatchLoss, evaluate
 from numeric.engines.pointwise import PointwiseLoss
@@ -28,23 +28,27 @@ CASES = {
 }
 
 
+def batch(circuit, law, importance, params, varying) -> BatchLoss:
+    return BatchLoss(Problem(circuit, law, importance, free=params, varying=varying))
+
+
 def _points(loss: BatchLoss, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = rng.normal(0, 1, (count, len(loss.params)))
     X[: count // 4] = np.round(X[: count // 4])          # integers put vertices on planes
-    return X, rng.uniform(0.05, 0.95, (count, len(loss.fixed)))
+    return X, rng.uniform(0.05, 0.95, (count, len(loss.varying)))
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_values_and_gradients_equal_the_pointwise_engine(case):
     circuit, law, importance, fixed = CASES[case]
     params = [p for p in circuit.symbols]
-    loss = BatchLoss(circuit, law, importance, params, fixed)
+    loss = batch(circuit, law, importance, params, fixed)
     X, F = _points(loss, 16, seed=len(case))
     values, gradients = loss.values_and_gradients(X, F)
     assert np.array_equal(loss.values(X, F), values)
     for x, f, value, gradient in zip(X, F, values, gradients):
-        pointwise = PointwiseLoss(circuit, law, importance, params, dict(zip(fixed, f.tolist())))
+        pointwise = PointwiseLoss(Problem(circuit, law, importance, free=params, fixed=dict(zip(fixed, f.tolist()))))
         expected, expected_gradient = pointwise.value_and_gradient(x)
         assert value == pytest.approx(expected, rel=1e-11, abs=1e-15)
         assert gradient == pytest.approx(expected_gradient, rel=1e-9, abs=1e-12 * np.abs(expected_gradient).max())
@@ -53,7 +57,7 @@ def test_values_and_gradients_equal_the_pointwise_engine(case):
 def test_value_agrees_with_monte_carlo():
     circuit, law, importance, fixed = CASES["motif"]
     params = list(circuit.symbols)
-    loss = BatchLoss(circuit, law, importance, params, fixed)
+    loss = batch(circuit, law, importance, params, fixed)
     x = np.array([1.3, 0.9, 1.1, 0.8, 0.4, 2.0, 0.3, -0.02, 0.01, 0.05])
     value = float(loss.values_and_gradients([x], [[0.8, 0.4]])[0][0])
     point = dict(zip(params, x.tolist())) | {S: 0.8, I_b: 0.4}
@@ -65,7 +69,7 @@ def test_value_agrees_with_monte_carlo():
 @pytest.mark.parametrize("case", CASES)
 def test_a_point_gets_the_same_bits_in_any_batch(case):
     circuit, law, importance, fixed = CASES[case]
-    loss = BatchLoss(circuit, law, importance, list(circuit.symbols), fixed)
+    loss = batch(circuit, law, importance, list(circuit.symbols), fixed)
     X, F = _points(loss, 24, seed=1)
     values, gradients = loss.values_and_gradients(X, F)
     order = np.random.default_rng(2).permutation(len(X))[:9]
@@ -81,7 +85,7 @@ def test_neither_memory_layout_nor_batch_mates_change_a_bit():
     view read backwards; and circuits whose receptive fields list the patterns in
     different orders must still sum a point's patterns in one order."""
     circuit, law, importance, fixed = CASES["motif"]
-    loss = BatchLoss(circuit, law, importance, list(circuit.symbols), fixed)
+    loss = batch(circuit, law, importance, list(circuit.symbols), fixed)
     rng = np.random.default_rng(5)
     X = rng.normal(0, 1, (40, len(loss.params)))
     X[:20] *= rng.integers(0, 2, (20, len(loss.params)))
@@ -95,7 +99,7 @@ def test_neither_memory_layout_nor_batch_mates_change_a_bit():
     # P: output 0 sees features 1 and 2, output 1 feature 0; Q the other way round.
     P = Circuit([[0, a, b], [c, 0, 0]], [[d, 0], [0, e], [0, 0]], b2=[f, 0, 0])
     Q = Circuit([[a, 0, 0], [0, b, c]], [[d, 0], [0, e], [0, 0]], b2=[f, 0, 0])
-    LP, LQ = (BatchLoss(C, SparseUniform(S_), None, [a, b, c, d, e, f], [S_]) for C in (P, Q))
+    LP, LQ = (batch(C, SparseUniform(S_), None, [a, b, c, d, e, f], [S_]) for C in (P, Q))
     X, F = rng.normal(0, 1, (60, 6)), rng.uniform(0.05, 0.95, (60, 1))
     alone = LP.values_and_gradients(X, F)
     mixed = evaluate([(LQ, X, F), (LP, X, F)])[1]
@@ -110,8 +114,8 @@ def test_a_variant_shares_a_batch_with_its_circuit():
     params = list(circuit.symbols)
     zero = [p for p in params if p.name in ("kappa", "delta", "gamma")]
     inner = [params.index(p) for p in params if p not in zero]
-    full = BatchLoss(circuit, law, importance, params, fixed)
-    variant = BatchLoss(circuit.subs({p: 0 for p in zero}), law, importance, [params[k] for k in inner], fixed)
+    full = batch(circuit, law, importance, params, fixed)
+    variant = batch(circuit.subs({p: 0 for p in zero}), law, importance, [params[k] for k in inner], fixed)
     X, F = _points(full, 8, seed=4)
     X[4:, [params.index(p) for p in zero]] = 0
     values, gradients = full.values_and_gradients(X, F)
@@ -127,7 +131,7 @@ def test_a_variant_shares_a_batch_with_its_circuit():
     assert np.array_equal(v4, v2) and np.array_equal(g4, g2) and np.array_equal(v5, v1) and np.array_equal(g5, g1)
     other, other_law, other_importance, other_fixed = CASES["linear output"]
     with pytest.raises(SuperlossError, match="one shape"):
-        evaluate([(full, X[:1], F[:1]), (BatchLoss(other, other_law, other_importance, list(other.symbols),
+        evaluate([(full, X[:1], F[:1]), (batch(other, other_law, other_importance, list(other.symbols),
                                                    other_fixed), np.zeros((1, len(other.symbols))), F[:1])])
 
 
@@ -137,7 +141,7 @@ def test_a_near_perfect_fit_keeps_its_relative_precision():
     No term of the size of int y^2 may cancel against it."""
     S_, a, b = syms("S a b")
     circuit = Circuit([[a, 0], [-1, 0], [0, b], [0, -1]], [[1, 1, 0, 0], [0, 0, 1, 1]])
-    loss = BatchLoss(circuit, SparseUniform(S_), None, [a, b], [S_])
+    loss = batch(circuit, SparseUniform(S_), None, [a, b], [S_])
     for eps in (1e-4, 1e-6, 1e-8):
         a_, b_ = 1 + eps, 1 - eps
         (value,), _ = loss.values_and_gradients([[a_, b_]], [[0.5]])
@@ -148,13 +152,13 @@ def test_a_near_perfect_fit_keeps_its_relative_precision():
 def test_only_weights_are_params_and_every_other_symbol_is_fixed():
     circuit, law, importance, _ = CASES["motif"]
     with pytest.raises(SuperlossError, match="not weights"):
-        BatchLoss(circuit, law, importance, [S], [I_b])
+        batch(circuit, law, importance, [S], [I_b])
     with pytest.raises(SuperlossError, match="no value for I_b"):
-        BatchLoss(circuit, law, importance, list(circuit.symbols), [S])
+        batch(circuit, law, importance, list(circuit.symbols), [S])
     with pytest.raises(SuperlossError, match="no value for kappa"):
-        BatchLoss(circuit, law, importance, [p for p in circuit.symbols if p.name != "kappa"], [S, I_b])
-    with pytest.raises(SuperlossError, match="params is empty"):
-        BatchLoss(circuit, law, importance, [], [S, I_b])
+        batch(circuit, law, importance, [p for p in circuit.symbols if p.name != "kappa"], [S, I_b])
+    with pytest.raises(SuperlossError, match="nothing is free"):
+        batch(circuit, law, importance, [], [S, I_b])
     wide = relu_output([list(syms("u1 u2 u3 u4 u5 u6"))])
     with pytest.raises(SuperlossError, match="pattern of 6 features is too large"):
-        BatchLoss(wide, SparseUniform(S), None, list(wide.symbols), [S])
+        batch(wide, SparseUniform(S), None, list(wide.symbols), [S])

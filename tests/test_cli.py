@@ -111,20 +111,26 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["optimize", str(STUDY), *FIX, "--fix", "zeta=1"], "does not use"),
-    (["optimize", str(STUDY), *FIX, "--free", "S"], "not weights"),
+    (["optimize", str(STUDY), *FIX, "--fix", "zeta=1"], "is not a symbol of the circuit"),
+    (["optimize", str(STUDY), "--fix", "I_b=0.3", "--free", "S"], "not weights"),
     (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=5:1"], "LOW < HIGH"),
     (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=1:1"], "LOW < HIGH"),
     (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0:1/0"], "division by zero"),
     (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0"], "NAME=LOW:HIGH"),
-    (["optimize", str(STUDY), *FIX, "--bounds", "nu=0:1"], "does not use"),
+    (["optimize", str(STUDY), *FIX, "--bounds", "nu=0:1"], "is not a symbol of the circuit"),
     (["optimize", str(STUDY), "--fix", "S=0.9"], "no value for I_b"),
-    (["optimize", str(STUDY), *FIX, "--fix", "kappa=1e999"], "finite"),
-    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--fix", "kappa=3"], "both"),
+    (["optimize", str(STUDY), *FIX, "--fix", "kappa=1e999"], "too large for a float"),
+    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--fix", "kappa=3"], "cannot be both free and fixed"),
+    (["optimize", str(STUDY), "--fix", "S=0.9", "--fix", "I_b=-3", "--samples", "0"], "negative (-3)"),
+    (["optimize", str(STUDY), "--fix", "S=1.5", "--fix", "I_b=0.3", "--samples", "0"], "outside [0, 1]"),
+    (["optimize", str(STUDY), *FIX, "--json", str(EXAMPLES)], "is a folder"),
     (["optimize", str(STUDY), *FIX, "--starts", "0"], "--starts"),
-    (["optimize", str(EXAMPLES / "motif_symbolic.toml"), *FIX, "--free", "kappa"], "no bounds"),
+    (["optimize", str(EXAMPLES / "motif_symbolic.toml"), *FIX, "--fix", "I_a=1", "--fix", "I_c=1", "--free", "kappa"],
+     "no bounds"),
     (["derive", "missing.toml"], "cannot read"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "foo=1"], "does not use"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "foo=1"], "is not a symbol of the circuit"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "pi=1"], "reads as a constant"),
+    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "I_b=-1"], "negative (-1)"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a"], "NAME=VALUE"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=__import__('os')"], "unexpected character"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", ""], "needs a file name"),
@@ -133,7 +139,8 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
      "--seed"),
     (["report", "--out", "/nonexistent/dir/report"], "does not exist"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=x"], "must be a number"),
-    (["check", str(EXAMPLES / "motif_canonical.toml")], "missing"),
+    (["check", str(EXAMPLES / "motif_canonical.toml")], "no value for I_b, S"),
+    (["check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=1.5", "--at", "I_b=1"], "outside [0, 1]"),
     (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),
     (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", "/nonexistent/dir/x.json"], "does not exist"),
     (["frobnicate"], "invalid choice"),
@@ -164,6 +171,27 @@ def test_bad_input_is_one_line_with_exit_code_2(capsys, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value, message", [("zeta=1", "zeta is not a symbol of the circuit"),
+                                            ("I_b=-3", "importance of feature 'b' is negative (-3)"),
+                                            ("S=2", "sparsity S=2 is outside [0, 1]")])
+def test_every_command_refuses_the_same_input_with_the_same_message(capsys, value, message):
+    errors = set()
+    for argv in (["derive", str(STUDY), "--at", value], ["check", str(STUDY), "--at", value],
+                 ["optimize", str(STUDY), *FIX, "--fix", value, "--samples", "0"],
+                 ["optimize", str(STUDY), *FIX, "--fix", value, "--starts", "3", "--global"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and message in err
+        errors.add(err)
+    assert len(errors) == 1, errors
+
+
+def test_derive_puts_in_a_value_of_the_sparsity(capsys):
+    code, out, _ = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "S=1/2")
+    assert code == 0 and "with S = 1/2 put in" in out
+    formula = out.splitlines()[0]
+    assert formula.startswith("L = ") and "S" not in formula.replace("L = ", "")
 
 
 def test_bad_spec_files(capsys, tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym
 from analytic.presets import CANONICAL, MOTIF_SYMBOLS, asymmetric_inhibition
 from numeric.engines.compiled import compile_loss
 from numeric.engines.regimes import RegimeLoss
@@ -31,6 +31,11 @@ def motif():
 def compiled(motif):
     """All ten weights free, S = 9/10."""
     return compile_loss(motif, WEIGHTS, {S: sp.Rational(9, 10)})
+
+
+def without(point: dict, *params) -> dict:
+    """``point`` less the values of ``params`` (which are free)."""
+    return {s: v for s, v in point.items() if s not in params}
 
 
 def exact_value(loss, x: np.ndarray, params, fixed: dict) -> float:
@@ -142,7 +147,7 @@ def test_fixed_values_reuse_the_compiled_code(motif, compiled):
 
 def test_sparsity_and_a_few_weights_as_params(motif):
     params = [kappa, S]
-    f = compile_loss(motif, params, {**CANONICAL})
+    f = compile_loss(motif, params, without(CANONICAL, kappa))
     x = np.array([20.0, 0.9])
     assert f.value(x) == pytest.approx(exact_value(motif, x, params, CANONICAL), rel=1e-12)
     assert np.allclose(f.gradient(x), central_gradient(f.value, x), rtol=1e-6, atol=0)
@@ -151,7 +156,7 @@ def test_sparsity_and_a_few_weights_as_params(motif):
 
 
 def test_importance_as_param_by_hand():
-    I = sym("I")
+    I = sym("I_a")
     loss = expected_loss(HALF_ABS, SparseUniform(S), [I], at={w: 1})
     f = compile_loss(loss, [w, I], {S: 0.25})
     x = np.array([0.4, 2.0])
@@ -195,17 +200,20 @@ def test_missing_fixed_symbols_are_named(motif):
 def test_bad_params_and_points(motif, compiled):
     with pytest.raises(SuperlossError, match="kappa2"):
         compile_loss(motif, [sym("kappa2")], {**CANONICAL, S: 0.9})
-    with pytest.raises(SuperlossError, match="repeat"):
-        compile_loss(motif, [kappa, kappa], {**CANONICAL, S: 0.9})
+    with pytest.raises(SuperlossError, match="kappa is given twice"):
+        compile_loss(motif, [kappa, kappa], {**without(CANONICAL, kappa), S: 0.9})
+    with pytest.raises(SuperlossError, match="kappa cannot be both free and fixed"):
+        compile_loss(motif, [kappa], {**CANONICAL, S: 0.9})
     with pytest.raises(SuperlossError, match="10 numbers"):
         compiled.value([1.0, 2.0])
     with pytest.raises(SuperlossError, match="S"):
-        RegimeLoss(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, [kappa], CANONICAL)
+        RegimeLoss(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free=[kappa],
+                           fixed=without(CANONICAL, kappa)))
 
 
 def test_params_matched_by_name(motif):
     # sp.Symbol("kappa") is not the real symbol analytic.sym("kappa"), but means it.
-    f = compile_loss(motif, [sp.Symbol("kappa")], {**CANONICAL, "S": 0.9})
+    f = compile_loss(motif, [sp.Symbol("kappa")], {**without(CANONICAL, kappa), "S": 0.9})
     assert f.params == (kappa,)
     assert f.value([20.0]) == pytest.approx(0.005398539781, rel=1e-10)
 
@@ -216,8 +224,8 @@ def test_params_matched_by_name(motif):
 def kappa_boundary():
     """The regime boundary in kappa just below CANONICAL's 20 (others at CANONICAL),
     with the formulas of piecewise_loss on its left and right."""
-    fixed = {s: v for s, v in CANONICAL.items() if s != kappa}
-    pw = piecewise_loss(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, box={kappa: (0, 40)}, fixed=fixed)
+    pw = piecewise_loss(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 40)},
+                                fixed=without(CANONICAL, kappa)))
     assert pw.proven and len(pw.pieces) > 1
     ends = {r.rhs for _, cond in pw.expr.args for r in cond.atoms(sp.Rel)}
     boundary = max(e for e in ends if e < 20)
@@ -231,8 +239,8 @@ def kappa_boundary():
 def test_regime_loss_across_a_kappa_boundary(kappa_boundary):
     boundary, left_expr, right_expr = kappa_boundary
     b = float(boundary)
-    fixed = {**CANONICAL, S: sp.Rational(9, 10)}
-    f = RegimeLoss(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, [kappa], fixed)
+    fixed = {**without(CANONICAL, kappa), S: sp.Rational(9, 10)}
+    f = RegimeLoss(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free=[kappa], fixed=fixed))
     assert f.value([20.0]) == pytest.approx(0.005398539781, rel=1e-10)
     assert (f.derived, f.compiled) == (1, 1)
     first = f.regime_at([20.0])
@@ -261,7 +269,7 @@ def test_regime_loss_across_a_kappa_boundary(kappa_boundary):
 
 
 def test_regime_loss_with_all_weights_free(motif, compiled):
-    f = RegimeLoss(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, WEIGHTS, {S: 0.9})
+    f = RegimeLoss(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free=WEIGHTS, fixed={S: 0.9}))
     assert f.value(X0) == compiled.value(X0)
     assert f.compiled_at(X0)._f is compiled._f  # the same regime compiles to the cached code
     assert np.array_equal(f.gradient(X0), compiled.gradient(X0))
@@ -276,7 +284,7 @@ def test_regime_loss_with_all_weights_free(motif, compiled):
 
 
 def test_one_dimensional_kink():
-    f = RegimeLoss(HALF_ABS, SparseUniform(0), None, [w])
+    f = RegimeLoss(Problem(HALF_ABS, SparseUniform(0), free=[w]))
     for x in (0.5, 0.1, 1e-6, 2.0):
         assert f.gradient([x])[0] == pytest.approx(-1 / 3 + x / 3, rel=1e-12)
         assert f.value([x]) == pytest.approx(1 / 3 - x / 3 + x * x / 6, rel=1e-12)
@@ -294,7 +302,7 @@ def test_one_dimensional_kink():
 
 
 def test_regime_loss_derives_at_a_boundary_point():
-    f = RegimeLoss(HALF_ABS, SparseUniform(0), None, [w])
+    f = RegimeLoss(Problem(HALF_ABS, SparseUniform(0), free=[w]))
     assert f.value([0.0]) == pytest.approx(1 / 3, rel=1e-15)
     assert f.regime_at([0.0]).on_boundary
     assert f.on_boundary([0.0])

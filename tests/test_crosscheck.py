@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytic import Circuit, SparseUniform, sym, syms
+from analytic import Circuit, Problem, SparseUniform, sym, syms
 from numeric.crosscheck import align, train_circuit
 from numeric.optimize import optimize
 from numeric.train import TrainConfig
@@ -18,10 +18,9 @@ def test_training_a_circuit_reaches_its_optimum_up_to_the_rescaling(sparsity):
     # One ReLU neuron for |x|: only the positive half fits; the bias buys part of the rest.
     # (w, o) -> (c w, o / c) is a symmetry, so training may end anywhere along it.
     circuit, law = Circuit([[w]], [[o]], b2=[b]), SparseUniform(S)
-    best = optimize(circuit, law, None, {w: (0, 4), o: (0, 4), b: (-1, 1)}, {S: sparsity}, starts=8, samples=0)
+    best = optimize(Problem(circuit, law, free={w: (0, 4), o: (0, 4), b: (-1, 1)}, fixed={S: sparsity}), starts=8, samples=0)
     assert best.verdict == "minimum" and len(best.symmetries) == 1
-    trained = train_circuit(circuit, law, None, best, {w: 3.0, o: 0.2, b: 0.5},
-                            TrainConfig(steps=4000, lr=1e-2, schedule="cosine"), seed=1)
+    trained = train_circuit(best, {w: 3.0, o: 0.2, b: 0.5}, TrainConfig(steps=4000, lr=1e-2, schedule="cosine"), seed=1)
     # Above the minimum by much less than the training's own noise ...
     assert 0 <= trained.loss - best.loss and trained.zscore < 1
     # ... where the training estimate says it is (an independent sampled estimate) ...

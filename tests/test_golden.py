@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic import Circuit, OneHot, SparseUniform, expected_loss, syms
+from analytic import Circuit, OneHot, Problem, SparseUniform, expected_loss, syms
 from analytic.presets import CANONICAL, asymmetric_inhibition, relu_output
 from numeric.engines.batch import BatchLoss
 from numeric.engines.compiled import compile_loss
@@ -94,22 +94,23 @@ def record(name: str) -> dict:
     compiled = compile_loss(loss, params, varying)
     out["compiled"] = {"value": _hex(compiled.value(x)), "gradient": _hex(compiled.gradient(x)),
                        "hessian": _hex(compiled.hessian(x))}
-    regimes = RegimeLoss(circuit, law, importance, params, varying)
+    problem = Problem(circuit, law, importance, free=params, fixed=varying)
+    regimes = RegimeLoss(problem)
     out["regimes"] = {"value": _hex(regimes.value(x)), "gradient": _hex(regimes.gradient(x)),
                       "hessian": _hex(regimes.hessian(x))}
 
-    pointwise = PointwiseLoss(circuit, law, importance, params, varying)
+    pointwise = PointwiseLoss(problem)
     value, gradient = pointwise.value_and_gradient(x)
     out["pointwise"] = {"value": _hex(pointwise.value(x)), "value and gradient": [_hex(value), _hex(gradient)]}
 
     # The point and two more around it, each with its own varying values.
     X = np.stack([x, x * 1.05, x[::-1] * 0.9 if len(x) % 2 else -x])
     F = np.array([list(varying.values())] * 3) * np.array([[1.0], [0.97], [0.93]])
-    batch = BatchLoss(circuit, law, importance, params, list(varying))
+    batch = BatchLoss(Problem(circuit, law, importance, free=params, varying=list(varying)))
     values_, gradients = batch.values_and_gradients(X, F)
     out["batch"] = {"values": _hex(values_), "gradients": _hex(gradients), "values only": _hex(batch.values(X, F))}
 
-    mc = monte_carlo_loss(circuit, law, importance, values, samples=SAMPLES, seed=SEED)
+    mc = monte_carlo_loss(Problem(circuit, law, importance, fixed=values), samples=SAMPLES, seed=SEED)
     out["monte carlo"] = {"mean": _hex(mc.mean), "stderr": _hex(mc.stderr)}
     return out
 

@@ -7,7 +7,7 @@ import random
 import pytest
 import sympy as sp
 
-from analytic import Circuit, OneHot, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym, syms
+from analytic import Circuit, OneHot, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym, syms
 from analytic.presets import (CANONICAL, asymmetric_inhibition, asymmetric_superposition, compose,
                                monosemantic_abs, relu_output, symmetric_superposition)
 from conftest import agrees_with_monte_carlo, numeric_value
@@ -217,8 +217,7 @@ def test_float_weights_agree_with_rationalised_computation():
 def test_piecewise_one_weight_is_proven_and_continuous():
     kappa = sym("kappa")
     fixed = {k: v for k, v in CANONICAL.items() if k != kappa}
-    pw = piecewise_loss(asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1],
-                        box={kappa: (0, 40)}, fixed=fixed)
+    pw = piecewise_loss(Problem(asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1], free={kappa: (0, 40)}, fixed=fixed))
     assert pw.proven and len(pw.pieces) > 3
     pieces = pw.expr.args
     for (left, cond), (right, _) in zip(pieces, pieces[1:]):
@@ -234,7 +233,7 @@ def test_piecewise_one_weight_is_proven_and_continuous():
 
 
 def test_piecewise_two_weights_say_sampled():
-    pw = piecewise_loss(Circuit([[w]], [[1]], b2=[b]), SparseUniform(0), box={w: (-1, 1), b: (-1, 1)}, grid=6)
+    pw = piecewise_loss(Problem(Circuit([[w]], [[1]], b2=[b]), SparseUniform(0), free={w: (-1, 1), b: (-1, 1)}), grid=6)
     assert not pw.proven and pw.method == "found by sampling"
     assert len(pw.pieces) >= 3
 

@@ -15,7 +15,7 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, sym, syms
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss, sym, syms
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from numeric import plots
 from numeric.optimize import optimize
@@ -50,13 +50,13 @@ def tiny():
     the box, in the regime cut by ``w``, ``v``, ``v - w`` and ``v + w``."""
     circuit = Circuit([[w, v]], [[1], [1]])
     law = SparseUniform(sp.Rational(1, 2))
-    best = optimize(circuit, law, None, {w: (0.1, 2), v: (-1, 1)}, starts=2, samples=0)
+    best = optimize(Problem(circuit, law, free={w: (0.1, 2), v: (-1, 1)}), starts=2, samples=0)
     return circuit, law, best
 
 
 def test_landscape_has_the_loss_the_optimum_and_the_known_boundaries(tiny):
     circuit, law, best = tiny
-    fig = plots.landscape(circuit, law, None, best, w, v, points=7)
+    fig = plots.landscape(best, w, v, points=7)
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 2  # the landscape and its colorbar
     ax = fig.axes[0]
@@ -80,14 +80,14 @@ def test_landscape_has_the_loss_the_optimum_and_the_known_boundaries(tiny):
 
 def test_landscape_of_the_motif_draws_its_regime_boundaries_in_kappa_and_delta():
     # The regime of the canonical point, as an optimum-like object: landscape reads params,
-    # fixed, bounds and regime only.
+    # fixed, bounds, regime and problem only.
     fixed = {S: sp.Rational(9, 10), I_b: sp.Rational(3, 10)}
     law, importance = SparseUniform(S), [1, I_b, 1]
     regime = expected_loss(asymmetric_inhibition(), law, importance, at=CANONICAL)
     point = SimpleNamespace(params={p: float(x) for p, x in CANONICAL.items()}, fixed=fixed, regime=regime,
-                            bounds={kappa: (0.0, 1000.0), delta: (0.0, 1.0)})
-    fig = plots.landscape(asymmetric_inhibition(), law, importance, point, "kappa", "delta",
-                          span={kappa: (0, 40), delta: (0, 1)}, points=5)
+                            bounds={kappa: (0.0, 1000.0), delta: (0.0, 1.0)},
+                            problem=Problem(asymmetric_inhibition(), law, importance, fixed=fixed))
+    fig = plots.landscape(point, "kappa", "delta", span={kappa: (0, 40), delta: (0, 1)}, points=5)
     ax = fig.axes[0]
     assert ax.get_xlabel() == r"$\kappa$" and ax.get_ylabel() == r"$\delta$"
     drawn = _boundaries(ax)
@@ -103,15 +103,15 @@ def test_landscape_of_the_motif_draws_its_regime_boundaries_in_kappa_and_delta()
 def test_landscape_rejects_what_it_cannot_draw(tiny):
     circuit, law, best = tiny
     with pytest.raises(SuperlossError, match="not a free parameter"):
-        plots.landscape(circuit, law, None, best, w, sym("kappa"), points=3)
+        plots.landscape(best, w, sym("kappa"), points=3)
     with pytest.raises(SuperlossError, match="two different"):
-        plots.landscape(circuit, law, None, best, w, w, points=3)
+        plots.landscape(best, w, w, points=3)
     with pytest.raises(SuperlossError, match="points"):
-        plots.landscape(circuit, law, None, best, w, v, points=1)
+        plots.landscape(best, w, v, points=1)
     # Parameters are found by name: a plain Symbol (no assumptions) or a string will do.
-    assert plots.landscape(circuit, law, None, best, sp.Symbol("w"), "v", points=3).axes[0].get_xlabel() == "$w$"
+    assert plots.landscape(best, sp.Symbol("w"), "v", points=3).axes[0].get_xlabel() == "$w$"
     with pytest.raises(SuperlossError, match="lo < hi"):
-        plots.landscape(circuit, law, None, best, w, v, span={w: (1, 1)}, points=3)
+        plots.landscape(best, w, v, span={w: (1, 1)}, points=3)
 
 
 def test_save_writes_png_and_pdf_atomically(tmp_path, tiny):

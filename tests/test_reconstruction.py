@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from analytic import SuperlossError
+from analytic import Problem, SuperlossError
 from numeric import plots
 from numeric.engines.montecarlo import monte_carlo_loss
 from numeric.optimize import optimize
@@ -26,7 +26,7 @@ def grid():
 
 def _loss(params: dict, density: float, r: float) -> float:
     circuit, symbols = reconstruction_circuit()
-    f = PointwiseLoss(circuit, law(), importance(), symbols, {S: 1 - density, R: r})
+    f = PointwiseLoss(Problem(circuit, law(), importance(), free=symbols, fixed={S: 1 - density, R: r}))
     return f.value([params[p.name] for p in symbols])
 
 
@@ -103,14 +103,13 @@ def test_a_grid_optimum_is_the_certified_optimum_and_agrees_with_monte_carlo(gri
     circuit, symbols = reconstruction_circuit()
     point = grid.params[0][1]  # r = 0.1, density 0.1: superposition
     fixed = {S: 1 - DENSITIES[1], R: IMPORTANCES[0]}
-    best = optimize(circuit, law(), importance(), free=BOX, fixed=fixed, starts=2, samples=0,
-                    x0={p: point[p.name] for p in symbols})
+    best = optimize(Problem(circuit, law(), importance(), free=BOX, fixed=fixed), starts=2, samples=0, x0={p: point[p.name] for p in symbols})
     assert best.loss == pytest.approx(grid.loss[0, 1], rel=1e-8)
     assert best.verdict == "minimum" and not best.active_bounds
     assert classify(best.params) == grid.structure[0, 1]
 
     values = {**fixed, **{p: point[p.name] for p in symbols}}
-    mc = monte_carlo_loss(circuit, law(), importance(), values, samples=200_000, seed=0)
+    mc = monte_carlo_loss(Problem(circuit, law(), importance(), fixed=values), samples=200_000, seed=0)
     assert abs(mc.zscore(grid.loss[0, 1])) < 5
 
 

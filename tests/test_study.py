@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analytic import SparseUniform
+from analytic import Problem, SparseUniform
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from numeric.engines.pointwise import PointwiseLoss
 from numeric.motif import BOX, VARIANTS, I_b, S, classify, delta, gamma, kappa, o_a, o_b, w_a, w_b
@@ -22,8 +22,8 @@ def test_every_variant_is_the_full_motif_at_its_embedded_point(name):
     rng = np.random.default_rng(len(name))
     params = {s: float(rng.uniform(0.2, 2.0)) * (1 if s not in ("b_a", "b_b", "b_c") else -0.05)
               for s in circuit.symbols}
-    variant = PointwiseLoss(circuit, SparseUniform(S), [1, I_b, 1], list(params), FIXED)
-    motif = PointwiseLoss(full, SparseUniform(S), [1, I_b, 1], list(BOX), FIXED)
+    variant = PointwiseLoss(Problem(circuit, SparseUniform(S), [1, I_b, 1], free=list(params), fixed=FIXED))
+    motif = PointwiseLoss(Problem(full, SparseUniform(S), [1, I_b, 1], free=list(BOX), fixed=FIXED))
     embedded = _embed(VARIANTS[name], params)
     assert variant.value(list(params.values())) == pytest.approx(motif.value([embedded[s] for s in BOX]), rel=1e-12)
 
@@ -45,8 +45,8 @@ def test_a_bound_that_binds_is_relaxed_until_the_optimum_moves_inside():
 
     w = sym("w")
     circuit, law = Circuit([[w]], [[1]]), SparseUniform(0)
-    best = optimize(circuit, law, None, {w: (0.1, 0.5)}, starts=2, samples=0)
-    (relaxation,) = _relax(circuit, law, None, {}, best, seed=0)
+    best = optimize(Problem(circuit, law, free={w: (0.1, 0.5)}), starts=2, samples=0)
+    (relaxation,) = _relax(best, seed=0)
     assert relaxation.side == "high" and relaxation.inside and not relaxation.stalled
     assert relaxation.widths[0][0] == pytest.approx(4.1) and relaxation.widths[0][1] == pytest.approx(1.0)
     assert relaxation.limit is None

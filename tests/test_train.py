@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import Z_MAX
 
-from analytic import SuperlossError, expected_loss
+from analytic import Problem, SuperlossError, expected_loss
 from numeric.engines.montecarlo import forward, monte_carlo_loss
 from numeric.train import (MODELS, SCHEDULES, Adam, AdamW, TrainConfig, Trainer, TrainResult, forward_backward,
                            train)
@@ -181,7 +181,7 @@ def test_training_lowers_the_loss_and_the_estimate_matches_the_exact_loss(model,
         circuit, law = result.circuit(k), result.law(k)
         exact = float(expected_loss(circuit, law, result.importance(k)).expr)
         assert exact < 0.5 * zero_model
-        mc = monte_carlo_loss(circuit, law, result.importance(k), samples=400_000, seed=k)
+        mc = monte_carlo_loss(Problem(circuit, law, result.importance(k)), samples=400_000, seed=k)
         assert abs(mc.zscore(exact)) < Z_MAX, (exact, str(mc))
         # The training estimate is of the last steps' weights; the schedule has all but stopped them.
         assert abs(result.final_estimate.zscore(k, exact)) < Z_MAX, (exact, result.final_estimate)

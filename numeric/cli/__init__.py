@@ -1,8 +1,10 @@
 """The ``superloss`` command.
 
 Every problem with the input ends the program with one line,
-``superloss: error: ...``, and exit code 2; files are written under a
-temporary name and renamed, so nothing is ever half-written.
+``superloss: error: ...``, and exit code 2; a numerical condition that stops
+a computation (:class:`analytic.NumericalError`) with one line,
+``superloss: numerical problem: ...``, and exit code 1. Files are written under
+a temporary name and renamed, so nothing is ever half-written.
 
 Each command is a :class:`~numeric.cli.command.Command` record, kept with its
 options and its code in the module of its family: :mod:`~numeric.cli.exact`
@@ -20,7 +22,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from analytic import SuperlossError
+from analytic import NumericalError, SuperlossError
 
 from . import exact, outputs, search, training
 from .arguments import Parser
@@ -57,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SuperlossError as exc:
         print(f"superloss: error: {exc}", file=sys.stderr)
         return 2
+    except NumericalError as exc:
+        # The input was fine; the computation could not go on where it was.
+        print(f"superloss: numerical problem: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("superloss: interrupted", file=sys.stderr)
         return 130

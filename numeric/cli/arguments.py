@@ -87,9 +87,10 @@ def parse_numbers(items: Sequence[str], what: str, low: float, high: float, clos
     return out
 
 
-def check_output_file(path: str | os.PathLike | None, option: str) -> None:
-    """Check, before any work is done, that the file ``path`` given to ``option`` can be written: it has a name
-    and its folder exists. ``None`` (the option not given) passes.
+def check_output_file(path: str | os.PathLike | None, option: str, stem: bool = False) -> None:
+    """Check, before any work is done, that the file ``path`` given to ``option`` can be written: it has a name,
+    is not a folder (unless it is a ``stem`` that names files beside it) and its folder exists. ``None`` (the
+    option not given) passes.
 
     >>> check_output_file(None, "--json")
     >>> check_output_file("", "--json")
@@ -103,5 +104,7 @@ def check_output_file(path: str | os.PathLike | None, option: str) -> None:
         return
     if not Path(path).name:
         raise SuperlossError(f"{option} needs a file name")
+    if Path(path).is_dir() and not stem:
+        raise SuperlossError(f"cannot write {path}: it is a folder")
     if not Path(path).parent.is_dir():
         raise SuperlossError(f"cannot write {path}: folder {Path(path).parent} does not exist")

@@ -10,28 +10,22 @@ from pathlib import Path
 
 import sympy as sp
 
-from analytic import SuperlossError, expected_loss
+from analytic import Problem, SuperlossError, expected_loss
 from analytic.spec import Spec, load_spec
 
-from ..engines.montecarlo import monte_carlo_loss
+from ..engines.montecarlo import Z_MAX, monte_carlo_loss
 from ..files import write_atomically
+from ..rounding import shown
 from .arguments import check_output_file, parse_assignments
 from .command import Command
 
 
-def _point(spec: Spec, at: dict) -> dict:
-    """The spec's default point, overridden by ``--at``; unknown names are errors."""
-    known = {s.name for s in spec.symbols}
-    unknown = sorted(s.name for s in at if s.name not in known)
-    if unknown:
-        raise SuperlossError(f"--at names {', '.join(unknown)}, which the spec does not use; "
-                             f"its symbols are {', '.join(sorted(known)) or 'none'}")
-    return {**spec.at, **at}
-
-
-def _derive(spec: Spec, point: dict):
-    weights = {s: v for s, v in point.items() if s in set(spec.circuit.symbols)}
-    return expected_loss(spec.circuit, spec.law, spec.importance, at=weights or None)
+def _problem(spec: Spec, at: list[str] | None) -> tuple[Problem, dict]:
+    """The spec's problem with the values of the spec's ``[at]`` and ``--at`` (which wins) checked and put in,
+    and the point of the symbolic weights among them, which picks the regime."""
+    values = Problem(spec.circuit, spec.law, spec.importance, fixed={**spec.at, **parse_assignments(at)})
+    point = {s: v for s, v in values.fixed.items() if s in values.weights}
+    return values.replace(fixed=values.numbers), point
 
 
 def derive_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,11 +56,13 @@ def cmd_derive(args: argparse.Namespace) -> None:
         raise SuperlossError(f"--split {split!r}: must be one of {', '.join(SPLITS)}")
     check_output_file(args.latex, "--latex")
     spec = load_spec(args.spec)
-    point = _point(spec, parse_assignments(args.at))
+    problem, point = _problem(spec, args.at)
     start = time.perf_counter()
-    loss = _derive(spec, point)
+    loss = expected_loss(problem, at=point or None)
     elapsed = time.perf_counter() - start
     print(f"L = {loss.expr}")
+    if problem.numbers:
+        print("with " + ", ".join(f"{s} = {v}" for s, v in problem.numbers.items()) + " put in")
     found = None
     if loss.regime is not None:
         print(f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
@@ -126,23 +122,24 @@ def check_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
-    spec = load_spec(args.spec)
-    point = _point(spec, parse_assignments(args.at))
     if args.samples < 2:
         raise SuperlossError(f"--samples must be at least 2, got {args.samples}")
     if args.seed < 0:
         raise SuperlossError(f"--seed must be >= 0, got {args.seed}")
-    loss = _derive(spec, point)
-    value = loss.expr.subs(point)
-    if value.free_symbols:
-        raise SuperlossError("--at must fix every symbol; missing: "
-                             + ", ".join(sorted(s.name for s in value.free_symbols)))
-    exact = float(value)
-    mc = monte_carlo_loss(spec.circuit, spec.law, spec.importance, point, samples=args.samples, seed=args.seed)
-    z = mc.zscore(exact)
-    print(f"closed form   {exact:.10g}")
+    spec = load_spec(args.spec)
+    problem, point = _problem(spec, args.at)
+    problem.fix(point).require("check", params=False)
+    loss = expected_loss(problem, at=point or None)
+    exact = float(loss.expr.subs(point))
+    mc = monte_carlo_loss(problem.fix(point), samples=args.samples, seed=args.seed)
+    print(f"closed form   {shown(exact, mc.tolerance):.10g}")
     print(f"Monte Carlo   {mc.mean:.10g} +- {mc.stderr:.3g}  ({mc.samples} samples, seed {mc.seed})")
-    print(f"z-score       {z:+.2f}  ({'agree' if abs(z) < 5 else 'DISAGREE'} at |z| < 5)")
+    z = mc.zscore(exact)
+    verdict = "agree" if mc.agrees(exact) else "DISAGREE"
+    if z is None:
+        print(f"agreement     {mc.compare(exact)}  ({verdict}: every sample gave the same loss)")
+    else:
+        print(f"z-score       {z:+.2f}  ({verdict} at |z| < {Z_MAX:g})")
 
 
 CHECK = Command(

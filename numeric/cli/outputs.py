@@ -87,7 +87,7 @@ def plot_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_plot(args: argparse.Namespace) -> None:
     from ..plots import save
 
-    check_output_file(args.out, "--out")
+    check_output_file(args.out, "--out", stem=True)
     for path in save(PLOTS[args.kind](args), args.out):
         print(f"wrote {path}")
 

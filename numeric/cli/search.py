@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analytic import SuperlossError
+from analytic import Problem, SuperlossError
 from analytic.spec import load_spec
 
 from ..files import write_atomically
@@ -44,46 +44,27 @@ def cmd_optimize(args: argparse.Namespace) -> None:
         raise SuperlossError(f"need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
                              f"got {args.starts}, {args.seed} and {args.samples}")
     spec = load_spec(args.spec)
-    known = {s.name: s for s in spec.symbols}
-    weights = {s.name: s for s in spec.circuit.symbols}
-    fix = parse_assignments(args.fix, "--fix")
-    bounds = parse_bounds(args.bounds)
-    for what, names in (("--fix", fix), ("--bounds", bounds)):
-        unknown = sorted(s.name for s in names if s.name not in known)
-        if unknown:
-            raise SuperlossError(f"{what} names {', '.join(unknown)}, which the spec does not use; "
-                                 f"its symbols are {', '.join(sorted(known)) or 'none'}")
-    for s, v in fix.items():
-        if not (v.is_finite and v.is_real and np.isfinite(float(v))):
-            raise SuperlossError(f"--fix {s.name}: the value must be a finite real number (as a float)")
-    if args.free:
-        unknown = [n for n in args.free if n not in weights]
-        if unknown:
-            raise SuperlossError(f"--free names {', '.join(unknown)}, which are not weights of the circuit; "
-                                 f"its weights are {', '.join(sorted(weights)) or 'none'}")
-        free = [weights[n] for n in dict.fromkeys(args.free)]
-        clash = sorted(s.name for s in free if s in fix)
-        if clash:
-            raise SuperlossError(f"{', '.join(clash)} cannot be both --free and --fix")
-    else:
-        free = [s for s in spec.circuit.symbols if s not in fix]
+    fix, bounds = parse_assignments(args.fix, "--fix"), parse_bounds(args.bounds)
+    fixed_names = {s.name for s in fix}
+    free = list(dict.fromkeys(args.free or [s.name for s in spec.circuit.symbols if s.name not in fixed_names]))
     if not free:
         raise SuperlossError("nothing to optimize: every weight is fixed")
-    box = {**spec.bounds, **bounds}
-    missing = [s.name for s in free if s not in box]
+    # The spec's [at] gives the values of the symbols that are not free (and a start for those that are).
+    values = {**{s: v for s, v in spec.at.items() if s.name not in free}, **fix}
+    # Names, values and roles are checked by the problem, with the same messages in every command.
+    problem = Problem(spec.circuit, spec.law, spec.importance, free=free, fixed=values)
+    problem.require("optimize", weights_only=True)
+    box = {problem.symbol(s): b for s, b in {**spec.bounds, **bounds}.items()}
+    missing = [p.name for p in problem.params if p not in box]
     if missing:
         raise SuperlossError(f"no bounds for {', '.join(missing)}: give --bounds NAME=LOW:HIGH "
                              "or a [bounds] table in the spec")
-    values = {**spec.at, **fix}
-    fixed = {s: values[s] for s in spec.symbols if s not in free and s in values}
-    unset = sorted(s.name for s in spec.symbols if s not in free and s not in values)
-    if unset:
-        raise SuperlossError(f"no value for {', '.join(unset)}: give --fix NAME=VALUE")
+    problem = problem.replace(free={p: box[p] for p in problem.params})
+    free = problem.params
     x0 = {s: spec.at[s] for s in free if s in spec.at}
     start = time.perf_counter()
-    best = optimize(spec.circuit, spec.law, spec.importance, free={s: box[s] for s in free}, fixed=fixed,
-                    starts=args.starts, seed=args.seed, global_search=args.global_search, samples=args.samples,
-                    x0=x0 if len(x0) == len(free) else None, jobs=args.jobs)
+    best = optimize(problem, starts=args.starts, seed=args.seed, global_search=args.global_search,
+                    samples=args.samples, x0=x0 if len(x0) == len(free) else None, jobs=args.jobs)
     print(best)
     print(f"optimized in {time.perf_counter() - start:.1f} s")
     if args.json is not None:

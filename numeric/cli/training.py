@@ -110,7 +110,7 @@ def _compare_free(args) -> dict:
 
 
 def _compare_circuit(args) -> dict:
-    from analytic import SparseUniform
+    from analytic import Problem, SparseUniform
     from analytic.presets import CANONICAL, asymmetric_inhibition
 
     from ..crosscheck import train_circuit
@@ -123,10 +123,9 @@ def _compare_circuit(args) -> dict:
     for s in args.sparsity:
         for i in args.importance:
             fixed = {S: sp.Rational(s), I_b: sp.Rational(i)}
-            best = optimize(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], dict(BOX), fixed, samples=0,
-                            x0=CANONICAL, jobs=args.jobs)
-            run = train_circuit(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], best, CANONICAL, config,
-                                seed=args.seed)
+            problem = Problem(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], free=BOX, fixed=fixed)
+            best = optimize(problem, samples=0, x0=CANONICAL, jobs=args.jobs)
+            run = train_circuit(best, CANONICAL, config, seed=args.seed)
             print(f"S = {s}, I_b = {i}: the motif's ten parameters trained from the canonical point, "
                   f"{args.steps} steps of batch {args.batch}\n{run}\n")
             out.append({"S": str(s), "I_b": str(i), "optimum_loss": best.loss, "trained_loss": run.loss,

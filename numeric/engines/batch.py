@@ -27,9 +27,9 @@ A point's numbers do not depend on the other points of its batch, to the last
 bit: after every cut the order of its simplices depends on their own signs
 only, and sums run over them in that order.
 
->>> from analytic import Circuit, SparseUniform, sym
+>>> from analytic import Circuit, Problem, SparseUniform, sym
 >>> w, S = sym("w"), sym("S")
->>> f = BatchLoss(Circuit([[w]], [[1]]), SparseUniform(S), None, [w], [S])
+>>> f = BatchLoss(Problem(Circuit([[w]], [[1]]), SparseUniform(S), free=[w], varying=[S]))
 >>> values, gradients = f.values_and_gradients([[0.5], [0.5]], [[0.0], [0.5]])
 >>> values.round(12), gradients.round(12).ravel()   # (1/3 - w/3 + w^2/6) (1 - S)
 (array([0.20833333, 0.10416667]), array([-0.16666667, -0.08333333]))
@@ -45,11 +45,11 @@ from math import factorial
 import numpy as np
 import sympy as sp
 
-from analytic import Circuit, SuperlossError
+from analytic import Problem, SuperlossError
 from analytic.arrangement import TOLERANCE
 from analytic.simplices import staircases, sum_rows
 
-from .pointwise import _only_weights, _WeightMap
+from .weights import WeightMap
 
 __all__ = ["BatchLoss", "batch_terms", "evaluate"]
 
@@ -268,42 +268,34 @@ class _Columns:
 
 
 class BatchLoss:
-    """The loss of ``circuit`` over ``params`` (its weights) at many points, the
-    symbols in ``fixed`` (the sparsity, the importances) given per point.
+    """The loss of ``problem`` over its parameters (weights of the circuit) at many
+    points, its varying symbols (the sparsity, the importances) given per point.
 
-    Every other symbol must be fixed by ``fixed``; the weight map and the
-    patterns' factors (probability times importance) are compiled once.
+    Every other symbol must be fixed; the weight map and the patterns' factors
+    (probability times importance over the cube's volume) are compiled once.
     """
 
-    def __init__(self, circuit: Circuit, law, importance: Sequence | None, params: Sequence[sp.Symbol],
-                 fixed: Sequence[sp.Symbol]) -> None:
-        self.circuit, self.params, self.fixed = circuit, tuple(params), tuple(fixed)
-        if not self.params:
-            raise SuperlossError("params is empty; give at least one free parameter")
-        _only_weights(self.params, circuit)
-        n = circuit.n
-        self._map = _WeightMap(circuit, self.params)
-        loose = set().union(*(sp.sympify(e).free_symbols for e in self._map.entries)) - set(self.params)
-        if loose:
-            raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in loose)))
+    def __init__(self, problem: Problem) -> None:
+        problem.require("the batched engine", varying=True, weights_only=True)
+        self.problem = problem
+        self.circuit, self.params, self.varying = problem.free_circuit, problem.params, problem.varying
+        self._map = WeightMap(problem)
         self._entries = _Columns(self.params, self._map.entries)
         self._jacobian = _Columns(self.params, self._map.derivatives)
+        law, numbers = problem.law, problem.numbers
         self._low, self._high = float(law.low), float(law.high)
-        weight = [sp.sympify(1 if importance is None else importance[i]) for i in range(n)]
         volume = (law.high - law.low)
+        n = self.circuit.n
         expressions: dict[tuple, list] = {}
-        for i in range(n):
-            for A, prob in law.pattern_probabilities(n, circuit.receptive_field(i)).items():
-                expressions.setdefault(tuple(sorted(A)), [sp.S.Zero] * n)[i] = prob * weight[i] / volume ** len(A)
+        for i, A, prob in problem.patterns():
+            factor = (prob * problem.importance[i] / volume ** len(A)).subs(numbers)
+            expressions.setdefault(tuple(sorted(A)), [sp.S.Zero] * n)[i] = factor
         largest = max(map(len, expressions))
         if largest > MAX_FEATURES:
             raise SuperlossError(f"a pattern of {largest} features is too large for the batched engine (at most "
                                  f"{MAX_FEATURES}): use numeric.engines.pointwise.PointwiseLoss")
-        free = set().union(*(e.free_symbols for row in expressions.values() for e in row)) - set(self.fixed)
-        if free:
-            raise SuperlossError("no value for " + ", ".join(sorted(s.name for s in free)))
         self._patterns = list(expressions)
-        self._factors = _Columns(self.fixed, [e for row in expressions.values() for e in row])
+        self._factors = _Columns(self.varying, [e for row in expressions.values() for e in row])
 
     @property
     def _kind(self) -> tuple:
@@ -311,28 +303,28 @@ class BatchLoss:
         c = self.circuit
         return c.n, c.m, c.hidden, c.output, c.target, self._low, self._high
 
-    def _inputs(self, X, fixed) -> tuple[np.ndarray, list[np.ndarray], dict]:
+    def _inputs(self, X, F) -> tuple[np.ndarray, list[np.ndarray], dict]:
         """The points as an array, the weights ``[W1, W2, b1, b2]`` at each and the patterns' factors."""
         X = np.asarray(X, dtype=float).reshape(-1, len(self.params))
-        F = np.asarray(fixed, dtype=float).reshape(len(X), len(self.fixed))
-        weights = self._map.split(self._entries(X))
+        F = np.asarray(F, dtype=float).reshape(len(X), len(self.varying))
+        weights = self._map.layout.split(self._entries(X))
         factors = self._factors(F).reshape(len(X), len(self._patterns), self.circuit.n)
         return X, weights, {A: factors[:, a] for a, A in enumerate(self._patterns)}
 
-    def values(self, X, fixed) -> np.ndarray:
-        """The exact loss at every row of ``X`` ``(B, params)``, with the fixed
-        symbols at the matching row of ``fixed`` ``(B, len(self.fixed))``."""
-        return evaluate([(self, X, fixed)], gradient=False)[0][0]
+    def values(self, X, F) -> np.ndarray:
+        """The exact loss at every row of ``X`` ``(B, params)``, with the varying
+        symbols at the matching row of ``F`` ``(B, len(self.varying))``."""
+        return evaluate([(self, X, F)], gradient=False)[0][0]
 
-    def values_and_gradients(self, X, fixed) -> tuple[np.ndarray, np.ndarray]:
+    def values_and_gradients(self, X, F) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`values` and the gradients in the params ``(B, params)``; a kink is
         treated as :meth:`numeric.engines.pointwise.PointwiseLoss.value_and_gradient` does."""
-        return evaluate([(self, X, fixed)])[0]
+        return evaluate([(self, X, F)])[0]
 
 
 def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient: bool = True) -> list[tuple]:
     """``(values, gradients)`` (gradients None unless ``gradient``) of every
-    ``(loss, X, fixed)``, all in one batch: the losses may be of different
+    ``(loss, X, F)`` (points and varying values), all in one batch: the losses may be of different
     circuits of one shape (say a circuit and a variant with some weights fixed,
     whose own receptive fields spare it patterns), as long as their activations,
     target and feature interval agree."""

@@ -16,76 +16,15 @@ by loss and parameters, whatever values the other symbols are fixed at.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
-from analytic import Loss, SuperlossError
+from analytic import Loss, Problem, SuperlossError
 
 from .codegen import Functions
 
 __all__ = ["CompiledLoss", "compile_loss"]
-
-
-# --- naming symbols and values ---------------------------------------------------------------
-
-def _name(key) -> str:
-    return key.name if isinstance(key, sp.Symbol) else str(key)
-
-
-def _resolve_params(params: Sequence, known: Mapping[str, sp.Symbol], what: str) -> tuple[sp.Symbol, ...]:
-    """The loss's own symbols for ``params``, matched by name: ``sp.Symbol("w_a")``
-    and ``analytic.sym("w_a")`` (which is real) are different SymPy objects."""
-    if isinstance(params, (str, sp.Basic)) or not isinstance(params, Sequence):
-        raise SuperlossError("params must be a list of symbols, e.g. [w_a, w_b]")
-    names = [_name(p) for p in params]
-    if not names:
-        raise SuperlossError("params is empty; give at least one free parameter")
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise SuperlossError("params repeat " + ", ".join(repeated))
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise SuperlossError(f"params {', '.join(unknown)} are not symbols of {what} "
-                             f"(its symbols: {', '.join(sorted(known)) or 'none'})")
-    return tuple(known[n] for n in names)
-
-
-def _number(value, name: str) -> sp.Expr:
-    """A fixed value as a finite real SymPy number (exact when given exactly)."""
-    if isinstance(value, str):
-        raise SuperlossError(f"fixed: {name} = {value!r} is text; give a number")
-    if isinstance(value, Fraction):
-        value = sp.Rational(value.numerator, value.denominator)
-    try:
-        value = sp.sympify(value)
-    except (sp.SympifyError, TypeError):
-        raise SuperlossError(f"fixed: {name} = {value!r} is not a number") from None
-    if not (isinstance(value, sp.Expr) and value.is_number and value.is_real and value.is_finite):
-        raise SuperlossError(f"fixed: {name} = {value} is not a finite real number")
-    return value
-
-
-def _resolve_fixed(fixed: Mapping | None, params: tuple, needed: set) -> dict[sp.Symbol, sp.Expr]:
-    """``fixed`` keyed by the loss's own symbols, for the ``needed`` symbols that
-    are not params. A missing one raises; values for params, or for symbols the
-    loss does not have, are ignored (as ``subs`` ignores them)."""
-    # Values for params are ignored, so that a whole point such as CANONICAL can be given.
-    given = {_name(k): v for k, v in (fixed or {}).items()}
-    free = sorted((s for s in needed if s not in params), key=lambda s: s.name)
-    missing = [s.name for s in free if s.name not in given]
-    if missing:
-        raise SuperlossError("fixed has no value for " + ", ".join(missing) + "; every symbol that is not a "
-                             "param needs one")
-    return {s: _number(given[s.name], s.name) for s in free}
-
-
-def _exact(value: sp.Expr) -> sp.Rational:
-    """An exact rational: rationals as they are, floats (and anything else
-    numeric) at the exact binary value of the float, as ``expected_loss`` takes
-    float weights."""
-    return value if value.is_Rational else sp.Rational(float(value))
 
 
 # --- compiled losses ------------------------------------------------------------------------
@@ -189,19 +128,12 @@ def _loss_key(loss: Loss, params: tuple, fixed_symbols: tuple) -> tuple:
     return terms, params, fixed_symbols
 
 
-def _loss_symbols(loss: Loss) -> dict[str, sp.Symbol]:
-    """Every symbol the loss may depend on: of its terms, circuit, law and importances."""
-    symbols = set(loss.expr.free_symbols) | set(loss.circuit.symbols) | set(getattr(loss.law, "symbols", ()))
-    for v in loss.importance:
-        symbols |= v.free_symbols
-    return {s.name: s for s in symbols}
-
-
 def compile_loss(loss: Loss, params: Sequence[sp.Symbol], fixed: Mapping | None = None) -> CompiledLoss:
     """``loss`` as fast numeric functions of ``params``, the other symbols set by ``fixed``.
 
     Every free symbol of ``loss.expr`` that is not a param needs a value in
-    ``fixed`` (symbols are matched by name), else :class:`analytic.SuperlossError`.
+    ``fixed`` (symbols are matched by name, and checked as in :class:`analytic.Problem`),
+    else :class:`analytic.SuperlossError`.
     Compiled code is cached by loss and params whatever the fixed values are:
     compiling the same loss at another ``S`` costs nothing.
 
@@ -209,16 +141,26 @@ def compile_loss(loss: Loss, params: Sequence[sp.Symbol], fixed: Mapping | None 
     >>> from analytic.presets import CANONICAL, asymmetric_inhibition
     >>> S, kappa = sym("S"), sym("kappa")
     >>> loss = expected_loss(asymmetric_inhibition(), SparseUniform(S), [1, 0.3, 1], at=CANONICAL)
-    >>> f = compile_loss(loss, [kappa], fixed={**CANONICAL, S: 0.9})
+    >>> f = compile_loss(loss, [kappa], fixed={**{s: v for s, v in CANONICAL.items() if s != kappa}, S: 0.9})
     >>> round(f.value([20.0]), 12)
     0.005398539781
     """
     if not isinstance(loss, Loss):
         raise SuperlossError(f"expected an analytic.Loss, got {type(loss).__name__}")
-    params = _resolve_params(params, _loss_symbols(loss), "the loss")
+    if isinstance(params, (str, sp.Basic)) or not isinstance(params, Sequence):
+        raise SuperlossError("params must be a list of symbols, e.g. [w_a, w_b]")
+    problem = Problem(loss.circuit, loss.law, loss.importance, free=params, fixed=fixed)
+    params = problem.params
+    if not params:
+        raise SuperlossError("params is empty; give at least one free parameter")
     needed = set(loss.expr.free_symbols).union(
         *(t.free_symbols | loss.probability[k].free_symbols for k, t in loss.terms.items()))
-    fixed_values = _resolve_fixed(fixed, params, needed)
+    free = sorted((s for s in needed if s not in params), key=lambda s: s.name)
+    missing = [s.name for s in free if s not in problem.fixed]
+    if missing:
+        raise SuperlossError("fixed has no value for " + ", ".join(missing) + "; every symbol that is not a "
+                             "param needs one")
+    fixed_values = {s: problem.fixed[s] for s in free}
     fixed_symbols = tuple(fixed_values)
     key = _loss_key(loss, params, fixed_symbols)
     functions = _COMPILED.get(key)

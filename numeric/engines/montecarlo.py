@@ -1,12 +1,13 @@
 """Monte Carlo estimate of the expected loss: the independent ground truth.
 
 ``L = E[ sum_i I_i (y_i - y'_i)^2 ]`` for ``y' = out(W2 hid(W1 x + b1) + b2)``,
-estimated by plain sampling of ``x`` from the feature law. Nothing here uses the
-closed forms, so agreement between the two is real evidence.
+estimated by plain sampling of ``x`` from the feature law
+(:meth:`analytic.laws.FeatureLaw.sample`). Nothing here uses the closed forms,
+so agreement between the two is real evidence.
 
->>> from analytic import Circuit, SparseUniform
->>> r = monte_carlo_loss(Circuit([[1]], [[1]]), SparseUniform(0), samples=100_000)
->>> abs(r.zscore(1 / 6)) < 5          # E[(|x| - ReLU(x))^2] = 1/6 on [-1, 1]
+>>> from analytic import Circuit, Problem, SparseUniform
+>>> r = monte_carlo_loss(Problem(Circuit([[1]], [[1]]), SparseUniform(0)), samples=100_000)
+>>> r.agrees(1 / 6)          # E[(|x| - ReLU(x))^2] = 1/6 on [-1, 1]
 True
 """
 
@@ -14,44 +15,64 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
-from analytic.circuit import Circuit
-from analytic.errors import SuperlossError
-from analytic.laws import OneHot, SparseUniform
+from analytic import Problem, SuperlossError
+
+from ..rounding import tolerance
+
+__all__ = ["MonteCarloResult", "forward", "monte_carlo_loss"]
+
+#: A closed form agrees with a Monte Carlo estimate when it is fewer standard errors away.
+Z_MAX = 5.0
 
 
 @dataclass(frozen=True)
 class MonteCarloResult:
     """Sample mean of the per-sample loss and its standard error.
 
+    ``tolerance`` is what counts as zero to rounding for this loss
+    (:func:`numeric.rounding.tolerance`): a standard error below it means that
+    every sample gave the same loss (a perfect fit, say), and a value is then
+    compared with the mean by that absolute tolerance instead of a z-score.
+
     >>> MonteCarloResult(mean=1.0, stderr=0.5, samples=10, seed=0).zscore(2.0)
     2.0
+    >>> MonteCarloResult(mean=0.0, stderr=1e-33, samples=10, seed=0, tolerance=1e-15).compare(-5.5e-17)
+    'zero variance: agrees within 1e-15'
     """
 
     mean: float
     stderr: float
     samples: int
     seed: int
+    tolerance: float = 0.0
 
-    def zscore(self, value: float) -> float:
-        """``(value - mean) / stderr``: how many standard errors ``value`` is off.
+    @property
+    def zero_variance(self) -> bool:
+        """Whether every sample gave the same loss, up to rounding."""
+        return self.stderr <= self.tolerance
 
-        With ``stderr == 0`` (a loss that is constant, e.g. exactly 0) the answer
-        is ``0.0`` if ``value`` equals ``mean`` to 1e-12 (relative, or absolute
-        near zero, so that a float closed form of 1e-17 still matches 0), else
-        ``+-inf``.
-        """
-        diff = float(value) - self.mean
-        if self.stderr > 0:
-            return diff / self.stderr
-        if abs(diff) <= 1e-12 * max(1.0, abs(float(value)), abs(self.mean)):
-            return 0.0
-        return math.copysign(math.inf, diff)
+    def zscore(self, value: float) -> float | None:
+        """``(value - mean) / stderr``: how many standard errors ``value`` is off;
+        ``None`` when the variance is zero to rounding (see :meth:`agrees`)."""
+        return None if self.zero_variance else (float(value) - self.mean) / self.stderr
+
+    def agrees(self, value: float, z_max: float = Z_MAX) -> bool:
+        """Whether ``value`` agrees with the estimate: ``|z| < z_max``, or within the
+        tolerance when the variance is zero to rounding."""
+        z = self.zscore(value)
+        return abs(float(value) - self.mean) <= self.tolerance if z is None else abs(z) < z_max
+
+    def compare(self, value: float) -> str:
+        """The agreement of ``value`` in words: ``z = +0.31``, or the zero-variance verdict."""
+        z = self.zscore(value)
+        if z is not None:
+            return f"z = {z:+.2f}"
+        verdict = "agrees" if self.agrees(value) else f"DIFFERS by {abs(float(value) - self.mean):.3g}"
+        return f"zero variance: {verdict} within {self.tolerance:.2g}"
 
     def __str__(self) -> str:
         return f"{self.mean:.6g} ± {self.stderr:.2g} (Monte Carlo, {self.samples} samples, seed {self.seed})"
@@ -73,134 +94,52 @@ def forward(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, x: n
     return y
 
 
-def _float(expr, what: str) -> float:
-    try:
-        value = float(expr)
-    except (TypeError, ValueError):
-        free = getattr(expr, "free_symbols", None)
-        detail = f"symbols {sorted(s.name for s in free)} are not set" if free else f"{expr!r} is not a real number"
-        raise SuperlossError(f"{what}: {detail}") from None
-    if not math.isfinite(value):
-        raise SuperlossError(f"{what} is not finite: {expr}")
-    return value
-
-
 def _array(exprs, what: str) -> np.ndarray:
-    return np.array([_float(e, what) for e in exprs], dtype=np.float64)
+    values = np.array([float(e) for e in exprs], dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise SuperlossError(f"{what} is not finite: {values.tolist()}")
+    return values
 
 
-def _sparsity(exprs) -> np.ndarray:
-    S = _array(exprs, "sparsity")
-    if np.any((S < 0) | (S > 1)):
-        raise SuperlossError(f"sparsity must lie in [0, 1], got {S.tolist()}")
-    return S
-
-
-def sample_features(law, n: int, size: int, rng: np.random.Generator,
-                    sparsity: Sequence[float] | None = None) -> np.ndarray:
-    """Draw ``size`` feature vectors of length ``n`` from ``law``: an array (size, n).
-
-    ``sparsity`` overrides the law's per-feature sparsity with numbers, for a
-    law whose sparsity is symbolic.
-
-    >>> x = sample_features(OneHot(), 3, 4, np.random.default_rng(0))
-    >>> x.shape, bool(((x != 0).sum(axis=1) == 1).all())
-    ((4, 3), True)
-    """
-    low, high = float(law.low), float(law.high)
-    values = rng.uniform(low, high, size=(size, n))
-    if isinstance(law, SparseUniform):
-        S = _sparsity(law.sparsity_of(n)) if sparsity is None else np.asarray(sparsity, dtype=np.float64)
-        active = rng.random((size, n)) >= S        # P(active) = 1 - S_i, exactly 0 when S_i = 1
-        return np.where(active, values, 0.0)
-    if isinstance(law, OneHot):
-        # Keep only the value of one uniformly chosen feature per row.
-        chosen = rng.integers(n, size=size)
-        x = np.zeros((size, n))
-        rows = np.arange(size)
-        x[rows, chosen] = values[rows, chosen]
-        return x
-    raise SuperlossError(f"unknown feature law {law!r}; expected SparseUniform or OneHot")
-
-
-def _substitution(needed: set, values: Mapping | None) -> dict:
-    """``{symbol: float}`` for every needed symbol, matching ``values`` keys by name."""
-    by_name: dict[str, object] = {}
-    for key, value in (values or {}).items():
-        name = key.name if isinstance(key, sp.Symbol) else str(key)
-        if name in by_name and by_name[name] != value:
-            raise SuperlossError(f"values gives symbol {name} twice")
-        by_name[name] = value
-    missing = sorted({s.name for s in needed} - by_name.keys())
-    if missing:
-        raise SuperlossError(f"values must fix every free symbol; missing: {', '.join(missing)}")
-    for name, value in by_name.items():
-        if isinstance(value, str):
-            # Text never reaches sympify: parse it with analytic.expression first.
-            raise SuperlossError(f"value of {name} is text ({value!r}); give a number")
-    return {s: _float(sp.sympify(by_name[s.name]), f"value of {s.name}") for s in needed}
-
-
-def _importances(importance, n: int) -> list:
-    if importance is None:
-        return [1] * n
-    if isinstance(importance, str) or any(isinstance(i, str) for i in np.ravel(np.asarray(importance, dtype=object))):
-        raise SuperlossError("importance is text; give numbers or SymPy expressions")
-    if isinstance(importance, (numbers.Number, sp.Expr)):
-        return [importance] * n
-    items = list(importance)
-    if len(items) != n:
-        raise SuperlossError(f"importance has {len(items)} entries for {n} features")
-    return [sp.sympify(i) for i in items]
-
-
-def monte_carlo_loss(circuit: Circuit, law, importance=None, values: Mapping | None = None, *,
-                     samples: int = 1_000_000, seed: int = 0, batch: int = 200_000) -> MonteCarloResult:
+def monte_carlo_loss(problem: Problem, *, samples: int = 1_000_000, seed: int = 0,
+                     batch: int = 200_000) -> MonteCarloResult:
     """Estimate ``E[sum_i I_i (y_i - y'_i)^2]`` from ``samples`` draws of ``x ~ law``.
 
-    ``importance`` is ``None`` (all 1), one value or one per feature. ``values``
-    maps symbols (or their names) to numbers and must fix every free symbol of
-    the circuit, the law's sparsity and the importances. The result depends only
-    on ``(seed, samples, batch)``: the same ones give bit-identical numbers.
+    Every symbol of the problem must be fixed (``problem.fix(point)`` fixes the
+    free parameters at a point). The result depends only on ``(seed, samples,
+    batch)``: the same ones give bit-identical numbers.
 
-    >>> from analytic import Circuit, SparseUniform, sym
-    >>> r = monte_carlo_loss(Circuit([[sym("w")]], [[1]]), SparseUniform(sym("S")),
-    ...                      values={"w": 1, "S": 0.5}, samples=10_000)
+    >>> from analytic import Circuit, Problem, SparseUniform, sym
+    >>> problem = Problem(Circuit([[sym("w")]], [[1]]), SparseUniform(sym("S")), fixed={"w": 1, "S": 0.5})
+    >>> r = monte_carlo_loss(problem, samples=10_000)
     >>> r.samples, r.mean > 0
     (10000, True)
     """
-    if not isinstance(law, (SparseUniform, OneHot)):
-        raise SuperlossError(f"unknown feature law {law!r}; expected SparseUniform or OneHot")
+    if not isinstance(problem, Problem):
+        raise SuperlossError(f"expected an analytic.Problem, got {type(problem).__name__}")
     if not (isinstance(samples, numbers.Integral) and samples >= 2):
         raise SuperlossError(f"samples must be an integer >= 2, got {samples!r}")
     if not (isinstance(batch, numbers.Integral) and batch >= 1):
         raise SuperlossError(f"batch must be a positive integer, got {batch!r}")
+    problem.require("Monte Carlo", params=False)
+    circuit = problem.circuit
     n, m = circuit.n, circuit.m
-    I_exprs = _importances(importance, n)
-    S_exprs = law.sparsity_of(n) if isinstance(law, SparseUniform) else ()
-    needed = set(circuit.symbols) | set(getattr(law, "symbols", ()))
-    for e in (*I_exprs, *S_exprs):
-        needed |= sp.sympify(e).free_symbols
-    subs = _substitution(needed, values)
+    subs = {s: float(v) for s, v in problem.fixed.items()}
 
     def numeric(exprs, what: str) -> np.ndarray:
-        return _array([sp.sympify(e).subs(subs) for e in exprs], what)
+        return _array([e.subs(subs) for e in exprs], what)
 
     W1 = numeric(circuit.W1, "W1").reshape(m, n)
     W2 = numeric(circuit.W2, "W2").reshape(n, m)
     b1, b2 = numeric(circuit.b1, "b1"), numeric(circuit.b2, "b2")
-    I = numeric(I_exprs, "importance")
-    if np.any(I < 0):
-        raise SuperlossError(f"importances must be >= 0, got {I.tolist()}")
-    S = None
-    if isinstance(law, SparseUniform):
-        S = _sparsity([sp.sympify(e).subs(subs) for e in S_exprs])
+    I = numeric(problem.importance, "importance")
+    law = problem.law.subs(subs)
 
     rng = np.random.default_rng(seed)
     count, mean, m2 = 0, 0.0, 0.0
     while count < samples:
         size = min(batch, samples - count)
-        x = sample_features(law, n, size, rng, sparsity=S)
+        x = law.sample(n, size, rng)
         y = np.abs(x) if circuit.target == "abs" else x
         loss = ((y - forward(W1, W2, b1, b2, x, circuit.hidden, circuit.output)) ** 2) @ I
         # Chan et al.'s merge of (count, mean, M2): stable, no large cancelling sums.
@@ -212,4 +151,4 @@ def monte_carlo_loss(circuit: Circuit, law, importance=None, values: Mapping | N
         m2 += b_m2 + delta * delta * count * size / total
         count = total
     stderr = math.sqrt(m2 / (count - 1) / count)
-    return MonteCarloResult(mean=mean, stderr=stderr, samples=int(count), seed=seed)
+    return MonteCarloResult(mean=mean, stderr=stderr, samples=int(count), seed=seed, tolerance=tolerance(problem))

@@ -8,21 +8,21 @@ and evaluates it there: the exact value, gradient and Hessian anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
 
-from analytic import Circuit, Loss, SuperlossError, expected_loss
+from analytic import Loss, NumericalError, Problem, SuperlossError, expected_loss
 from analytic.regime import Regime
 
-from .compiled import CompiledLoss, _exact, _resolve_fixed, _resolve_params, compile_loss
+from .compiled import CompiledLoss, compile_loss
 
-__all__ = ["RegimeLoss", "SingularPoint", "free_circuit"]
+__all__ = ["RegimeLoss", "SingularPoint"]
 
 
-class SingularPoint(SuperlossError):
+class SingularPoint(NumericalError):
     """A regime's formula divides by zero at the point asked for.
 
     The loss is continuous there, but the point is a corner where several
@@ -35,24 +35,6 @@ class SingularPoint(SuperlossError):
 #: fraction of the factor's scale: float evaluation of a factor that is exactly
 #: zero on the boundary can come out -1e-16, and the loss is continuous there.
 _MEMBERSHIP_TOL = 1e-12
-
-
-def free_circuit(circuit: Circuit, law, importance: Sequence | None, params: Sequence,
-                 fixed: Mapping | None) -> tuple[tuple, dict, dict, Circuit]:
-    """``(params, values, fixed_weights, circuit)``: the params as the circuit's,
-    the law's or the importances' own symbols; the values of every other symbol;
-    those of them that are weights, exactly; and the circuit with them put in."""
-    if not isinstance(circuit, Circuit):
-        raise SuperlossError(f"expected a Circuit, got {type(circuit).__name__}")
-    weights = set(circuit.symbols)
-    known = weights | set(getattr(law, "symbols", ()))
-    for v in importance or ():
-        if isinstance(v, sp.Basic):
-            known |= v.free_symbols
-    params = _resolve_params(params, {s.name: s for s in known}, "the circuit, its law or its importances")
-    values = _resolve_fixed(fixed, params, known)
-    fixed_weights = {s: _exact(v) for s, v in values.items() if s in weights}
-    return params, values, fixed_weights, circuit.subs(fixed_weights) if fixed_weights else circuit
 
 
 class _Piece:
@@ -88,13 +70,13 @@ class _Piece:
 
 
 class RegimeLoss:
-    """The loss over ``params`` everywhere, regime by regime.
+    """The loss of ``problem`` over its parameters everywhere, regime by regime.
 
     At a point ``x`` (``len(params)`` numbers) it checks numerically, with the
     compiled factors of the regimes it knows, which one ``x`` lies in; if none,
     it derives the regime there with :func:`analytic.expected_loss`, compiles it
-    and caches it by regime. ``fixed`` gives every other symbol of the circuit,
-    the law and the importances; fixed weights are put into the circuit before
+    and caches it by regime. Every other symbol of the circuit, the law and the
+    importances is fixed; fixed weights are put into the circuit before
     deriving (so regimes are slices in the free weights), while ``S`` and
     importances never change the regime and are only substituted numerically.
 
@@ -103,27 +85,25 @@ class RegimeLoss:
     ``derived`` counts derivations, ``compiled`` the regimes compiled, ``reused``
     the switches to a regime already in the cache.
 
-    >>> from analytic import Circuit, SparseUniform, sym
+    >>> from analytic import Circuit, Problem, SparseUniform, sym
     >>> w = sym("w")
-    >>> f = RegimeLoss(Circuit([[w]], [[1]]), SparseUniform(0), None, [w])
+    >>> f = RegimeLoss(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free=[w]))
     >>> f.gradient([-0.5]), f.gradient([0.5]), f.compiled
     (array([0.16666667]), array([-0.16666667]), 2)
     >>> f.on_boundary([0.0]), f.on_boundary([0.5])
     (True, False)
     """
 
-    def __init__(self, circuit: Circuit, law, importance: Sequence | None, params: Sequence[sp.Symbol],
-                 fixed: Mapping | None = None, *, seed: int = 0) -> None:
-        self.params, values, fixed_weights, circuit = free_circuit(circuit, law, importance, params, fixed)
-        weights = set(circuit.symbols) | set(fixed_weights)
+    def __init__(self, problem: Problem, *, seed: int = 0) -> None:
+        problem.require("the closed forms")
+        self.problem, self.params, self.seed = problem, problem.params, seed
         #: The circuit with the fixed weights put in: its symbols are the free weights.
-        self.circuit = circuit
-        self.law, self.importance, self.seed = law, importance, seed
+        self.circuit = problem.free_circuit
+        self.law, self.importance = problem.law, problem.importance
         #: ``S`` and importances: substituted numerically, never re-derived.
-        self.fixed = {s: v for s, v in values.items() if s not in weights}
-        self.fixed_weights = fixed_weights
+        self.fixed = problem.numbers
         #: The free weights, in the order of ``params``; only they move the regime.
-        self.weights = tuple(p for p in self.params if p in weights)
+        self.weights = tuple(p for p in self.params if p in problem.weights)
         self._weight_index = [self.params.index(w) for w in self.weights]
         self._pieces: dict[Regime | None, _Piece] = {}
         self._current: _Piece | None = None

@@ -3,7 +3,7 @@ of the optimum's regime."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import sympy as sp
@@ -11,7 +11,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from analytic import Circuit, SuperlossError
+from analytic import SuperlossError
 
 from ..engines.pointwise import PointwiseLoss
 from .style import LANDSCAPE_CMAP, OKABE_ITO, WIDTH, house_style, label, new_figure
@@ -23,8 +23,7 @@ __all__ = ["BOUNDARY_POINTS", "landscape"]
 BOUNDARY_POINTS = 201
 
 
-def landscape(circuit: Circuit, law, importance: Sequence | None, optimum, x: sp.Symbol | str,
-              y: sp.Symbol | str, span: Mapping | None = None, points: int = 41, *,
+def landscape(optimum, x: sp.Symbol | str, y: sp.Symbol | str, span: Mapping | None = None, points: int = 41, *,
               figsize: tuple[float, float] | None = None) -> Figure:
     """The exact loss over the parameters ``x`` and ``y`` of an optimum
     (:class:`numeric.optimize.Optimum`), every other parameter at its optimum value.
@@ -54,7 +53,7 @@ def landscape(circuit: Circuit, law, importance: Sequence | None, optimum, x: sp
 
     others = {p: v for p, v in optimum.params.items() if p not in (x, y)}
     fixed = {**dict(optimum.fixed), **others}
-    loss = PointwiseLoss(circuit, law, importance, [x, y], fixed)
+    loss = PointwiseLoss(optimum.problem.fix(others).replace(free=[x, y]))
     xs, ys = np.linspace(x_lo, x_hi, points), np.linspace(y_lo, y_hi, points)
     values = np.array([[loss.value([u, v]) for u in xs] for v in ys])
 
