@@ -159,7 +159,7 @@ def _segments(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrangem
     a1 = a[:, 0]
     slack = TOLERANCE * (np.abs(a1) * max(abs(low), abs(high)) + np.abs(c)) / np.abs(a1)
     cuts = [low]
-    for t, s in sorted(zip((-c / a1).tolist(), slack.tolist())):
+    for t, s in sorted(zip((-c / a1).tolist(), slack.tolist(), strict=True)):
         if cuts[-1] + s < t < high - s:
             cuts.append(t)
     cuts.append(high)
@@ -199,7 +199,7 @@ def _split(polygon: list, au: float, aw: float, c: float, tol: float) -> list[li
     if all(v >= -tol for v in values) or all(v <= tol for v in values):
         return [polygon]
     pos, neg = [], []
-    for k, (p, v) in enumerate(zip(polygon, values)):
+    for k, (p, v) in enumerate(zip(polygon, values, strict=True)):
         q, vq = polygon[k - len(polygon) + 1], values[k - len(polygon) + 1]
         if v >= -tol:
             pos.append(p)
@@ -286,7 +286,7 @@ def _cut_and_pull(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arra
             common = tight[pos][:, None] & tight[neg][None, :]
             shared = (tight[verts][None, None, :] & common[..., None]) == common[..., None]
             rim = []
-            for p, q in zip(*np.nonzero(shared.sum(-1) == 2)):
+            for p, q in zip(*np.nonzero(shared.sum(-1) == 2), strict=True):
                 u, v = int(pos[p]), int(neg[q])
                 if (u, v) not in crossings:
                     t = values[u] / (values[u] - values[v])

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .latex import align
 from . import lines
+from .latex import align
 from .lines import LINE_WIDTH
 from .loss import Loss
 from .names import escape, feature_name
@@ -90,7 +90,7 @@ def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
            *_weights(loss, shown, width),
            loss.law.words(c.features, shown),
            "The importances are " + ", ".join(f"${sp.latex(v, symbol_names=shown)}$ (${feature_name(f)}$)"
-                                              for f, v in zip(c.features, importance))
+                                              for f, v in zip(c.features, importance, strict=True))
            + r", and the loss is $L = \mathbb{E}\bigl[\sum_i I_i (y_i - y'_i)^2\bigr]$."]
     if loss.regime is not None:
         point = ", ".join(f"${shown.get(s, sp.latex(s))} = {sp.latex(v)}$" for s, v in loss.at.items())

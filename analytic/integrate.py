@@ -29,7 +29,7 @@ from .regions import Cell, Geometry, Plane, rank
 def solve(rows: Sequence[Sequence], rhs: Sequence):
     """Solve the square system ``rows x = rhs`` over an exact field (Gauss-Jordan)."""
     n = len(rows)
-    aug = [list(r) + [b] for r, b in zip(rows, rhs)]
+    aug = [list(r) + [b] for r, b in zip(rows, rhs, strict=True)]
     for c in range(n):
         pivot = next(i for i in range(c, n) if aug[i][c])
         aug[c], aug[pivot] = aug[pivot], aug[c]
@@ -38,7 +38,7 @@ def solve(rows: Sequence[Sequence], rhs: Sequence):
         for i in range(n):
             if i != c and aug[i][c]:
                 f = aug[i][c]
-                aug[i] = [x - f * y for x, y in zip(aug[i], aug[c])]
+                aug[i] = [x - f * y for x, y in zip(aug[i], aug[c], strict=True)]
     return [aug[i][n] for i in range(n)]
 
 
@@ -111,7 +111,7 @@ class TermPlanes:
         for j in on:
             w = self.W2[self.i][j]
             hj, cj = self.hidden_plane(j)
-            a = [x + w * y for x, y in zip(a, hj)]
+            a = [x + w * y for x, y in zip(a, hj, strict=True)]
             c = c + w * cj
         return a, c
 
@@ -141,7 +141,7 @@ class TermPlanes:
         out = signs.get(("output", self.firing(cell)), 1)
         if out > 0:
             za, zc = self.output_plane(self.firing(cell))
-            a = [x - y for x, y in zip(a, za)]
+            a = [x - y for x, y in zip(a, za, strict=True)]
             c = c - zc
         return a, c
 
@@ -211,13 +211,13 @@ def integrate_cells(geo: Geometry, cells: list[Cell], planes: TermPlanes, coords
         values = {}
         for simplex in geo.triangulate(cell):
             pts = [coords(v) for v in simplex]
-            edges = [[x - y for x, y in zip(p, pts[0])] for p in pts[1:]]
-            witness_edges = [[x - y for x, y in zip(geo.points[v], geo.points[simplex[0]])]
+            edges = [[x - y for x, y in zip(p, pts[0], strict=True)] for p in pts[1:]]
+            witness_edges = [[x - y for x, y in zip(geo.points[v], geo.points[simplex[0]], strict=True)]
                              for v in simplex[1:]]
             orientation = 1 if det(witness_edges) > 0 else -1
             volume = det(edges) * (orientation * scale) if d else planes.one
-            for v, p in zip(simplex, pts):
+            for v, p in zip(simplex, pts, strict=True):
                 if v not in values:
-                    values[v] = sum((x * y for x, y in zip(a, p)), c)
+                    values[v] = sum((x * y for x, y in zip(a, p, strict=True)), c)
             total = total + simplex_square_integral(volume, [values[v] for v in simplex])
     return total

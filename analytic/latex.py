@@ -22,8 +22,8 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .errors import SuperlossError
 from . import lines
+from .errors import SuperlossError
 from .lines import LINE_WIDTH, Group, Printer
 from .loss import Loss
 from .names import feature_name, inline, symbol_name
@@ -188,7 +188,7 @@ def optimum_table(params: Mapping, loss: float, names: Mapping | None = None) ->
     """
     symbols = [k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params]
     shown = latex_names(symbols, names)
-    rows = [f"${shown[s]}$ & ${_number(v)}$ \\\\" for s, v in zip(symbols, params.values())]
+    rows = [f"${shown[s]}$ & ${_number(v)}$ \\\\" for s, v in zip(symbols, params.values(), strict=True)]
     return "\n".join([r"\begin{tabular}{lr}", r"\hline", r"parameter & value \\", r"\hline", *rows, r"\hline",
                       f"$L$ & ${_number(loss)}$ \\\\", r"\hline", r"\end{tabular}"])
 

@@ -68,7 +68,8 @@ def _sparsity(value) -> sp.Expr:
 class FeatureLaw(ABC):
     """What a feature law provides; subclasses set ``low`` and ``high`` (numbers)
     and implement :meth:`pattern_probabilities`, :meth:`parameters`,
-    :meth:`active` and :meth:`words`.
+    :meth:`active` and :meth:`words`; :meth:`pattern_probabilities` raises a one-line
+    error for a number of features the law does not fit.
 
     Its symbols (a symbolic sparsity, say) are those of :meth:`parameters`;
     :meth:`subs` fixes them, and a law whose parameters are numbers can be
@@ -97,9 +98,6 @@ class FeatureLaw(ABC):
     @abstractmethod
     def words(self, features: Sequence[str], latex: Mapping[sp.Symbol, str]) -> str:
         """Which features are active, as a LaTeX sentence (symbols named by ``latex``)."""
-
-    def check(self, n: int) -> None:
-        """Raise a one-line error if the law does not fit a circuit with ``n`` features."""
 
     @property
     def symbols(self) -> frozenset[sp.Symbol]:
@@ -169,9 +167,6 @@ class SparseUniform(FeatureLaw):
     def parameters(self) -> dict[str, object]:
         return {"sparsity": self.sparsity, "low": self.low, "high": self.high}
 
-    def check(self, n: int) -> None:
-        self.sparsity_of(n)
-
     def sparsity_of(self, n: int) -> tuple[sp.Expr, ...]:
         """``(S_0, ..., S_{n-1})`` for a circuit with ``n`` features."""
         if isinstance(self.sparsity, tuple):
@@ -203,7 +198,7 @@ class SparseUniform(FeatureLaw):
             which = f"probability ${sp.latex(S[0], symbol_names=latex)}$"
         else:
             which = "probability " + ", ".join(f"${sp.latex(s, symbol_names=latex)}$ (feature ${feature_name(f)}$)"
-                                               for f, s in zip(features, S))
+                                               for f, s in zip(features, S, strict=True))
         return f"Each feature is $0$ with {which}, and otherwise uniform on {_latex_interval(self)}, independently."
 
 

@@ -165,7 +165,7 @@ def _symbolic_term(geo, cells, planes_sym: TermPlanes) -> tuple[object, list]:
     seen: set = set()
     for (key, v), s in geo.events.items():
         a, c = planes_sym.plane(key)
-        value = sum((x * y for x, y in zip(a, coords(v))), c)
+        value = sum((x * y for x, y in zip(a, coords(v), strict=True)), c)
         if s == 0:
             if value:
                 raise OnBoundary(key)

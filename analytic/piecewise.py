@@ -106,7 +106,7 @@ def piecewise_loss(problem: Problem, grid: int = 12, max_regimes: int = 200) -> 
         return PiecewiseLoss(expr, tuple(ordered), box, proven)
     for point in product(*[[lo + (hi - lo) * sp.Rational(2 * k + 1, 2 * grid) for k in range(grid)]
                                for lo, hi in box.values()]):
-        derive(dict(zip(box, point)))
+        derive(dict(zip(box, point, strict=True)))
     ordered = sorted(pieces.values(), key=lambda l: [float(v) for v in l.witness.values()])
     expr = sp.Piecewise(*[(l.expr, sp.And(*l.regime.closure())) for l in ordered])
     return PiecewiseLoss(expr, tuple(ordered), box, proven=False)

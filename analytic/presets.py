@@ -28,7 +28,7 @@ MOTIF_SYMBOLS = syms("w_a w_b o_a o_b delta kappa gamma b_a b_b b_c")
 #: example, benchmark and report. Scaling ``(w_a, w_b)`` by ``c > 0`` and
 #: ``(o_a, o_b, gamma)`` by ``1/c`` leaves the loss unchanged.
 CANONICAL: dict[sp.Symbol, sp.Rational] = dict(zip(MOTIF_SYMBOLS, map(sp.Rational, (
-    2, "1/2", "1/2", 2, "1/4", 20, "1/8", "-1/50", "-1/50", "-1/50"))))
+    2, "1/2", "1/2", 2, "1/4", 20, "1/8", "-1/50", "-1/50", "-1/50")), strict=True))
 
 
 class Motif(NamedTuple):

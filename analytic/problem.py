@@ -54,7 +54,7 @@ def _importance(importance, features: Sequence[str]) -> tuple[sp.Expr, ...]:
     values = tuple(sp.sympify(v) if not isinstance(v, str) else None for v in importance)
     if len(values) != n:
         raise SuperlossError(f"importance has {len(values)} entries for {n} features")
-    for feature, v in zip(features, values):
+    for feature, v in zip(features, values, strict=True):
         if v is None or not isinstance(v, sp.Expr):
             raise SuperlossError("importances must be numbers or SymPy expressions "
                                  "(parse text with analytic.expression.parse_expression)")
@@ -117,7 +117,7 @@ class Problem:
         if not isinstance(law, FeatureLaw):
             raise SuperlossError(f"expected a feature law (such as SparseUniform or OneHot), got "
                                  f"{type(law).__name__}")
-        law.check(circuit.n)
+        law.pattern_probabilities(circuit.n, [])      # a law that does not fit n features says so
         self.circuit, self.law = circuit, law
         self.importance = _importance(importance, circuit.features)
         self.weights: tuple[sp.Symbol, ...] = circuit.symbols
@@ -141,7 +141,7 @@ class Problem:
         roles: dict[sp.Symbol, str] = {}
         if isinstance(free, Mapping):
             self.params = self._resolve(free, "free", roles)
-            self.bounds = {p: _box(p, box) for p, box in zip(self.params, free.values())}
+            self.bounds = {p: _box(p, box) for p, box in zip(self.params, free.values(), strict=True)}
         else:
             if isinstance(free, (str, sp.Basic)):
                 raise SuperlossError("free must be a list of symbols (or a mapping symbol -> (low, high)), "
@@ -149,7 +149,7 @@ class Problem:
             self.params = self._resolve(list(free), "free", roles)
             self.bounds = {}
         fixed = dict(fixed or {})
-        self.fixed = {s: number(v, s.name) for s, v in zip(self._resolve(fixed, "fixed", roles), fixed.values())}
+        self.fixed = {s: number(v, s.name) for s, v in zip(self._resolve(fixed, "fixed", roles), fixed.values(), strict=True)}
         self.varying = self._resolve(list(varying), "varying", roles)
         #: The symbols in no role: they stay symbolic.
         self.unset = tuple(s for s in self.symbols if s not in roles)
@@ -157,7 +157,7 @@ class Problem:
         # A value is checked where it lands: a sparsity by the law, an importance here.
         numbers = self.numbers
         law.subs(numbers)
-        for feature, value in zip(circuit.features, self.importance):
+        for feature, value in zip(circuit.features, self.importance, strict=True):
             value = value.subs(numbers)
             if value.is_number and value.is_negative:
                 raise SuperlossError(f"importance of feature '{feature}' is negative ({value}); importances must "
@@ -290,7 +290,7 @@ class Problem:
         if len(x) != len(self.params):
             raise SuperlossError(f"expected a point of {len(self.params)} numbers "
                                  f"({', '.join(p.name for p in self.params)}), got {len(x)}")
-        return dict(zip(self.params, map(float, x)))
+        return dict(zip(self.params, map(float, x), strict=True))
 
     def __repr__(self) -> str:
         roles = [f"free=[{', '.join(p.name for p in self.params)}]"]

@@ -28,7 +28,7 @@ def evaluate(poly, point: Mapping[sp.Symbol, Fraction]) -> Fraction:
     total = Fraction(0)
     for monom, coeff in poly.terms():
         term = Fraction(int(coeff.numerator), int(coeff.denominator))
-        for v, e in zip(values, monom):
+        for v, e in zip(values, monom, strict=True):
             if e:
                 term *= v ** e
         total += term

@@ -37,7 +37,7 @@ class Plane:
     c: Number
 
     def __call__(self, x: Sequence[Number]) -> Number:
-        return sum((ai * xi for ai, xi in zip(self.a, x)), self.c)
+        return sum((ai * xi for ai, xi in zip(self.a, x, strict=True)), self.c)
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def rank(rows: Sequence[Sequence[Number]]) -> int:
         for i in range(r + 1, len(rows)):
             if rows[i][c] != 0:
                 f = rows[i][c] / rows[r][c]
-                rows[i] = [x - f * y for x, y in zip(rows[i], rows[r])]
+                rows[i] = [x - f * y for x, y in zip(rows[i], rows[r], strict=True)]
         r += 1
     return r
 
@@ -151,7 +151,7 @@ class Geometry:
             for v in neg:
                 if self._adjacent(cell, u, v):
                     t = value[u] / (value[u] - value[v])
-                    x = tuple(a + t * (b - a) for a, b in zip(self.points[u], self.points[v]))
+                    x = tuple(a + t * (b - a) for a, b in zip(self.points[u], self.points[v], strict=True))
                     new.append(self.point(x, (self.tight[u] & self.tight[v] & cell.planes) | bit))
         rim = zero + new
         return (Cell(tuple(pos + rim), planes, cell.signs + ((plane.key, 1),)),
@@ -160,7 +160,7 @@ class Geometry:
     def dimension(self, vertices: Sequence[int]) -> int:
         """Affine dimension of a set of vertices."""
         base = self.points[vertices[0]]
-        return rank([[a - b for a, b in zip(self.points[v], base)] for v in vertices[1:]])
+        return rank([[a - b for a, b in zip(self.points[v], base, strict=True)] for v in vertices[1:]])
 
     def triangulate(self, cell: Cell) -> list[tuple[int, ...]]:
         """A pulling triangulation of ``cell``: cone from its first vertex over the

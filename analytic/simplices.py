@@ -176,17 +176,14 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
         e[:, :, column] = 0.0                                           # on the plane, exactly
         ext = np.concatenate([values[:, :p + nz], e, values[:, p + nz:]], axis=1)
 
-        def build(template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return g.volume[:, None] * weight[:, template].prod(2) / norm[:, None], ext[:, template]
-
         if len(pos) != len(neg):
             minor, side = (pos, 1) if len(pos) < len(neg) else (neg, -1)
-            vol, vals = build(minor)
+            vol, vals = _staircase(g.volume, weight, norm, ext, minor)
             major[group] = -side
         else:
             # A tie: the minor side is the smaller one, which limits cancellation.
-            vp, valp = build(pos)
-            vn, valn = build(neg)
+            vp, valp = _staircase(g.volume, weight, norm, ext, pos)
+            vn, valn = _staircase(g.volume, weight, norm, ext, neg)
             small = vp.sum(1) <= vn.sum(1)
             vol = np.where(small[:, None], vp, vn)
             vals = np.where(small[:, None, None, None], valp, valn)
@@ -198,6 +195,13 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
         return major, _Pieces(np.zeros(0), np.zeros((0, d + 1, F)), np.zeros(0)), np.zeros(0, dtype=np.intp)
     pieces = _Pieces(*(np.concatenate([getattr(o, f) for o in out]) for f in ("volume", "values", "zscale")))
     return major, pieces, np.concatenate(parents)
+
+
+def _staircase(volume: np.ndarray, weight: np.ndarray, norm: np.ndarray, ext: np.ndarray,
+               template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The volumes ``(K, m)`` and vertex values ``(K, m, d+1, F)`` of the ``m`` staircase
+    pieces ``template`` of ``K`` cut simplices (:func:`_minor_side`)."""
+    return volume[:, None] * weight[:, template].prod(2) / norm[:, None], ext[:, template]
 
 
 def _moments(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:

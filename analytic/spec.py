@@ -61,10 +61,10 @@ from typing import Any, NamedTuple
 import sympy as sp
 
 from .circuit import Circuit
-from .presets import PRESETS
 from .errors import SuperlossError
 from .expression import parse_expression
 from .laws import LAWS, FeatureLaw
+from .presets import PRESETS
 from .problem import Problem
 from .symbols import sym
 

@@ -51,7 +51,7 @@ def rescalings(circuit: Circuit, params: Sequence[sp.Symbol] | None = None) -> t
     equations = []
 
     def scale(entry: sp.Expr, sign: int, unit: int | None) -> None:
-        moved = sum((d * entry.diff(p) for d, p in zip(v, params)), sp.S.Zero)
+        moved = sum((d * entry.diff(p) for d, p in zip(v, params, strict=True)), sp.S.Zero)
         target = sign * a[unit] * entry if unit in units else sp.S.Zero
         equations.append(sp.expand(moved - target))
 
@@ -74,7 +74,7 @@ def rescalings(circuit: Circuit, params: Sequence[sp.Symbol] | None = None) -> t
     basis = []
     for f in free:
         field = {p: sp.factor(e.subs({g: int(g == f) for g in free}))
-                 for p, e in zip(params, general[:len(params)])}
+                 for p, e in zip(params, general[:len(params)], strict=True)}
         field = {p: e for p, e in field.items() if e != 0}
         # Polynomial fields: a denominator would make the direction undefined where it vanishes.
         common = sp.lcm([sp.denom(e) for e in field.values()]) if field else 1

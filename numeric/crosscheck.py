@@ -30,8 +30,8 @@ from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_l
 from analytic.symmetry import rescalings
 
 from .engines.montecarlo import MonteCarloResult
-from .optimize import Optimum
 from .engines.pointwise import PointwiseLoss
+from .optimize import Optimum
 from .train import Adam, TrainConfig, TrainResult, forward_backward, train
 
 __all__ = ["CircuitTraining", "FreeComparison", "align", "composed", "descend", "free_versus_motif", "train_circuit",
@@ -74,7 +74,7 @@ def align(point: Mapping, reference: Mapping, fields: Sequence[Mapping]) -> dict
         return x * np.exp(t @ A)
 
     found = least_squares(lambda t: (moved(t) - r) / scale, np.zeros(len(A)), xtol=1e-15, ftol=1e-15, gtol=1e-15)
-    return dict(zip(params, moved(found.x).tolist()))
+    return dict(zip(params, moved(found.x).tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def descend(problem: Problem, start: Mapping, config: TrainConfig,
         np.clip(theta, lo, hi, out=theta)
     last = history[-config.final_steps:]
     estimate = MonteCarloResult(float(last.mean()), float(last.std(ddof=1) / np.sqrt(len(last))), len(last), seed)
-    return dict(zip(params, theta[0].tolist())), history, estimate
+    return dict(zip(params, theta[0].tolist(), strict=True)), history, estimate
 
 
 def train_circuit(optimum: Optimum, start: Mapping, config: TrainConfig, seed: int = 0) -> CircuitTraining:
@@ -224,8 +224,8 @@ def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: 
     from analytic.presets import CANONICAL, asymmetric_inhibition
 
     from .detect import detect
-    from .optimize import optimize
     from .motif import BOX, I_b, S, classify
+    from .optimize import optimize
 
     # Exact values, whether given as text ("9/10"), rationals or floats (0.9 is nine tenths, not its binary value).
     sparsities = [sp.Rational(str(s)) for s in sparsities]

@@ -20,7 +20,7 @@ from analytic.regime import Regime
 
 
 def _exact_point(values: np.ndarray, symbols) -> dict:
-    return {s: sp.Rational(Fraction(float(v)).limit_denominator(10 ** 6)) for s, v in zip(symbols, values)}
+    return {s: sp.Rational(Fraction(float(v)).limit_denominator(10 ** 6)) for s, v in zip(symbols, values, strict=True)}
 
 
 def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
@@ -43,7 +43,7 @@ def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
                     "jac": sp.lambdify([symbols], [s * sp.diff(g, x) for x in symbols], "numpy")}
                    for g, s in others]
     scale = np.abs(theta0) + 0.1
-    bounds = list(zip(theta0 - spread * scale, theta0 + spread * scale))
+    bounds = list(zip(theta0 - spread * scale, theta0 + spread * scale, strict=True))
     # Stop as soon as the factor is slightly negative: a point just across.
     objective = lambda th: max(target(th), -1e-3)  # noqa: E731
     result = minimize(objective, theta0, jac=lambda th: np.array(target_grad(th), dtype=float),

@@ -32,10 +32,10 @@ from analytic import Loss, NumericalError, Problem, SuperlossError
 from analytic.arrangement import clear_cache
 from analytic.symmetry import rescalings
 
-from .engines.regimes import RegimeLoss
-from .rounding import shown, tolerance
 from .engines.montecarlo import MonteCarloResult, monte_carlo_loss
 from .engines.pointwise import PointwiseLoss
+from .engines.regimes import RegimeLoss
+from .rounding import shown, tolerance
 
 #: Eigenvalues within this fraction of the largest one count as zero (flat).
 FLAT = 1e-7
@@ -163,7 +163,7 @@ class _Objective:
             except NumericalError:
                 continue
         raise NumericalError("the loss formula is singular all around "
-                             + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.f.params, x)))
+                             + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.f.params, x, strict=True)))
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         try:
@@ -287,7 +287,7 @@ def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search
     hits = sum(r.fun <= reference + SAME * abs(reference) + 1e-15 for r in results[:starts])
 
     width = hi - lo
-    active = {p: side for p, v, a, b, w in zip(params, x, lo, hi, width)
+    active = {p: side for p, v, a, b, w in zip(params, x, lo, hi, width, strict=True)
               for side, edge in (("low", a), ("high", b)) if abs(v - edge) <= ON_BOUND * w}
     try:
         gradient, hessian, on_boundary, regime = f.gradient(x), f.hessian(x), f.on_boundary(x), f.regime_at(x)
@@ -298,7 +298,7 @@ def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search
     # At an active bound the gradient may point outward: only the inner part must vanish.
     gradient_norm = float(np.linalg.norm(gradient[inner])) if inner else 0.0
 
-    point = dict(zip(params, map(float, x)))
+    point = dict(zip(params, map(float, x), strict=True))
     values = {**problem.fixed, **point}
     symmetries = []
     for field_ in rescalings(f.circuit, f.weights) if f.weights else ():
@@ -306,7 +306,7 @@ def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search
         # A symmetry moving a parameter that sits on a bound leaves the box (or does nothing).
         if np.any(vector[[k for k in range(len(params)) if k not in inner]]) or not np.any(vector):
             continue
-        symmetries.append({p: c for p, c in zip(params, vector) if c})
+        symmetries.append({p: c for p, c in zip(params, vector, strict=True) if c})
     flat = np.array([[v.get(params[k], 0.0) for v in symmetries] for k in inner]).reshape(len(inner),
                                                                                         len(symmetries))
     eigenvalues, verdict = _verdict(hessian[np.ix_(inner, inner)], flat)

@@ -39,8 +39,8 @@ from analytic.presets import CANONICAL, asymmetric_inhibition
 
 from .engines.batch import BatchLoss, evaluate
 from .engines.lockstep import lockstep
-from .optimize import SAME, _local, random_starts
 from .motif import BOX, VARIANTS, I_b, S, classify
+from .optimize import SAME, _local, random_starts
 
 __all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay"]
 
@@ -107,7 +107,7 @@ def _answers(questions: list, gradient: bool) -> list:
     mine = {v: ks for v, ks in mine.items() if ks}
     parts = [(_engines()[v], [questions[k][1] for k in ks], [questions[k][2:] for k in ks]) for v, ks in mine.items()]
     answers: list = [None] * len(questions)
-    for ks, (values, gradients) in zip(mine.values(), evaluate(parts, gradient)):
+    for ks, (values, gradients) in zip(mine.values(), evaluate(parts, gradient), strict=True):
         for n, k in enumerate(ks):
             answers[k] = (float(values[n]), None if gradients is None else gradients[n])
     return answers
@@ -154,16 +154,16 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
                 openings += [(len(sweeps) - 1, partial(_search, variant=variant, sparsity=float(sparsities[sweep[0]]),
                                                        importance=float(importance), x0=x)) for x in starts]
     opened: list = [None] * len(sweeps)
-    for (k, _), r in zip(openings, lockstep([task for _, task in openings], _evaluate)):
+    for (k, _), r in zip(openings, lockstep([task for _, task in openings], _evaluate), strict=True):
         if opened[k] is None or r.fun < opened[k].fun:
             opened[k] = r
     tasks = [partial(_sweep, variant=variant, importance=importance, sparsities=sparsities[sweep], x0=opened[k].x)
              for k, (_, variant, importance, sweep) in enumerate(sweeps)]
     rows = [{v: [(np.inf, None)] * len(sparsities) for v in VARIANT_PARAMS} for _ in importances]
     tried = [{v: [set() for _ in sparsities] for v in VARIANT_PARAMS} for _ in importances]
-    for (i, variant, _, sweep), found in zip(sweeps, lockstep(tasks, _evaluate)):
+    for (i, variant, _, sweep), found in zip(sweeps, lockstep(tasks, _evaluate), strict=True):
         best = rows[i][variant]
-        for k, (loss, x, start) in zip(sweep, found):
+        for k, (loss, x, start) in zip(sweep, found, strict=True):
             tried[i][variant][k].add(start.tobytes())
             if loss < best[k][0]:
                 best[k] = (loss, x)
@@ -191,7 +191,7 @@ def _neighbours(grid: list, changed: np.ndarray, i: int, j: int) -> list[np.ndar
 def _chunks(items: list, count: int) -> list[list]:
     """``items`` in at most ``count`` contiguous chunks of nearly equal size."""
     bounds = np.linspace(0, len(items), max(1, min(count, len(items))) + 1).round().astype(int)
-    return [items[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [items[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def _split(function, questions: list, jobs: int) -> list:
@@ -220,7 +220,7 @@ def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.n
         if not lower:
             break
         changed = {v: np.zeros(shape, dtype=bool) for v in found}
-        for k, r in zip(lower, _split(_searches, [questions[k] for k in lower], jobs)):
+        for k, r in zip(lower, _split(_searches, [questions[k] for k in lower], jobs), strict=True):
             v, i, j, x = where[k]
             tried[v][i][j].add(x.tobytes())
             if r.fun < found[v][i][j][0] * (1 - SAME):
@@ -256,8 +256,8 @@ def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequen
         # The variant is the full motif at kappa = delta = gamma = 0: where its search did
         # better, the full motif's optimum is at least that good.
         if without[i, k] < full_loss[i, k]:
-            return {p: 0.0 for p in BOX} | dict(zip(inner, found["without"][i][k][1].tolist()))
-        return dict(zip(BOX, found["full"][i][k][1].tolist()))
+            return {p: 0.0 for p in BOX} | dict(zip(inner, found["without"][i][k][1].tolist(), strict=True))
+        return dict(zip(BOX, found["full"][i][k][1].tolist(), strict=True))
 
     chosen = [[optimum(i, k) for k in range(len(S_))] for i in range(len(I_))]
     return PhaseDiagram(S_, I_, np.array([[classify(c) for c in row] for row in chosen]),

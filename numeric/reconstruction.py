@@ -34,8 +34,8 @@ from joblib import Parallel, delayed
 from analytic import Circuit, Problem, SparseUniform, SuperlossError, sym, syms
 from analytic.presets import relu_output
 
-from .optimize import _local, random_starts
 from .engines.pointwise import PointwiseLoss
+from .optimize import _local, random_starts
 
 __all__ = ["BOX", "STRUCTURES", "ReconstructionPhases", "classify", "importance", "law", "phase_diagram",
            "reconstruction_circuit"]
@@ -189,7 +189,7 @@ def _row(r: float, densities: np.ndarray, seed: int, row: int) -> tuple[list, li
                 best[k] = (float(run.fun), run.x)
             # The next point starts from this one's best, whichever sweep found it.
             x = best[k][1]
-    points = [{p.name: float(v) for p, v in zip(params, b[1])} for b in best]
+    points = [{p.name: float(v) for p, v in zip(params, b[1], strict=True)} for b in best]
     return [classify(pt) for pt in points], [b[0] for b in best], points
 
 
@@ -208,5 +208,5 @@ def phase_diagram(densities: Sequence[float] | None = None, importances: Sequenc
     if r_.ndim != 1 or not r_.size or not np.all((r_ > 0) & np.isfinite(r_)):
         raise SuperlossError(f"importances r must be a non-empty list of positive numbers, got {r_.tolist()}")
     rows = Parallel(n_jobs=jobs)(delayed(_row)(float(r), p_, seed, i) for i, r in enumerate(r_))
-    structure, loss, params = zip(*rows)
+    structure, loss, params = zip(*rows, strict=True)
     return ReconstructionPhases(p_, r_, np.array(structure), np.array(loss), list(params))

@@ -28,11 +28,11 @@ import numpy as np
 import sympy as sp
 
 from analytic import Problem, SparseUniform, expected_loss, sym, syms
-from analytic.presets import CANONICAL, asymmetric_inhibition
 from analytic.document import standalone
+from analytic.presets import CANONICAL, asymmetric_inhibition
 
-from .files import output_folder, staged_folder, write_atomically
 from .engines.montecarlo import monte_carlo_loss
+from .files import output_folder, staged_folder, write_atomically
 
 DEFAULT_S = sp.Rational(9, 10)
 DEFAULT_I = (1, sp.Rational(3, 10), 1)
@@ -61,15 +61,15 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
     """Write the report and return its folder."""
     from .crosscheck import train_circuit
     from .detect import detect
+    from .motif import BOX
     from .optimize import optimize
     from .plots import landscape, save, training_curves, weight_diagram
-    from .motif import BOX
     from .train import TrainConfig, train
 
     folder = output_folder(out, force, "report")
     S, I = sym("S"), syms("I_a I_b I_c")
     circuit, law = asymmetric_inhibition(), SparseUniform(S)
-    fixed = {S: DEFAULT_S, **dict(zip(I, DEFAULT_I))}
+    fixed = {S: DEFAULT_S, **dict(zip(I, DEFAULT_I, strict=True))}
     begin = time.perf_counter()
 
     def step(message: str) -> None:

@@ -28,7 +28,7 @@ from joblib import Parallel, delayed
 from analytic import Problem, SparseUniform
 from analytic.presets import CANONICAL, asymmetric_inhibition
 
-from .motif import BOX, VARIANTS, I_b, S, classify, delta, kappa, o_a, o_b, w_a, w_b
+from .motif import BOX, VARIANTS, I_b, S, classify, delta, kappa, o_b, w_a, w_b
 from .optimize import ON_BOUND, SAME, Optimum, optimize
 
 SPARSITIES = ("1/2", "7/10", "9/10", "97/100", "99/100")
@@ -77,7 +77,7 @@ class Case:
         symmetric on are nested, so these are >= 0; "rider dropped" and
         "symmetric" are alternatives, and the first difference may be negative."""
         names = list(VARIANTS)
-        return {f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:])}
+        return {f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:], strict=False)}
 
     def to_dict(self) -> dict:
         """The case as JSON-ready data: every variant's optimum with its certificate."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import agrees_with_monte_carlo
 
 from analytic import Circuit, Problem, SparseUniform, SuperlossError, syms
 from analytic.presets import asymmetric_inhibition, relu_output
 from numeric.engines.batch import BatchLoss, evaluate
 from numeric.engines.pointwise import PointwiseLoss
-
-from conftest import agrees_with_monte_carlo
 
 S, T, I_b = syms("S T I_b")
 w1, w2, w3, o1, o2, o3, c1, c2, e1, e2 = syms("w1 w2 w3 o1 o2 o3 c1 c2 e1 e2")
@@ -47,8 +46,8 @@ def test_values_and_gradients_equal_the_pointwise_engine(case):
     X, F = _points(loss, 16, seed=len(case))
     values, gradients = loss.values_and_gradients(X, F)
     assert np.array_equal(loss.values(X, F), values)
-    for x, f, value, gradient in zip(X, F, values, gradients):
-        pointwise = PointwiseLoss(Problem(circuit, law, importance, free=params, fixed=dict(zip(fixed, f.tolist()))))
+    for x, f, value, gradient in zip(X, F, values, gradients, strict=True):
+        pointwise = PointwiseLoss(Problem(circuit, law, importance, free=params, fixed=dict(zip(fixed, f.tolist(), strict=True))))
         expected, expected_gradient = pointwise.value_and_gradient(x)
         assert value == pytest.approx(expected, rel=1e-11, abs=1e-15)
         assert gradient == pytest.approx(expected_gradient, rel=1e-9, abs=1e-12 * np.abs(expected_gradient).max())
@@ -60,7 +59,7 @@ def test_value_agrees_with_monte_carlo():
     loss = batch(circuit, law, importance, params, fixed)
     x = np.array([1.3, 0.9, 1.1, 0.8, 0.4, 2.0, 0.3, -0.02, 0.01, 0.05])
     value = float(loss.values_and_gradients([x], [[0.8, 0.4]])[0][0])
-    point = dict(zip(params, x.tolist())) | {S: 0.8, I_b: 0.4}
+    point = dict(zip(params, x.tolist(), strict=True)) | {S: 0.8, I_b: 0.4}
     ok, _ = agrees_with_monte_carlo(value, circuit, law, importance, point, seed=3)
     wrong, _ = agrees_with_monte_carlo(1.03 * value, circuit, law, importance, point, seed=3)
     assert ok and not wrong
@@ -76,7 +75,7 @@ def test_a_point_gets_the_same_bits_in_any_batch(case):
     shuffled = loss.values_and_gradients(X[order], F[order])
     alone = [loss.values_and_gradients(X[k:k + 1], F[k:k + 1]) for k in order[:3]]
     assert np.array_equal(shuffled[0], values[order]) and np.array_equal(shuffled[1], gradients[order])
-    for k, (value, gradient) in zip(order, alone):
+    for k, (value, gradient) in zip(order, alone, strict=False):
         assert value[0] == values[k] and np.array_equal(gradient[0], gradients[k])
 
 

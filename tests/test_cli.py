@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run
+
 from numeric.motif import STRUCTURES, VARIANTS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"

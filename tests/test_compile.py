@@ -39,7 +39,7 @@ def without(point: dict, *params) -> dict:
 
 
 def exact_value(loss, x: np.ndarray, params, fixed: dict) -> float:
-    point = {p: sp.Rational(float(v)) for p, v in zip(params, x)}
+    point = {p: sp.Rational(float(v)) for p, v in zip(params, x, strict=True)}
     return float(loss.expr.subs({**fixed, **point}))
 
 
@@ -49,7 +49,7 @@ def nearby_points(loss, n: int, spread: float, seed: int = 0) -> list[np.ndarray
     points = []
     while len(points) < n:
         x = X0 * (1 + spread * rng.uniform(-1, 1, size=X0.size))
-        if loss.regime.holds({p: sp.Rational(float(v)) for p, v in zip(WEIGHTS, x)}):
+        if loss.regime.holds({p: sp.Rational(float(v)) for p, v in zip(WEIGHTS, x, strict=True)}):
             points.append(x)
     return points
 
@@ -94,7 +94,7 @@ def test_gradient_and_hessian_against_finite_differences(motif, compiled):
         assert H.shape == (10, 10) and np.array_equal(H, H.T)
         scale = np.abs(H).max()
         assert np.allclose(H, central_hessian(compiled.value, x), rtol=0, atol=1e-5 * scale)
-        of_gradient = np.array([central_gradient(lambda y: compiled.gradient(y)[i], x) for i in range(10)])
+        of_gradient = np.array([central_gradient(lambda y, i=i: compiled.gradient(y)[i], x) for i in range(10)])
         assert np.allclose(H, of_gradient, rtol=0, atol=1e-7 * scale)
 
 

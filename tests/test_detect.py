@@ -11,8 +11,15 @@ import pytest
 import sympy as sp
 
 from analytic import SuperlossError, sym
-from analytic.presets import (CANONICAL, Motif, asymmetric_inhibition, asymmetric_superposition, compose,
-                               monosemantic_abs, symmetric_superposition)
+from analytic.presets import (
+    CANONICAL,
+    Motif,
+    asymmetric_inhibition,
+    asymmetric_superposition,
+    compose,
+    monosemantic_abs,
+    symmetric_superposition,
+)
 from numeric.detect import THRESHOLDS, Detection, circuit_weights, detect
 
 

@@ -22,9 +22,9 @@ from analytic import Circuit, OneHot, Problem, SparseUniform, expected_loss, sym
 from analytic.presets import CANONICAL, asymmetric_inhibition, relu_output
 from numeric.engines.batch import BatchLoss
 from numeric.engines.compiled import compile_loss
-from numeric.engines.regimes import RegimeLoss
 from numeric.engines.montecarlo import monte_carlo_loss
 from numeric.engines.pointwise import PointwiseLoss
+from numeric.engines.regimes import RegimeLoss
 
 GOLDEN = Path(__file__).with_name("golden.json")
 
@@ -80,7 +80,7 @@ def record(name: str) -> dict:
     circuit, law, importance, varying, point = CASES[name]
     params = list(circuit.symbols)
     x = np.array(point)
-    weights = dict(zip(params, point))
+    weights = dict(zip(params, point, strict=True))
     exact = {p: sp.Rational(v) for p, v in weights.items()}
     values = {**weights, **varying}
     out: dict = {}

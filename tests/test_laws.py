@@ -8,14 +8,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import agrees_with_monte_carlo
 
 from analytic import Circuit, FeatureLaw, Problem, SparseUniform, expected_loss, sym
 from analytic.document import standalone
 from analytic.laws import real
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from numeric.engines.pointwise import PointwiseLoss
-
-from conftest import agrees_with_monte_carlo
 
 p = sym("p")
 

@@ -29,7 +29,7 @@ def test_searches_in_lockstep_end_where_they_end_alone_and_share_batches():
 
     found = lockstep([_quadratic(c) for c in centres], evaluate)
     alone = [lockstep([_quadratic(c)], _values)[0] for c in centres]
-    for x, y in zip(found, alone):
+    for x, y in zip(found, alone, strict=True):
         assert np.array_equal(x, y)
     # Every batch holds every search still running: three at first, fewer as they end.
     assert sizes[0] == 3 and sizes == sorted(sizes, reverse=True) and sum(sizes) > len(sizes)

@@ -6,11 +6,18 @@ import random
 
 import pytest
 import sympy as sp
+from conftest import agrees_with_monte_carlo, numeric_value
 
 from analytic import Circuit, OneHot, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym, syms
-from analytic.presets import (CANONICAL, asymmetric_inhibition, asymmetric_superposition, compose,
-                               monosemantic_abs, relu_output, symmetric_superposition)
-from conftest import agrees_with_monte_carlo, numeric_value
+from analytic.presets import (
+    CANONICAL,
+    asymmetric_inhibition,
+    asymmetric_superposition,
+    compose,
+    monosemantic_abs,
+    relu_output,
+    symmetric_superposition,
+)
 from numeric.facets import cross
 
 S = sym("S")
@@ -173,7 +180,7 @@ def test_presets_match_monte_carlo(preset, point):
 def test_per_feature_sparsity_matches_monte_carlo():
     sparsity = syms("S_a S_b S_c")
     loss = expected_loss(asymmetric_inhibition().subs(CANONICAL), SparseUniform(sparsity), [1, 2, sp.Rational(1, 2)])
-    values = dict(zip(sparsity, map(sp.Rational, ("0.2", "0.6", "0.4"))))
+    values = dict(zip(sparsity, map(sp.Rational, ("0.2", "0.6", "0.4")), strict=True))
     ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), loss.circuit, loss.law,
                                     [1, 2, 0.5], values)
     assert ok, z
@@ -220,7 +227,7 @@ def test_piecewise_one_weight_is_proven_and_continuous():
     pw = piecewise_loss(Problem(asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1], free={kappa: (0, 40)}, fixed=fixed))
     assert pw.proven and len(pw.pieces) > 3
     pieces = pw.expr.args
-    for (left, cond), (right, _) in zip(pieces, pieces[1:]):
+    for (left, cond), (right, _) in zip(pieces, pieces[1:], strict=False):
         # At each boundary both neighbouring formulas agree: the loss is continuous.
         edge = cond.as_set().sup
         values = {kappa: edge, S: sp.Rational(1, 2)}

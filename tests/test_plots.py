@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import sympy as sp
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.contour import ContourSet
 from matplotlib.container import BarContainer
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss, sym, syms
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from numeric import plots
-from numeric.optimize import optimize
 from numeric.motif import VARIANTS
+from numeric.optimize import optimize
 from numeric.study import Case
 from numeric.train import TrainConfig, train
 
@@ -195,7 +195,7 @@ def test_weight_diagram_of_the_motif_has_one_bar_group_per_neuron():
     assert [c.get_label() for c in inputs] == ["$x_{a}$", "$x_{b}$", "$x_{c}$"]
     assert [len(c) for c in inputs] == [5, 5, 5] and [len(c) for c in outputs] == [6, 6, 6]
     assert [t.get_text() for t in bottom.get_xticklabels()] == ["1", "2", "3", "4", "5", "b"]
-    for i, (up, down) in enumerate(zip(inputs, outputs)):
+    for i, (up, down) in enumerate(zip(inputs, outputs, strict=True)):
         assert [p.get_height() for p in up] == pytest.approx(W1[:, i])
         assert [p.get_height() for p in down] == pytest.approx([*W2[i], -0.02])
         assert up.patches[0].get_facecolor()[:3] == pytest.approx(down.patches[0].get_facecolor()[:3])
@@ -233,7 +233,7 @@ def test_training_curves_of_a_short_run(tmp_path):
         assert finals[k].get_xydata().tolist() == [[30, result.final_estimate.mean[k]]]
     # Colour by sparsity: the two seeds of one S share a colour, the two S differ.
     colour = {float(S): set() for S in result.sparsities}
-    for line, S_ in zip(curves, result.sparsities):
+    for line, S_ in zip(curves, result.sparsities, strict=True):
         colour[float(S_)].add(line.get_color())
     assert all(len(c) == 1 for c in colour.values()) and len(set.union(*colour.values())) == 2
     assert ax.get_yscale() == "log"
@@ -241,7 +241,7 @@ def test_training_curves_of_a_short_run(tmp_path):
     # A saved result folder draws the same curves.
     result.save(tmp_path / "run")
     again = plots.training_curves(tmp_path / "run").axes[0]
-    assert all(np.array_equal(a.get_ydata(), b.get_ydata()) for a, b in zip(again.lines, ax.lines))
+    assert all(np.array_equal(a.get_ydata(), b.get_ydata()) for a, b in zip(again.lines, ax.lines, strict=True))
 
 
 def test_every_figure_is_in_the_house_style():

@@ -118,8 +118,9 @@ def test_numerical_conditions_are_not_bad_input_and_bad_input_is_never_retried()
 def test_a_numerical_condition_ends_the_command_with_exit_code_1(capsys, monkeypatch):
     from pathlib import Path
 
-    import numeric.cli.exact as exact
     from conftest import run
+
+    import numeric.cli.exact as exact
 
     def singular(*args, **kwargs):
         raise NumericalError("could not find a regime next to the point")

@@ -10,10 +10,19 @@ from matplotlib.figure import Figure
 from analytic import Problem, SuperlossError
 from numeric import plots
 from numeric.engines.montecarlo import monte_carlo_loss
-from numeric.optimize import optimize
 from numeric.engines.pointwise import PointwiseLoss
-from numeric.reconstruction import (BOX, R, STRUCTURES, S, classify, importance, law, phase_diagram,
-                                    reconstruction_circuit)
+from numeric.optimize import optimize
+from numeric.reconstruction import (
+    BOX,
+    STRUCTURES,
+    R,
+    S,
+    classify,
+    importance,
+    law,
+    phase_diagram,
+    reconstruction_circuit,
+)
 
 DENSITIES = (1.0, 0.1, 0.01)
 IMPORTANCES = (0.1, 1.0, 10.0)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from analytic import arrangement as cells
-from analytic.integrate import TermPlanes, cells_of_term, integrate_cells
 from analytic.arrangement import arrangement
+from analytic.integrate import TermPlanes, cells_of_term, integrate_cells
 from analytic.simplices import term_integral
 
 RTOL = 1e-9

@@ -58,7 +58,7 @@ def test_value_is_term_integral(hidden, output, target, bias):
         # Processing the simplices in small chunks changes nothing but rounding.
         one = term_gradient(W1, W2, b1, b2, 0, As[-1], hidden, output, target, -1.0, 1.0)
         small = term_gradient(W1, W2, b1, b2, 0, As[-1], hidden, output, target, -1.0, 1.0, chunk=7)
-        for a, b in zip(one, small):
+        for a, b in zip(one, small, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
 
 
@@ -69,7 +69,7 @@ def finite_difference_errors(W1, W2, b1, b2, i, A, hidden, output, target, low, 
     value, *grads = term_gradient(W1, W2, b1, b2, i, A, hidden, output, target, low, high)
     params = [W1.copy(), W2.copy(), b1.copy(), b2.copy()]
     bad = []
-    for p, (P, G) in enumerate(zip(params, grads)):
+    for p, (P, G) in enumerate(zip(params, grads, strict=True)):
         for idx in np.ndindex(P.shape):
             if (p, idx) in skip:
                 continue

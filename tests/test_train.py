@@ -11,8 +11,7 @@ from conftest import Z_MAX
 
 from analytic import Problem, SuperlossError, expected_loss
 from numeric.engines.montecarlo import forward, monte_carlo_loss
-from numeric.train import (MODELS, SCHEDULES, Adam, AdamW, TrainConfig, Trainer, TrainResult, forward_backward,
-                           train)
+from numeric.train import MODELS, SCHEDULES, Adam, AdamW, TrainConfig, Trainer, TrainResult, forward_backward, train
 
 SMALL = TrainConfig(steps=60, batch=32, lr=1e-2)
 
@@ -73,7 +72,7 @@ def test_model_gradients_match_central_differences(model):
     importance = rng.uniform(0.5, 1.5, size=(K, n))
     _, grads = spec.loss_and_grads(weights, x, target, importance)
     eps = 1e-6
-    for name, grad in zip(spec.names, grads):
+    for name, grad in zip(spec.names, grads, strict=True):
         for index in np.ndindex(weights[name].shape):
             plus = {**weights, name: weights[name].copy()}
             minus = {**weights, name: weights[name].copy()}
@@ -99,12 +98,12 @@ def test_adam_matches_torch(optimizer, decay, schedule, warmup):
     factor = torch.optim.lr_scheduler.LambdaLR(theirs, lambda t: SCHEDULES[schedule](t, steps, warmup))
     for step in range(steps):
         grads = [rng.normal(size=p.shape) for p in params]
-        for r, g in zip(reference, grads):
+        for r, g in zip(reference, grads, strict=True):
             r.grad = torch.tensor(g)
         theirs.step()
         factor.step()
         ours.update(grads, step)
-    for p, r in zip(params, reference):
+    for p, r in zip(params, reference, strict=True):
         np.testing.assert_allclose(p, r.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
@@ -139,7 +138,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_different():
 def test_an_instance_trains_the_same_whatever_else_is_in_the_batch():
     alone = train("hidden", 3, 2, [0.9], [[1, 0.5, 0.25]], [0], SMALL, progress=False)
     many = train("hidden", 3, 2, [0.5, 0.9], [[1, 1, 1], [1, 0.5, 0.25]], [7, 0], SMALL, progress=False)
-    rows = list(zip(many.seeds.tolist(), many.sparsities.tolist(), map(tuple, many.importances.tolist())))
+    rows = list(zip(many.seeds.tolist(), many.sparsities.tolist(), map(tuple, many.importances.tolist()), strict=True))
     k = rows.index((0, 0.9, (1.0, 0.5, 0.25)))
     assert k == 7                                       # seed-major: (seed 1, S 1, importance 1)
     for name in alone.weights:

@@ -114,8 +114,8 @@ def _compare_circuit(args) -> dict:
     from analytic.presets import CANONICAL, asymmetric_inhibition
 
     from ..crosscheck import train_circuit
-    from ..optimize import optimize
     from ..motif import BOX, I_b, S
+    from ..optimize import optimize
     from ..train import TrainConfig
 
     config = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, schedule="cosine")

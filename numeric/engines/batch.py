@@ -134,7 +134,7 @@ def _cut(values: np.ndarray, volume: np.ndarray, plane: np.ndarray, scale: np.nd
             m = len(template)
             out.append((ext[:, template].reshape(k * m, d1, F), (scaled[:, None] * weight[:, template].prod(2)).ravel(),
                         np.repeat(group, m)))
-    return tuple(np.concatenate(part) for part in zip(*out))
+    return tuple(np.concatenate(part) for part in zip(*out, strict=True))
 
 
 def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -262,7 +262,7 @@ class _Columns:
         if self.varying:
             # Contiguous columns: numpy's last bit can depend on an array's strides.
             columns = [np.ascontiguousarray(c) for c in np.asarray(X, dtype=float).T]
-            for k, column in zip(self.varying, self.function(*columns)):
+            for k, column in zip(self.varying, self.function(*columns), strict=True):
                 out[:, k] = column
         return out
 
@@ -337,13 +337,13 @@ def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient
     W1, W2, b1, b2 = (np.concatenate([w[k] for _, w, _ in inputs]) for k in range(4))
     sizes = [len(X) for X, _, _ in inputs]
     factors = {}
-    for (X, _, own), start in zip(inputs, np.cumsum([0] + sizes)):
+    for (X, _, own), start in zip(inputs, np.cumsum([0] + sizes), strict=False):
         for A, f in own.items():
             factors.setdefault(A, np.zeros((len(W1), W2.shape[1])))[start:start + len(X)] = f
     _, _, hidden, output, target, low, high = kinds.pop()
     values, *grads = batch_terms(W1, W2, b1, b2, factors, hidden, output, target, low, high, gradient)
     out = []
-    for (loss, _, _), (X, _, _), start in zip(parts, inputs, np.cumsum([0] + sizes)):
+    for (loss, _, _), (X, _, _), start in zip(parts, inputs, np.cumsum([0] + sizes), strict=False):
         rows = slice(start, start + len(X))
         gradients = None
         if gradient:

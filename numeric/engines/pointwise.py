@@ -44,7 +44,6 @@ class PointwiseLoss:
         self._map = WeightMap(problem)
         #: The values of the symbols that are not weights (the sparsity, the importances).
         self.numbers = numbers = problem.numbers
-        n = self.circuit.n
         self._entries = sp.lambdify(list(self.params), self._map.entries, "math")
         self._jacobian = sp.lambdify(list(self.params), self._map.derivatives, "math")
         law = problem.law

@@ -66,7 +66,7 @@ class _Piece:
         values = self._signed(*w)
         if min(values) >= 0:
             return True
-        return all(v >= -_MEMBERSHIP_TOL * s for v, s in zip(values, self._scales(*w)))
+        return all(v >= -_MEMBERSHIP_TOL * s for v, s in zip(values, self._scales(*w), strict=True))
 
 
 class RegimeLoss:
@@ -150,7 +150,7 @@ class RegimeLoss:
         # limit_denominator(10**12), can fall across a boundary the float is next
         # to, and the same point would be derived again and again). The point only
         # picks the regime: the formula does not depend on it.
-        at = {s: sp.Rational(v) for s, v in zip(self.weights, w)}
+        at = {s: sp.Rational(v) for s, v in zip(self.weights, w, strict=True)}
         loss = expected_loss(self.circuit, self.law, self.importance, at=at, seed=self.seed)
         self.derived += 1
         piece = self._pieces.get(loss.regime)
@@ -169,7 +169,7 @@ class RegimeLoss:
             out = None
         if out is None or not np.all(np.isfinite(out)):
             raise SingularPoint(f"the {what} of the regime's formula is singular at "
-                                + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.params, np.ravel(x))))
+                                + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.params, np.ravel(x), strict=True)))
         return out
 
     def value(self, x) -> float:
@@ -182,8 +182,8 @@ class RegimeLoss:
 
     def _engine_value(self, x) -> float:
         x, w = self._point(x)
-        loss = expected_loss(self.circuit.subs(dict(zip(self.weights, w))), self.law, self.importance)
-        values = {**self.fixed, **{p: v for p, v in zip(self.params, x.tolist()) if p not in self.weights}}
+        loss = expected_loss(self.circuit.subs(dict(zip(self.weights, w, strict=True))), self.law, self.importance)
+        values = {**self.fixed, **{p: v for p, v in zip(self.params, x.tolist(), strict=True) if p not in self.weights}}
         return float(loss.expr.subs(values))
 
     def gradient(self, x) -> np.ndarray:
@@ -210,7 +210,7 @@ class RegimeLoss:
         the loss has a kink or a curvature jump, and the Hessian is one-sided."""
         piece = self._piece(x)
         values, scales = piece.margins(self._point(x)[1])
-        return any(abs(v) <= tol * s for v, s in zip(values, scales))
+        return any(abs(v) <= tol * s for v, s in zip(values, scales, strict=True))
 
     def __repr__(self) -> str:
         return (f"RegimeLoss(params=[{', '.join(p.name for p in self.params)}], regimes={len(self._pieces)}, "

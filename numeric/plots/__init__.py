@@ -30,8 +30,18 @@ from __future__ import annotations
 from .landscape import BOUNDARY_POINTS, landscape
 from .phase import STRUCTURE_COLOURS, phase_figure, reconstruction_figure
 from .study import VARIANT_STYLE, loss_against_sparsity
-from .style import (CATEGORY_ORDER, FORMATS, LANDSCAPE_CMAP, MANY_CATEGORIES, OKABE_ITO, STYLE, WIDTH,
-                    feature_colours, label, save)
+from .style import (
+                    CATEGORY_ORDER,
+                    FORMATS,
+                    LANDSCAPE_CMAP,
+                    MANY_CATEGORIES,
+                    OKABE_ITO,
+                    STYLE,
+                    WIDTH,
+                    feature_colours,
+                    label,
+                    save,
+)
 from .training import IMPORTANCE_STYLES, training_curves
 from .weights import weight_diagram
 

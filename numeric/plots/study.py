@@ -78,14 +78,14 @@ def loss_against_sparsity(cases: Iterable, *, figsize: tuple[float, float] | Non
         fig = new_figure(figsize or (WIDTH["single"] if panels == 1 else WIDTH["double"], 2.4))
         axes = fig.subplots(1, panels, sharey=True, squeeze=False)[0]
         handles = {}
-        for ax, I_b in zip(axes, importances):
+        for ax, I_b in zip(axes, importances, strict=True):
             rows = sorted((S, losses) for S, I, losses in records if I == I_b)
             # Variants first and the full motif last, so that it is drawn on top.
             for depth, name in enumerate(reversed(VARIANT_STYLE)):
                 points = [(1 - S, losses[name]) for S, losses in rows if name in losses]
                 if not points:
                     continue
-                p, values = zip(*points)
+                p, values = zip(*points, strict=True)
                 style = VARIANT_STYLE[name]
                 full = name == "full"
                 line = ax.plot(p, values, color=style["color"], marker=style["marker"], linewidth=0.9 if full else 0.7,

@@ -35,7 +35,7 @@ def training_curves(result, *, figsize: tuple[float, float] | None = None) -> Fi
         raise SuperlossError("training_curves needs a result with a loss history")
     sparsities = np.asarray(result.sparsities, dtype=float)
     groups = sorted(set(sparsities.tolist()))
-    colour = dict(zip(groups, feature_colours(len(groups))))
+    colour = dict(zip(groups, feature_colours(len(groups)), strict=True))
     vectors = [tuple(v) for v in np.asarray(result.importances, dtype=float).tolist()]
     distinct = list(dict.fromkeys(vectors))
     style = {v: IMPORTANCE_STYLES[k % len(IMPORTANCE_STYLES)] for k, v in enumerate(distinct)}

@@ -100,7 +100,7 @@ def weight_diagram(W1, W2=None, b=None, features: Sequence[str] | None = None, *
         bottom.set_xlabel("neuron")
         bottom.set_xticks(out_x, [str(j + 1) for j in range(m)] + ([] if b is None else ["b"]))
         top.tick_params(labelbottom=False)
-        handles = [Patch(color=c, label=_feature_label(f)) for c, f in zip(colours, names)]
+        handles = [Patch(color=c, label=_feature_label(f)) for c, f in zip(colours, names, strict=True)]
         if in_values.shape[1] > n:
             handles.append(Patch(color="0.6", label="hidden bias"))
         fig.legend(handles=handles, loc="outside right upper", title="feature")

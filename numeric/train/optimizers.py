@@ -132,14 +132,14 @@ class Adam:
     def update(self, grads: Sequence[np.ndarray], step: int) -> None:
         """Apply step ``step`` (from 0) with ``grads`` (same shapes as the arrays);
         the arrays change in place, ``grads`` are left as they are."""
-        if len(grads) != len(self.params) or any(g.shape != p.shape for g, p in zip(grads, self.params)):
+        if len(grads) != len(self.params) or any(g.shape != p.shape for g, p in zip(grads, self.params, strict=True)):
             raise SuperlossError("gradients must match the arrays one to one in shape")
         lr = self.learning_rate(step)
         b1, b2 = self.betas
         step_size = lr / (1 - b1 ** (step + 1))
         root_correction = math.sqrt(1 - b2 ** (step + 1))
         scale = self.clip_factor(grads) if self.clip is not None else None
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
             if scale is not None:
                 g = g * scale.reshape((-1,) + (1,) * (g.ndim - 1)).astype(g.dtype)
             if self.weight_decay:

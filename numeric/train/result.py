@@ -114,7 +114,7 @@ class TrainResult:
         return [{"seed": int(s), "sparsity": float(S), "importance": I.tolist(),
                  "final_loss": float(mean), "final_stderr": float(se)}
                 for s, S, I, mean, se in zip(self.seeds, self.sparsities, self.importances,
-                                             self.final_estimate.mean, self.final_estimate.stderr)]
+                                             self.final_estimate.mean, self.final_estimate.stderr, strict=True)]
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write ``result.json`` (config, instances, final estimates, history) and

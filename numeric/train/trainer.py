@@ -127,7 +127,7 @@ class Trainer:
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
         """One batch of features and targets, each of shape (K, n, batch): samples are
         columns. Both are views of buffers that the next call overwrites."""
-        for rng, uv in zip(self._rngs, self._uv):
+        for rng, uv in zip(self._rngs, self._uv, strict=True):
             rng.random(out=uv, dtype=uv.dtype)
         v = self._v
         v *= self._spec.high - self._spec.low
