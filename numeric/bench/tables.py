@@ -192,10 +192,10 @@ def nelder_mead_baseline(sparsity: str, rider_importance: str, runs: int = 100, 
     from analytic import SparseUniform
     from analytic.presets import asymmetric_inhibition
 
-    from . import motif, study
-    from .engines.montecarlo import forward, sample_features
-    from .optimize import random_starts
-    from .engines.pointwise import PointwiseLoss
+    from .. import motif, study
+    from ..engines.montecarlo import forward, sample_features
+    from ..optimize import random_starts
+    from ..engines.pointwise import PointwiseLoss
 
     circuit, params = asymmetric_inhibition(), list(motif.BOX)
     S, I = float(sp.Rational(sparsity)), float(sp.Rational(rider_importance))
