@@ -518,7 +518,7 @@ def cmd_plot(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from .bench import baseline, phase, run, training_throughput
+    from .bench.tables import baseline, phase, run, training_throughput
 
     try:
         if args.training:
