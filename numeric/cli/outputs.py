@@ -112,7 +112,7 @@ def bench_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from ..bench import baseline, phase, run, training_throughput
+    from ..bench.tables import baseline, phase, run, training_throughput
 
     try:
         if args.training:
