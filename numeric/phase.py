@@ -42,7 +42,7 @@ from .engines.lockstep import lockstep
 from .motif import BOX, VARIANTS, I_b, S, classify
 from .optimize import SAME, _local, random_starts
 
-__all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay"]
+__all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay", "variant_losses"]
 
 #: The default grid: p = 1 - S from 0.5 to 0.01 (log-spaced), I_b from 0.1 to 1 (log-spaced).
 P_RANGE = (0.5, 0.01)
@@ -92,7 +92,7 @@ _CANONICAL = np.array([float(CANONICAL[p]) for p in BOX])
 
 
 @cache
-def _engines() -> dict[str, BatchLoss]:
+def variant_losses() -> dict[str, BatchLoss]:
     """Each variant's loss over its params, at any (S, I_b) (built once per worker process)."""
     full = asymmetric_inhibition()
     circuits = {"full": full, "without": full.subs(VARIANTS["no inhibition"])}
@@ -105,7 +105,7 @@ def _answers(questions: list, gradient: bool) -> list:
     """``(value, gradient)`` at each ``(variant, params, S, I_b)``, all in one batch."""
     mine = {v: [k for k, q in enumerate(questions) if q[0] == v] for v in VARIANT_PARAMS}
     mine = {v: ks for v, ks in mine.items() if ks}
-    parts = [(_engines()[v], [questions[k][1] for k in ks], [questions[k][2:] for k in ks]) for v, ks in mine.items()]
+    parts = [(variant_losses()[v], [questions[k][1] for k in ks], [questions[k][2:] for k in ks]) for v, ks in mine.items()]
     answers: list = [None] * len(questions)
     for ks, (values, gradients) in zip(mine.values(), evaluate(parts, gradient), strict=True):
         for n, k in enumerate(ks):

@@ -16,10 +16,9 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from conftest import run
-from numeric.bench import BenchmarkError, fresh, runner, tables
 
+from numeric.bench import BenchmarkError, fresh, runner, tables
 
 MODULES = ("engine", "optimizer", "baseline", "training", "phase")
 
@@ -118,7 +117,7 @@ def results(table_calls) -> dict[str, dict | Exception]:
             return exc
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(todo, pool.map(one, todo.values())))
+        return dict(zip(todo, pool.map(one, todo.values()), strict=True))
 
 
 def test_every_benchmark_is_in_a_table_with_smoke_sizes(table_calls):

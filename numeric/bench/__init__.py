@@ -46,7 +46,7 @@ def trained_size_weights(seed: int = TRAINED_SIZE_SEED, features: int = 6,
     W1, W2 = np.zeros((m, n)), np.zeros((n, m))
     for j in range(n):
         W1[j, j] = W2[j, j] = 1
-    for j, k in zip(range(n, m), range(m - n)):
+    for j, k in zip(range(n, m), range(m - n), strict=True):
         W1[j, k], W2[k, j] = -1, 1
     W1 += rng.normal(0, 0.05, (m, n))
     W2 += rng.normal(0, 0.05, (n, m))

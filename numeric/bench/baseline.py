@@ -14,19 +14,20 @@ import sympy as sp
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
 
-from analytic import SparseUniform
+from analytic import Problem, SparseUniform
 from analytic.presets import asymmetric_inhibition
 
 from .. import motif, study
-from ..engines.montecarlo import forward, sample_features
+from ..engines.montecarlo import forward
 from ..engines.pointwise import PointwiseLoss
 from ..optimize import random_starts
 
 
 def _exact(circuit, sparsity: str, rider_importance: str) -> PointwiseLoss:
     """The exact loss of the motif over its ten weights, at (S, I_b)."""
-    return PointwiseLoss(circuit, SparseUniform(motif.S), [1, motif.I_b, 1], list(motif.BOX),
-                         {motif.S: sp.Rational(sparsity), motif.I_b: sp.Rational(rider_importance)})
+    fixed = {motif.S: sp.Rational(sparsity), motif.I_b: sp.Rational(rider_importance)}
+    return PointwiseLoss(Problem(circuit, SparseUniform(motif.S), [1, motif.I_b, 1], free=list(motif.BOX),
+                                 fixed=fixed))
 
 
 def nelder_mead(sparsity: str = "9/10", rider_importance: str = "3/10", runs: int = 100, samples: int = 20_000,
@@ -39,20 +40,19 @@ def nelder_mead(sparsity: str = "9/10", rider_importance: str = "3/10", runs: in
     circuit, params = asymmetric_inhibition(), list(motif.BOX)
     S, I = float(sp.Rational(sparsity)), float(sp.Rational(rider_importance))
     rng = np.random.default_rng(seed)
-    x = sample_features(SparseUniform(S), 3, samples, rng)
+    x = SparseUniform(S).sample(circuit.n, samples, rng)
     weight = np.array([1.0, I, 1.0])
     entries = sp.lambdify(params, list(circuit.entries()), "math")
 
     def mc(p: np.ndarray) -> float:
-        e = np.array(entries(*p))
-        W1, W2, b2 = e[:15].reshape(5, 3), e[15:30].reshape(3, 5), e[35:38]
-        y = forward(W1, W2, np.zeros(5), b2, x)
+        W1, W2, b1, b2 = circuit.layout.split(np.array(entries(*p), dtype=float))
+        y = forward(W1, W2, b1, b2, x)
         return float((((np.abs(x) - y) ** 2) @ weight).mean())
 
     lo, hi = np.array(list(motif.BOX.values()), dtype=float).T
     points = random_starts(lo, hi, runs, rng)
     options = {"maxfev": max_evaluations, "xatol": 1e-7, "fatol": 1e-10}
-    ends = Parallel(n_jobs=jobs)(delayed(minimize)(mc, x0, method="Nelder-Mead", bounds=list(zip(lo, hi)),
+    ends = Parallel(n_jobs=jobs)(delayed(minimize)(mc, x0, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)),
                                                    options=options) for x0 in points)
     exact = _exact(circuit, sparsity, rider_importance)
     rescored = [exact.value(r.x) for r in ends]

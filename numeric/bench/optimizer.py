@@ -1,8 +1,8 @@
 """The optimizer: the motif's optimization cold and warm, and one evaluation per engine.
 
 :func:`motif_optimization` runs in one fresh process (:func:`numeric.bench.runner.fresh`), in
-this order: the study's optimization of the full motif (``docs/examples/motif_study.toml``, the
-ten weights free in the study's box, S = 0.9, I_b = 0.3, no global search, no Monte Carlo) once
+this order: the study's optimization of the full motif (as ``docs/examples/motif_study.toml`` has it:
+the ten weights free in the study's box, S = 0.9, I_b = 0.3, no global search, no Monte Carlo) once
 cold (nothing derived yet in the process); the same again, warm (the closed forms of the regimes
 it met are cached; the searches' cells never are, as every point is new), the median of several
 runs on two processes and then on one; once more with differential evolution as a global
@@ -15,49 +15,35 @@ from __future__ import annotations
 import time
 import timeit
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-import numeric
-from analytic import sym
-from analytic.spec import load_spec
+from analytic import Problem, SparseUniform
+from analytic.presets import CANONICAL, asymmetric_inhibition
 
 from ..engines.pointwise import PointwiseLoss
 from ..engines.regimes import RegimeLoss
+from ..motif import BOX, I_b, S
 from ..optimize import Optimum, optimize
 
-#: The study's motif: its circuit, law, importances, box and first start.
-STUDY_SPEC = Path(numeric.__file__).resolve().parents[1] / "docs" / "examples" / "motif_study.toml"
-
 #: The point of the study the optimization is measured at.
-FIXED = {"S": "9/10", "I_b": "3/10"}
+FIXED = {S: sp.Rational(9, 10), I_b: sp.Rational(3, 10)}
 
 
-def _problem(free: Sequence[str] | None) -> dict:
-    """The optimization problem as :func:`numeric.optimize.optimize` takes it: the weights named
-    in ``free`` (all ten if None) searched in the study's box, the others held at its first start."""
-    spec = load_spec(STUDY_SPEC)
-    box = {s: (float(a), float(b)) for s, (a, b) in spec.bounds.items()}
-    names = [s.name for s in box] if free is None else list(free)
-    fixed = {sym(name): sp.Rational(value) for name, value in FIXED.items()}
-    fixed |= {s: spec.at[s] for s in box if s.name not in names}
-    return {"circuit": spec.circuit, "law": spec.law, "importance": spec.importance,
-            "free": {s: bounds for s, bounds in box.items() if s.name in names}, "fixed": fixed, "x0": spec.at}
+def _problem(free: Sequence[str] | None) -> Problem:
+    """The study's problem: the weights named in ``free`` (all ten if None) searched in the
+    study's box, the others held at the canonical point, the first start."""
+    names = [s.name for s in BOX] if free is None else list(free)
+    fixed = FIXED | {s: CANONICAL[s] for s in BOX if s.name not in names}
+    return Problem(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1],
+                   free={s: box for s, box in BOX.items() if s.name in names}, fixed=fixed)
 
 
-def _engines(problem: dict) -> tuple[PointwiseLoss, RegimeLoss]:
-    """The pointwise engine and the closed forms by regime, over the problem's free weights."""
-    args = (problem["circuit"], problem["law"], problem["importance"], list(problem["free"]), problem["fixed"])
-    return PointwiseLoss(*args), RegimeLoss(*args)
-
-
-def _timed(problem: dict, starts: int, jobs: int, global_search: bool = False) -> tuple[float, Optimum]:
-    """One optimization: its wall time and its optimum."""
+def _timed(problem: Problem, starts: int, jobs: int, global_search: bool = False) -> tuple[float, Optimum]:
+    """One optimization from the canonical point and ``starts - 1`` seeded starts: its wall time and its optimum."""
     start = time.perf_counter()
-    best = optimize(problem["circuit"], problem["law"], problem["importance"], problem["free"], problem["fixed"],
-                    starts=starts, seed=0, global_search=global_search, samples=0, x0=problem["x0"], jobs=jobs)
+    best = optimize(problem, starts=starts, seed=0, global_search=global_search, samples=0, x0=CANONICAL, jobs=jobs)
     return time.perf_counter() - start, best
 
 
@@ -79,8 +65,8 @@ def motif_optimization(starts: int = 16, jobs: int = 2, warm_runs: int = 5, one_
     out["warm_one_core"] = float(np.median([_timed(problem, starts, 1)[0] for _ in range(one_core_runs)]))
     out["with_global"], found = _timed(problem, starts, jobs, global_search=True)
     out["global_loss"] = found.global_loss
-    x = np.array([best.params[s] for s in problem["free"]])
-    pointwise, closed = _engines(problem)
+    x = np.array([best.params[s] for s in problem.params])
+    pointwise, closed = PointwiseLoss(problem), RegimeLoss(problem)
     closed.value(x)  # derives and compiles the optimum's regime, outside the clock
     out["pointwise_ms"] = 1e3 * min(timeit.repeat(lambda: pointwise.value_and_gradient(x), number=pointwise_number,
                                                   repeat=repeats)) / pointwise_number

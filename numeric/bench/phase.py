@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from analytic import SparseUniform, sym
+from analytic import sym
 from analytic.presets import CANONICAL
 
 from ..engines.batch import evaluate
 from ..engines.pointwise import PointwiseLoss
 from ..motif import BOX, I_b, S
-from ..phase import VARIANT_PARAMS, _engines, phase_diagram
+from ..phase import VARIANT_PARAMS, phase_diagram, variant_losses
 
 #: The batch sizes of :func:`engines`: points evaluated at once.
 COUNTS = (2, 20, 80)
@@ -53,7 +53,7 @@ def engines(points: int = 80, counts: Sequence[int] = COUNTS, pointwise_repeats:
     X = np.array([float(CANONICAL[p]) for p in params]) * (1 + 0.3 * rng.standard_normal((points, len(params))))
     X[:, params.index(sym("delta"))] %= 1
     F = np.stack([1 - np.geomspace(0.5, 0.01, points), np.geomspace(0.1, 1, points)], axis=1)
-    batched, inner = _engines(), VARIANT_PARAMS["without"]
+    batched, inner = variant_losses(), VARIANT_PARAMS["without"]
     half = len(X) // 2
 
     def parts(count: int) -> list[tuple]:
@@ -62,11 +62,11 @@ def engines(points: int = 80, counts: Sequence[int] = COUNTS, pointwise_repeats:
 
     # The same points on the pointwise engine, one at a time.
     variants = [batched["full"]] * half + [batched["without"]] * (len(X) - half)
-    pointwise = [PointwiseLoss(engine.circuit, SparseUniform(S), [1, I_b, 1], engine.params, {S: s, I_b: i})
-                 for engine, (s, i) in zip(variants, F)]
+    pointwise = [PointwiseLoss(engine.problem.replace(varying=(), fixed={S: s, I_b: i}))
+                 for engine, (s, i) in zip(variants, F, strict=True)]
     at = [x if k < half else x[inner] for k, x in enumerate(X)]
-    out = {"pointwise": _median(lambda: [p.value_and_gradient(x) for p, x in zip(pointwise, at)],
+    out = {"pointwise": _median(lambda: [p.value_and_gradient(x) for p, x in zip(pointwise, at, strict=True)],
                                 pointwise_repeats) / len(X)}
     for count in counts:
-        out[f"batch_{count}"] = _median(lambda: evaluate(parts(count)), batch_repeats) / count
+        out[f"batch_{count}"] = _median(lambda count=count: evaluate(parts(count)), batch_repeats) / count
     return out
