@@ -9,5 +9,19 @@ from .piecewise import PiecewiseLoss, piecewise_loss
 from .problem import Problem
 from .symbols import sym, syms
 
-__all__ = ["Circuit", "FeatureLaw", "Loss", "NumericalError", "OneHot", "PiecewiseLoss", "Problem", "SparseUniform",
-           "SuperlossError", "expected_loss", "piecewise_loss", "presets", "sym", "syms"]
+__all__ = [
+    "Circuit",
+    "FeatureLaw",
+    "Loss",
+    "NumericalError",
+    "OneHot",
+    "PiecewiseLoss",
+    "Problem",
+    "SparseUniform",
+    "SuperlossError",
+    "expected_loss",
+    "piecewise_loss",
+    "presets",
+    "sym",
+    "syms",
+]

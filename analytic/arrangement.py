@@ -38,8 +38,16 @@ from math import factorial
 
 import numpy as np
 
-__all__ = ["CACHE_SIMPLICES", "CHUNK", "TOLERANCE", "Arrangement", "arrangement", "cached_arrangement",
-           "clear_cache", "volumes"]
+__all__ = [
+    "CACHE_SIMPLICES",
+    "CHUNK",
+    "TOLERANCE",
+    "Arrangement",
+    "arrangement",
+    "cached_arrangement",
+    "clear_cache",
+    "volumes",
+]
 
 #: Below this relative size a plane's value at a vertex counts as zero: the
 #: vertex lies on the plane (many planes meet at the origin without biases).
@@ -58,7 +66,6 @@ def volumes(V: np.ndarray) -> np.ndarray:
     if d == 0:
         return np.ones(V.shape[0])
     return np.linalg.det(V[:, 1:, :] - V[:, :1, :]) / factorial(d)
-
 
 
 #: Simplices processed at once (bounds the memory of volumes and integrals).
@@ -130,8 +137,9 @@ class _Pulling:
             return [(apex,)]
         found = self.memo.get(face)
         if found is None:
-            found = self.memo[face] = [(apex,) + rest for f in self.facets(face) if not f >> apex & 1
-                                       for rest in self.pull(f, dim - 1)]
+            found = self.memo[face] = [
+                (apex,) + rest for f in self.facets(face) if not f >> apex & 1 for rest in self.pull(f, dim - 1)
+            ]
         return found
 
     def cell(self, vertices: np.ndarray, d: int) -> list[tuple[int, ...]]:
@@ -166,9 +174,13 @@ def _segments(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arrangem
     points = np.array(cuts)
     middle = (points[1:] + points[:-1]) / 2
     k = len(points) - 1
-    return Arrangement(points[:, None], np.stack([np.arange(k), np.arange(1, k + 1)], axis=1).astype(np.int32),
-                       np.diff(points), np.arange(k, dtype=np.int32),
-                       (middle[:, None] * a1[None, :] + c[None, :]) > 0)
+    return Arrangement(
+        points[:, None],
+        np.stack([np.arange(k), np.arange(1, k + 1)], axis=1).astype(np.int32),
+        np.diff(points),
+        np.arange(k, dtype=np.int32),
+        (middle[:, None] * a1[None, :] + c[None, :]) > 0,
+    )
 
 
 def _fan(a: np.ndarray, low: float, high: float) -> Arrangement:
@@ -185,8 +197,14 @@ def _fan(a: np.ndarray, low: float, high: float) -> Arrangement:
     rim = rim[np.argsort(np.arctan2(rim[:, 1], rim[:, 0]), kind="stable")]
     k = len(rim)
     points = np.concatenate([np.zeros((1, 2)), rim])
-    simplices = np.stack([np.zeros(k, dtype=np.int32), np.arange(1, k + 1, dtype=np.int32),
-                          np.roll(np.arange(1, k + 1, dtype=np.int32), -1)], axis=1)
+    simplices = np.stack(
+        [
+            np.zeros(k, dtype=np.int32),
+            np.arange(1, k + 1, dtype=np.int32),
+            np.roll(np.arange(1, k + 1, dtype=np.int32), -1),
+        ],
+        axis=1,
+    )
     first, second = rim, np.roll(rim, -1, axis=0)
     volume = np.abs(first[:, 0] * second[:, 1] - first[:, 1] * second[:, 0]) / 2
     return Arrangement(points, simplices, volume, np.arange(k, dtype=np.int32), ((first + second) / 3) @ a.T > 0)
@@ -237,11 +255,12 @@ def _cone(a: np.ndarray, low: float, high: float) -> Arrangement:
                         point = [0.0, 0.0, 0.0]
                         point[u], point[w], point[k] = p[0], p[1], v
                         corners.append(point)
-    tri = np.array(corners).reshape(-1, 3, 3)                           # (tetrahedra, 3 face vertices, 3)
+    tri = np.array(corners).reshape(-1, 3, 3)  # (tetrahedra, 3 face vertices, 3)
     n = len(tri)
     points = np.concatenate([np.zeros((1, 3)), tri.reshape(-1, 3)])
-    simplices = np.concatenate([np.zeros((n, 1), dtype=np.int32),
-                                np.arange(1, 3 * n + 1, dtype=np.int32).reshape(n, 3)], axis=1)
+    simplices = np.concatenate(
+        [np.zeros((n, 1), dtype=np.int32), np.arange(1, 3 * n + 1, dtype=np.int32).reshape(n, 3)], axis=1
+    )
     volume = np.abs(np.linalg.det(tri)) / 6
     return Arrangement(points, simplices, volume, np.arange(n, dtype=np.int32), (tri.sum(1) / 4) @ a.T > 0)
 
@@ -310,8 +329,9 @@ def _cut_and_pull(a: np.ndarray, c: np.ndarray, low: float, high: float) -> Arra
     simplices = pulling.order.astype(index)[np.array(simplices, dtype=np.intp).reshape(len(simplices), d + 1)]
     firing = np.array([[fire >> j & 1 for j in range(h)] for _, fire in cells], dtype=bool).reshape(len(cells), h)
     P = np.array(points, dtype=float).reshape(len(points), d)
-    volume = np.concatenate([np.zeros(0)] + [np.abs(volumes(P[simplices[k:k + CHUNK]]))
-                                             for k in range(0, len(simplices), CHUNK)])
+    volume = np.concatenate(
+        [np.zeros(0)] + [np.abs(volumes(P[simplices[k : k + CHUNK]])) for k in range(0, len(simplices), CHUNK)]
+    )
     return Arrangement(P, simplices, volume, np.array(owner, dtype=index), firing)
 
 
@@ -341,4 +361,3 @@ def clear_cache() -> None:
     global _cached_simplices
     _arrangements.clear()
     _cached_simplices = 0
-

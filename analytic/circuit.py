@@ -37,16 +37,16 @@ def _has_text(value) -> bool:
 def _matrix(value, rows: int | None, cols: int | None, what: str) -> sp.ImmutableMatrix:
     if _has_text(value):
         # SymPy would sympify (evaluate) text: text goes through analytic.expression instead.
-        raise SuperlossError(f"{what} has a text entry; give numbers or SymPy expressions "
-                             "(parse text with analytic.expression.parse_expression)")
+        raise SuperlossError(
+            f"{what} has a text entry; give numbers or SymPy expressions "
+            "(parse text with analytic.expression.parse_expression)"
+        )
     try:
         mat = sp.ImmutableMatrix(value)
     except (TypeError, ValueError, sp.SympifyError) as exc:
         raise SuperlossError(f"{what} is not a matrix of numbers or expressions: {exc}") from None
     if rows is not None and mat.rows != rows or cols is not None and mat.cols != cols:
-        raise SuperlossError(
-            f"{what} has shape {mat.rows} x {mat.cols}, expected {rows} x {cols}"
-        )
+        raise SuperlossError(f"{what} has shape {mat.rows} x {mat.cols}, expected {rows} x {cols}")
     for entry in mat:
         if not isinstance(entry, sp.Expr) or entry.has(sp.I) or entry.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise SuperlossError(f"{what} has an entry that is not a finite real expression: {entry}")
@@ -93,7 +93,7 @@ class Layout:
         out, start = [], 0
         for shape in self.shapes:
             size = prod(shape)
-            out.append(flat[..., start:start + size].reshape(flat.shape[:-1] + shape))
+            out.append(flat[..., start : start + size].reshape(flat.shape[:-1] + shape))
             start += size
         return out
 
@@ -122,15 +122,27 @@ class Circuit:
     target: str
     features: tuple[str, ...]
 
-    def __init__(self, W1, W2, b1=None, b2=None, hidden: str = "relu", output: str = "relu",
-                 target: str = "abs", features: Sequence[str] | None = None):
+    def __init__(
+        self,
+        W1,
+        W2,
+        b1=None,
+        b2=None,
+        hidden: str = "relu",
+        output: str = "relu",
+        target: str = "abs",
+        features: Sequence[str] | None = None,
+    ):
         W1 = _matrix(W1, None, None, "W1")
         m, n = W1.shape
         if m == 0 or n == 0:
             raise SuperlossError(f"W1 has shape {m} x {n}; a circuit needs at least one feature and one neuron")
         W2 = _matrix(W2, n, m, "W2")
-        for name, value, allowed in (("hidden", hidden, ACTIVATIONS), ("output", output, ACTIVATIONS),
-                                     ("target", target, TARGETS)):
+        for name, value, allowed in (
+            ("hidden", hidden, ACTIVATIONS),
+            ("output", output, ACTIVATIONS),
+            ("target", target, TARGETS),
+        ):
             if value not in allowed:
                 raise SuperlossError(f"{name}={value!r} is not one of {', '.join(allowed)}")
         features = tuple(str(f) for f in features) if features is not None else tuple(str(i) for i in range(n))
@@ -178,8 +190,16 @@ class Circuit:
 
     def subs(self, values: Mapping) -> "Circuit":
         """The same circuit with some symbols replaced: ``c.subs({w: 2})``."""
-        return Circuit(self.W1.subs(values), self.W2.subs(values), self.b1.subs(values),
-                       self.b2.subs(values), self.hidden, self.output, self.target, self.features)
+        return Circuit(
+            self.W1.subs(values),
+            self.W2.subs(values),
+            self.b1.subs(values),
+            self.b2.subs(values),
+            self.hidden,
+            self.output,
+            self.target,
+            self.features,
+        )
 
     def feeds(self, i: int) -> list[int]:
         """Hidden neurons whose output weight to ``y_i`` is not identically zero."""
@@ -197,5 +217,7 @@ class Circuit:
         return sorted(field)
 
     def __repr__(self) -> str:
-        return (f"Circuit(n={self.n}, m={self.m}, hidden={self.hidden!r}, output={self.output!r}, "
-                f"target={self.target!r}, symbols={list(self.symbols)})")
+        return (
+            f"Circuit(n={self.n}, m={self.m}, hidden={self.hidden!r}, output={self.output!r}, "
+            f"target={self.target!r}, symbols={list(self.symbols)})"
+        )

@@ -53,8 +53,7 @@ def _weights(loss: Loss, shown: dict, width: float) -> list[str]:
     c = loss.circuit
     displays: list[tuple[str, float]] = []
     zero, hidden = [], []
-    for name, matrix, vector in (("W_1", c.W1, False), ("W_2", c.W2, False), ("b_1", c.b1, True),
-                                 ("b_2", c.b2, True)):
+    for name, matrix, vector in (("W_1", c.W1, False), ("W_2", c.W2, False), ("b_1", c.b1, True), ("b_2", c.b2, True)):
         if all(e == 0 for e in matrix):
             zero.append(name)
             continue
@@ -85,17 +84,24 @@ def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
     output = rf"{ACTIVATION[c.output]}(W_2 h + b_2)" if ACTIVATION[c.output] else "W_2 h + b_2"
     features = ", ".join(f"${feature_name(f)}$" for f in c.features)
     importance = loss.importance
-    out = [f"The circuit has {c.n} features ({features}) and {c.m} hidden neurons: "
-           f"$h = {hidden}$ and $y' = {output}$, with target $y_i = {TARGET[c.target]}$. Its weights are",
-           *_weights(loss, shown, width),
-           loss.law.words(c.features, shown),
-           "The importances are " + ", ".join(f"${sp.latex(v, symbol_names=shown)}$ (${feature_name(f)}$)"
-                                              for f, v in zip(c.features, importance, strict=True))
-           + r", and the loss is $L = \mathbb{E}\bigl[\sum_i I_i (y_i - y'_i)^2\bigr]$."]
+    out = [
+        f"The circuit has {c.n} features ({features}) and {c.m} hidden neurons: "
+        f"$h = {hidden}$ and $y' = {output}$, with target $y_i = {TARGET[c.target]}$. Its weights are",
+        *_weights(loss, shown, width),
+        loss.law.words(c.features, shown),
+        "The importances are "
+        + ", ".join(
+            f"${sp.latex(v, symbol_names=shown)}$ (${feature_name(f)}$)"
+            for f, v in zip(c.features, importance, strict=True)
+        )
+        + r", and the loss is $L = \mathbb{E}\bigl[\sum_i I_i (y_i - y'_i)^2\bigr]$.",
+    ]
     if loss.regime is not None:
         point = ", ".join(f"${shown.get(s, sp.latex(s))} = {sp.latex(v)}$" for s, v in loss.at.items())
-        out.append("The weights are symbols: the formula below is that of the regime containing the point "
-                   f"{point}, and it is exact wherever the conditions listed with it hold.")
+        out.append(
+            "The weights are symbols: the formula below is that of the regime containing the point "
+            f"{point}, and it is exact wherever the conditions listed with it hold."
+        )
     else:
         out.append("The weights are numbers: the formula holds for every sparsity and importance.")
     return out
@@ -104,7 +110,7 @@ def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
 _SPLIT_WORDS = {
     "p": "Grouped by powers of the density $p = 1 - S$.",
     "pattern": "One group per pattern of active features (among those an output sees), each bracket "
-               "weighted by that pattern's probability; zero terms are left out.",
+    "weighted by that pattern's probability; zero terms are left out.",
 }
 
 
@@ -121,7 +127,5 @@ def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title
     block = align(loss, split, names, LINE_WIDTH)  # checks loss, split and names first
     shown = latex_names(loss.expr.free_symbols | set(loss.circuit.symbols) | set(loss.at), names)
     words = _SPLIT_WORDS[split] if split == "pattern" or loss.law.density(loss.circuit.n) is not None else ""
-    paragraphs = [rf"\section*{{{escape(title or 'Expected loss')}}}", *_setting(loss, shown, LINE_WIDTH),
-                  words, block]
+    paragraphs = [rf"\section*{{{escape(title or 'Expected loss')}}}", *_setting(loss, shown, LINE_WIDTH), words, block]
     return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\n\\end{document}\n"
-

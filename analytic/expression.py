@@ -228,7 +228,7 @@ class _Parser:
         first = self.token
         exponent = self.unary()  # Python allows 2**-1, and recursion makes ** right-associative
         self.depth -= 1
-        source = self.text[first.start:self.tokens[self.index - 1].end]
+        source = self.text[first.start : self.tokens[self.index - 1].end]
         if not isinstance(exponent, sp.Rational):
             raise self.error(
                 f"exponent {source!r} is not a number (exponents must be integers or fractions, "
@@ -297,9 +297,7 @@ class _Parser:
 
     def expect_close(self, opening: _Token) -> None:
         if not self.at_op(")"):
-            raise self.error(
-                f"'(' at position {opening.start} is not closed: found {self.describe(self.token)}"
-            )
+            raise self.error(f"'(' at position {opening.start} is not closed: found {self.describe(self.token)}")
         self.advance()
 
 

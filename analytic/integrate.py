@@ -212,8 +212,9 @@ def integrate_cells(geo: Geometry, cells: list[Cell], planes: TermPlanes, coords
         for simplex in geo.triangulate(cell):
             pts = [coords(v) for v in simplex]
             edges = [[x - y for x, y in zip(p, pts[0], strict=True)] for p in pts[1:]]
-            witness_edges = [[x - y for x, y in zip(geo.points[v], geo.points[simplex[0]], strict=True)]
-                             for v in simplex[1:]]
+            witness_edges = [
+                [x - y for x, y in zip(geo.points[v], geo.points[simplex[0]], strict=True)] for v in simplex[1:]
+            ]
             orientation = 1 if det(witness_edges) > 0 else -1
             volume = det(edges) * (orientation * scale) if d else planes.one
             for v, p in zip(simplex, pts, strict=True):

@@ -30,8 +30,7 @@ from .names import feature_name, inline, symbol_name
 from .names import symbol_names as latex_names
 from .stationary import Stationary
 
-__all__ = ["LINE_WIDTH", "SPLITS", "align", "inline", "optimum_table", "split_terms", "stationary_align",
-           "symbol_name"]
+__all__ = ["LINE_WIDTH", "SPLITS", "align", "inline", "optimum_table", "split_terms", "stationary_align", "symbol_name"]
 
 
 def _density_name(loss: Loss, names: Mapping | None) -> str:
@@ -50,8 +49,10 @@ def _by_power(loss: Loss, names: Mapping | None) -> list[Group]:
             continue
         if S is None:
             if probability.free_symbols:
-                raise SuperlossError("split='p' needs one sparsity symbol shared by every feature "
-                                     f"(this law is {loss.law!r}); use split='pattern'")
+                raise SuperlossError(
+                    "split='p' needs one sparsity symbol shared by every feature "
+                    f"(this law is {loss.law!r}); use split='pattern'"
+                )
             by_power.setdefault(0, []).append(probability * term)
             continue
         for (power,), coeff in sp.Poly(probability.subs(S, 1 - p), p).terms():
@@ -189,8 +190,19 @@ def optimum_table(params: Mapping, loss: float, names: Mapping | None = None) ->
     symbols = [k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params]
     shown = latex_names(symbols, names)
     rows = [f"${shown[s]}$ & ${_number(v)}$ \\\\" for s, v in zip(symbols, params.values(), strict=True)]
-    return "\n".join([r"\begin{tabular}{lr}", r"\hline", r"parameter & value \\", r"\hline", *rows, r"\hline",
-                      f"$L$ & ${_number(loss)}$ \\\\", r"\hline", r"\end{tabular}"])
+    return "\n".join(
+        [
+            r"\begin{tabular}{lr}",
+            r"\hline",
+            r"parameter & value \\",
+            r"\hline",
+            *rows,
+            r"\hline",
+            f"$L$ & ${_number(loss)}$ \\\\",
+            r"\hline",
+            r"\end{tabular}",
+        ]
+    )
 
 
 def stationary_align(st: Stationary, names: Mapping | None = None, width: float = LINE_WIDTH) -> str:
@@ -213,7 +225,7 @@ def stationary_align(st: Stationary, names: Mapping | None = None, width: float 
     for (power,), coeff in sorted(sp.Poly(st.condition, q).terms(), reverse=True):
         summands = lines.summands([sp.expand(coeff)])
         # A coefficient of several terms is bracketed; a single term is written with its power.
-        parts.append((q ** power, summands) if len(summands) > 1 else (sp.Integer(1), [coeff * q ** power]))
+        parts.append((q**power, summands) if len(summands) > 1 else (sp.Integer(1), [coeff * q**power]))
     head = rf"\frac{{\partial L}}{{\partial {shown}}} = 0 \iff 0 &= "
     printer = Printer(symbol_names, width)
     rows = printer.rows(printer.group(Group("", parts), True), head)

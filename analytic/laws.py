@@ -132,8 +132,10 @@ class FeatureLaw(ABC):
         """``size`` feature vectors ``(size, n)``: the values, uniform on ``[low, high]``,
         are drawn first, then which features are active (:meth:`active`); inactive ones are 0."""
         if self.symbols:
-            raise SuperlossError(f"{self!r} has symbols ({', '.join(sorted(s.name for s in self.symbols))}): "
-                                 "fix them (law.subs) before sampling")
+            raise SuperlossError(
+                f"{self!r} has symbols ({', '.join(sorted(s.name for s in self.symbols))}): "
+                "fix them (law.subs) before sampling"
+            )
         values = rng.uniform(float(self.low), float(self.high), size=(size, n))
         return np.where(self.active(n, size, rng), values, 0.0)
 
@@ -177,10 +179,7 @@ class SparseUniform(FeatureLaw):
 
     def pattern_probabilities(self, n: int, features: Sequence[int]) -> dict[frozenset, sp.Expr]:
         S = self.sparsity_of(n)
-        return {
-            A: sp.Mul(*[(1 - S[k]) if k in A else S[k] for k in features])
-            for A in subsets(features)
-        }
+        return {A: sp.Mul(*[(1 - S[k]) if k in A else S[k] for k in features]) for A in subsets(features)}
 
     def density(self, n: int) -> sp.Symbol | None:
         shared = set(self.sparsity_of(n))
@@ -188,7 +187,7 @@ class SparseUniform(FeatureLaw):
 
     def active(self, n: int, size: int, rng: np.random.Generator) -> np.ndarray:
         S = np.array([float(s) for s in self.sparsity_of(n)], dtype=np.float64)
-        return rng.random((size, n)) >= S        # P(active) = 1 - S_i, exactly 0 when S_i = 1
+        return rng.random((size, n)) >= S  # P(active) = 1 - S_i, exactly 0 when S_i = 1
 
     def words(self, features: Sequence[str], latex: Mapping[sp.Symbol, str]) -> str:
         from .names import feature_name
@@ -197,8 +196,10 @@ class SparseUniform(FeatureLaw):
         if len(set(S)) == 1:
             which = f"probability ${sp.latex(S[0], symbol_names=latex)}$"
         else:
-            which = "probability " + ", ".join(f"${sp.latex(s, symbol_names=latex)}$ (feature ${feature_name(f)}$)"
-                                               for f, s in zip(features, S, strict=True))
+            which = "probability " + ", ".join(
+                f"${sp.latex(s, symbol_names=latex)}$ (feature ${feature_name(f)}$)"
+                for f, s in zip(features, S, strict=True)
+            )
         return f"Each feature is $0$ with {which}, and otherwise uniform on {_latex_interval(self)}, independently."
 
 

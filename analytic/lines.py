@@ -43,7 +43,6 @@ def summands(values: list[sp.Expr]) -> list[sp.Expr]:
     return [] if total == 0 else list(total.as_ordered_terms())
 
 
-
 class Atom(NamedTuple):
     """A piece of a row that is never broken. ``glue``: keep it on the row of the
     atom before (unless the two fit on no row); ``newline``: start a new row."""
@@ -169,8 +168,7 @@ class Printer:
                 rows.append(rf"&\quad {text}{end}")
                 continue
             relation = Atom(f"{RELATIONS[c.func]} {self.latex(c.rhs)}{end}", glue=True)
-            rows += self.rows([*self.terms(c.lhs.as_ordered_terms()), relation], r"&\quad ",
-                              indent=r"&\qquad\quad ")
+            rows += self.rows([*self.terms(c.lhs.as_ordered_terms()), relation], r"&\quad ", indent=r"&\qquad\quad ")
         return rows
 
 

@@ -102,20 +102,24 @@ def _point(circuit: Circuit, at: Mapping | None) -> dict[sp.Symbol, Fraction]:
     for key, value in (at or {}).items():
         name = key.name if isinstance(key, sp.Symbol) else str(key)
         if name not in weights:
-            raise SuperlossError(f"at: {name} is not a symbolic weight of the circuit (its symbolic weights: "
-                                 f"{', '.join(weights) or 'none'}); the point picks the regime of the weights")
+            raise SuperlossError(
+                f"at: {name} is not a symbolic weight of the circuit (its symbolic weights: "
+                f"{', '.join(weights) or 'none'}); the point picks the regime of the weights"
+            )
         given[name] = value
     missing = [name for name in weights if name not in given]
     if missing:
-        raise SuperlossError("the weights are symbolic, so a point is needed: give at= values for "
-                             + ", ".join(missing))
+        raise SuperlossError(
+            "the weights are symbolic, so a point is needed: give at= values for " + ", ".join(missing)
+        )
     point = {}
     for name, s in weights.items():
         value = given[name]
         if isinstance(value, str):
             # Text is parsed by analytic.expression's whitelist grammar, never sympified here.
-            raise SuperlossError(f"at: {name} = {value!r} is text; give a number (or parse it with "
-                                 "analytic.expression.parse_expression)")
+            raise SuperlossError(
+                f"at: {name} = {value!r} is text; give a number (or parse it with analytic.expression.parse_expression)"
+            )
         value = sp.sympify(value)
         if not value.is_number or not value.is_finite or not value.is_real:
             raise SuperlossError(f"at: {name} = {value} is not a finite real number")
@@ -129,8 +133,9 @@ _TERMS: dict = {}
 _TERMS_MAX = 20_000
 
 
-def _term(planes_exact: TermPlanes, planes_sym: TermPlanes | None, point: dict,
-          circuit_key: tuple = ()) -> tuple[object, set]:
+def _term(
+    planes_exact: TermPlanes, planes_sym: TermPlanes | None, point: dict, circuit_key: tuple = ()
+) -> tuple[object, set]:
     """One term's integral over its cube (before dividing by the cube's volume),
     in the symbolic field if ``planes_sym`` is given, and its signed factors."""
     geo, cells = cells_of_term(planes_exact)
@@ -190,8 +195,19 @@ def _derive_float(problem: Problem):
         by_pattern.setdefault(A, {})[i] = prob
     terms, probability = {}, {}
     for A, outputs in by_pattern.items():
-        totals = term_integrals(W1, W2, b1, b2, tuple(sorted(A)), circuit.hidden, circuit.output,
-                                circuit.target, low, high, outputs=list(outputs))
+        totals = term_integrals(
+            W1,
+            W2,
+            b1,
+            b2,
+            tuple(sorted(A)),
+            circuit.hidden,
+            circuit.output,
+            circuit.target,
+            low,
+            high,
+            outputs=list(outputs),
+        )
         for i, prob in outputs.items():
             terms[(i, A)] = importance[i] * sp.Float(totals[i] / (high - low) ** len(A))
             probability[(i, A)] = prob
@@ -207,9 +223,12 @@ def _derive(problem: Problem, point: dict | None):
     if point is not None:
         domain, elems = construct_domain(entries, field=True)
         if not (domain.is_FractionField or domain.is_QQ or domain.is_ZZ) or (
-                domain.is_FractionField and not all(isinstance(g, sp.Symbol) for g in domain.symbols)):
-            raise SuperlossError(f"weights must be rational functions of the symbols with rational "
-                                 f"coefficients (SymPy chose the domain {domain})")
+            domain.is_FractionField and not all(isinstance(g, sp.Symbol) for g in domain.symbols)
+        ):
+            raise SuperlossError(
+                f"weights must be rational functions of the symbols with rational "
+                f"coefficients (SymPy chose the domain {domain})"
+            )
         symbolic = circuit.layout.unpack(elems)
         numbers = [_fraction(e.subs(point), "a weight") for e in entries]
     else:
@@ -220,13 +239,24 @@ def _derive(problem: Problem, point: dict | None):
     low, high = _fraction(law.low, "low"), _fraction(law.high, "high")
     terms, probability, factors = {}, {}, set()
     for i, A, prob in problem.patterns():
-        shape = dict(i=i, A=tuple(sorted(A)), hidden=circuit.hidden, output=circuit.output,
-                     target=circuit.target, feeds=tuple(circuit.feeds(i)))
+        shape = dict(
+            i=i,
+            A=tuple(sorted(A)),
+            hidden=circuit.hidden,
+            output=circuit.output,
+            target=circuit.target,
+            feeds=tuple(circuit.feeds(i)),
+        )
         planes_exact = TermPlanes(*exact, **shape, one=Fraction(1), low=low, high=high)
         planes_sym = None
         if domain is not None:
-            planes_sym = TermPlanes(*symbolic, **shape, one=domain.one, low=domain.convert(_rational(low)),
-                                    high=domain.convert(_rational(high)))
+            planes_sym = TermPlanes(
+                *symbolic,
+                **shape,
+                one=domain.one,
+                low=domain.convert(_rational(low)),
+                high=domain.convert(_rational(high)),
+            )
         total, term_factors = _term(planes_exact, planes_sym, point, circuit_key)
         factors |= term_factors
         volume = (high - low) ** len(A)
@@ -264,8 +294,14 @@ def _assemble(terms: dict, probability: dict, law: FeatureLaw, n: int) -> sp.Exp
     return sp.Add(*out)
 
 
-def expected_loss(circuit: Circuit | Problem, law: FeatureLaw | None = None, importance: Sequence | None = None,
-                  at: Mapping | None = None, seed: int = 0, exact: bool | None = None) -> Loss:
+def expected_loss(
+    circuit: Circuit | Problem,
+    law: FeatureLaw | None = None,
+    importance: Sequence | None = None,
+    at: Mapping | None = None,
+    seed: int = 0,
+    exact: bool | None = None,
+) -> Loss:
     """The exact ``E[sum_i I_i (y_i - y'_i)^2]`` of ``circuit`` under ``law``, or of a
     :class:`~analytic.problem.Problem` with its fixed values put in.
 
@@ -297,8 +333,11 @@ def expected_loss(circuit: Circuit | Problem, law: FeatureLaw | None = None, imp
         # On a boundary, step off it in a random direction, shorter each time,
         # until the adjacent regime found there holds at the point (closure).
         step = Fraction(1, 10 ** (2 + attempt))
-        witness = point if attempt == 0 else {
-            s: v + step * (1 + abs(v)) * Fraction(rng.randint(-1000, 1000), 1000) for s, v in point.items()}
+        witness = (
+            point
+            if attempt == 0
+            else {s: v + step * (1 + abs(v)) * Fraction(rng.randint(-1000, 1000), 1000) for s, v in point.items()}
+        )
         try:
             terms, probability, factors = _derive(problem, witness)
         except OnBoundary:
@@ -306,7 +345,16 @@ def expected_loss(circuit: Circuit | Problem, law: FeatureLaw | None = None, imp
         regime = Regime.from_factors(factors)
         if attempt and not regime.holds(point, strict=False):
             continue
-        return Loss(_assemble(terms, probability, law, circuit.n), terms, probability, circuit, law, importance,
-                    regime, {s: _rational(v) for s, v in point.items()},
-                    {s: _rational(v) for s, v in witness.items()}, on_boundary=attempt > 0)
+        return Loss(
+            _assemble(terms, probability, law, circuit.n),
+            terms,
+            probability,
+            circuit,
+            law,
+            importance,
+            regime,
+            {s: _rational(v) for s, v in point.items()},
+            {s: _rational(v) for s, v in witness.items()},
+            on_boundary=attempt > 0,
+        )
     raise NumericalError("could not find a regime next to the point; it may lie where many boundaries meet")

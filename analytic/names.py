@@ -25,17 +25,62 @@ from .errors import SuperlossError
 __all__ = ["GREEK", "check_names", "escape", "feature_name", "inline", "symbol_name", "symbol_names"]
 
 #: Names written as Greek letters (as a name, a subscript or an index).
-GREEK = {name: "\\" + name for name in (
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
-    "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
-    "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega")}
+GREEK = {
+    name: "\\" + name
+    for name in (
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "pi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Xi",
+        "Pi",
+        "Sigma",
+        "Upsilon",
+        "Phi",
+        "Psi",
+        "Omega",
+    )
+}
 GREEK["lamda"] = r"\lambda"  # SymPy's spelling, since lambda is a Python keyword
 
 _NAME = re.compile(r"(?P<base>[A-Za-z]+?)(?P<digits>\d*)(?P<subs>(?:_[A-Za-z0-9]+)*)")
 _PART = re.compile(r"(?P<letters>[A-Za-z]+)(?P<digits>\d+)")
 #: Characters that are special in LaTeX text, and how to write them.
-_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_TEXT_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def _word(text: str) -> str:
@@ -108,4 +153,3 @@ def escape(text: str) -> str:
 def feature_name(name: str) -> str:
     """A feature's name in math mode: ``a`` or ``\\mathrm{host}``."""
     return _word(name) if re.fullmatch(r"[A-Za-z]+|\d+", name) else rf"\text{{{escape(name)}}}"
-

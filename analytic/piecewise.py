@@ -69,8 +69,10 @@ def piecewise_loss(problem: Problem, grid: int = 12, max_regimes: int = 200) -> 
     free = set(problem.circuit.symbols)
     box = {s: (sp.Rational(lo), sp.Rational(hi)) for s, (lo, hi) in problem.bounds.items()}
     if not box or len(box) > 2 or set(box) != free:
-        raise SuperlossError("piecewise_loss needs one or two free weights, each with a (low, high) box, and "
-                             f"every other weight fixed; weights not fixed here: {sorted(s.name for s in free)}")
+        raise SuperlossError(
+            "piecewise_loss needs one or two free weights, each with a (low, high) box, and "
+            f"every other weight fixed; weights not fixed here: {sorted(s.name for s in free)}"
+        )
     pieces: dict = {}
 
     def derive(point: dict) -> Loss:
@@ -81,11 +83,11 @@ def piecewise_loss(problem: Problem, grid: int = 12, max_regimes: int = 200) -> 
         return loss
 
     if len(box) == 1:
-        (x, (lo, hi)), = box.items()
+        ((x, (lo, hi)),) = box.items()
 
         def cover(a, b) -> None:
             # Derive at the middle, take the regime's whole interval, recurse on what is left.
-            mid = sp.Rational(Fraction(float((a + b) / 2)).limit_denominator(10 ** 12))
+            mid = sp.Rational(Fraction(float((a + b) / 2)).limit_denominator(10**12))
             mid = min(max(mid, a), b)
             loss = derive({x: mid})
             left, right = _interval(loss, x, lo, hi)
@@ -101,11 +103,13 @@ def piecewise_loss(problem: Problem, grid: int = 12, max_regimes: int = 200) -> 
         ordered = sorted(pieces.values(), key=lambda l: min(intervals[l.regime]))
         # In one dimension a regime is exactly its intervals: say so instead of
         # listing every condition polynomial.
-        expr = sp.Piecewise(*[(l.expr, sp.Or(*[(x >= a) & (x <= b) for a, b in sorted(intervals[l.regime])]))
-                              for l in ordered])
+        expr = sp.Piecewise(
+            *[(l.expr, sp.Or(*[(x >= a) & (x <= b) for a, b in sorted(intervals[l.regime])])) for l in ordered]
+        )
         return PiecewiseLoss(expr, tuple(ordered), box, proven)
-    for point in product(*[[lo + (hi - lo) * sp.Rational(2 * k + 1, 2 * grid) for k in range(grid)]
-                               for lo, hi in box.values()]):
+    for point in product(
+        *[[lo + (hi - lo) * sp.Rational(2 * k + 1, 2 * grid) for k in range(grid)] for lo, hi in box.values()]
+    ):
         derive(dict(zip(box, point, strict=True)))
     ordered = sorted(pieces.values(), key=lambda l: [float(v) for v in l.witness.values()])
     expr = sp.Piecewise(*[(l.expr, sp.And(*l.regime.closure())) for l in ordered])

@@ -27,8 +27,9 @@ MOTIF_SYMBOLS = syms("w_a w_b o_a o_b delta kappa gamma b_a b_b b_c")
 #: The canonical point of the motif: away from regime boundaries, used by every
 #: example, benchmark and report. Scaling ``(w_a, w_b)`` by ``c > 0`` and
 #: ``(o_a, o_b, gamma)`` by ``1/c`` leaves the loss unchanged.
-CANONICAL: dict[sp.Symbol, sp.Rational] = dict(zip(MOTIF_SYMBOLS, map(sp.Rational, (
-    2, "1/2", "1/2", 2, "1/4", 20, "1/8", "-1/50", "-1/50", "-1/50")), strict=True))
+CANONICAL: dict[sp.Symbol, sp.Rational] = dict(
+    zip(MOTIF_SYMBOLS, map(sp.Rational, (2, "1/2", "1/2", 2, "1/4", 20, "1/8", "-1/50", "-1/50", "-1/50")), strict=True)
+)
 
 
 class Motif(NamedTuple):
@@ -49,8 +50,9 @@ class Motif(NamedTuple):
     inhibitor_half: int = 1
 
 
-def compose(n: int, motifs: Sequence = (), features: Sequence[str] | None = None,
-            suffix: bool | None = None) -> Circuit:
+def compose(
+    n: int, motifs: Sequence = (), features: Sequence[str] | None = None, suffix: bool | None = None
+) -> Circuit:
     """An ``n``-feature circuit made of motif instances and monosemantic halves.
 
     Each motif (a :class:`Motif` or a tuple ``(host, rider, inhibitor,
@@ -97,8 +99,9 @@ def compose(n: int, motifs: Sequence = (), features: Sequence[str] | None = None
             if half not in (1, -1):
                 raise SuperlossError(f"motif {number}: halves must be +1 or -1, got {half}")
         tag = str(number) if suffix else ""
-        w_a, w_b, o_a, o_b, delta, kappa, gamma = (sym(s + tag) for s in
-                                                   ("w_a", "w_b", "o_a", "o_b", "delta", "kappa", "gamma"))
+        w_a, w_b, o_a, o_b, delta, kappa, gamma = (
+            sym(s + tag) for s in ("w_a", "w_b", "o_a", "o_b", "delta", "kappa", "gamma")
+        )
         neuron({h: motif.host_half * w_a, r: motif.rider_half * w_b}, {h: o_a, r: o_b, i: -gamma})
         neuron({i: motif.inhibitor_half, h: motif.host_half * delta}, {i: 1, r: -kappa})
         covered |= {(h, motif.host_half), (r, motif.rider_half), (i, motif.inhibitor_half)}

@@ -56,8 +56,10 @@ def _importance(importance, features: Sequence[str]) -> tuple[sp.Expr, ...]:
         raise SuperlossError(f"importance has {len(values)} entries for {n} features")
     for feature, v in zip(features, values, strict=True):
         if v is None or not isinstance(v, sp.Expr):
-            raise SuperlossError("importances must be numbers or SymPy expressions "
-                                 "(parse text with analytic.expression.parse_expression)")
+            raise SuperlossError(
+                "importances must be numbers or SymPy expressions "
+                "(parse text with analytic.expression.parse_expression)"
+            )
         if v.is_number and not (v.is_finite and v.is_real) or v.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
             raise SuperlossError(f"importance of feature '{feature}' is {v}, which is not a finite real number")
     return values
@@ -110,19 +112,27 @@ class Problem:
     ``sym("w_a")`` and ``sp.Symbol("w_a")`` all name the weight ``w_a``.
     """
 
-    def __init__(self, circuit: Circuit, law: FeatureLaw, importance: Sequence | None = None,
-                 free: Sequence | Mapping = (), fixed: Mapping | None = None, varying: Sequence = ()):
+    def __init__(
+        self,
+        circuit: Circuit,
+        law: FeatureLaw,
+        importance: Sequence | None = None,
+        free: Sequence | Mapping = (),
+        fixed: Mapping | None = None,
+        varying: Sequence = (),
+    ):
         if not isinstance(circuit, Circuit):
             raise SuperlossError(f"expected a Circuit, got {type(circuit).__name__}")
         if not isinstance(law, FeatureLaw):
-            raise SuperlossError(f"expected a feature law (such as SparseUniform or OneHot), got "
-                                 f"{type(law).__name__}")
-        law.pattern_probabilities(circuit.n, [])      # a law that does not fit n features says so
+            raise SuperlossError(f"expected a feature law (such as SparseUniform or OneHot), got {type(law).__name__}")
+        law.pattern_probabilities(circuit.n, [])  # a law that does not fit n features says so
         self.circuit, self.law = circuit, law
         self.importance = _importance(importance, circuit.features)
         self.weights: tuple[sp.Symbol, ...] = circuit.symbols
-        others = {"the feature law": set(law.symbols),
-                  "the importances": set().union(*(v.free_symbols for v in self.importance))}
+        others = {
+            "the feature law": set(law.symbols),
+            "the importances": set().union(*(v.free_symbols for v in self.importance)),
+        }
         for what, symbols in others.items():
             for s in sorted(symbols & set(self.weights), key=lambda s: s.name):
                 raise SuperlossError(f"{s.name} is both a weight of the circuit and a symbol of {what}")
@@ -131,8 +141,10 @@ class Problem:
         for s in sorted(everything, key=sp.default_sort_key):
             check_name(s.name)
             if s.name in by_name:
-                raise SuperlossError(f"two different symbols are called {s.name} (make every symbol with "
-                                     "analytic.sym, which makes them real)")
+                raise SuperlossError(
+                    f"two different symbols are called {s.name} (make every symbol with "
+                    "analytic.sym, which makes them real)"
+                )
             by_name[s.name] = s
         self._by_name = by_name
         #: Every symbol of the circuit, the law and the importances, sorted by name.
@@ -144,12 +156,15 @@ class Problem:
             self.bounds = {p: _box(p, box) for p, box in zip(self.params, free.values(), strict=True)}
         else:
             if isinstance(free, (str, sp.Basic)):
-                raise SuperlossError("free must be a list of symbols (or a mapping symbol -> (low, high)), "
-                                     f"got {free!r}")
+                raise SuperlossError(
+                    f"free must be a list of symbols (or a mapping symbol -> (low, high)), got {free!r}"
+                )
             self.params = self._resolve(list(free), "free", roles)
             self.bounds = {}
         fixed = dict(fixed or {})
-        self.fixed = {s: number(v, s.name) for s, v in zip(self._resolve(fixed, "fixed", roles), fixed.values(), strict=True)}
+        self.fixed = {
+            s: number(v, s.name) for s, v in zip(self._resolve(fixed, "fixed", roles), fixed.values(), strict=True)
+        }
         self.varying = self._resolve(list(varying), "varying", roles)
         #: The symbols in no role: they stay symbolic.
         self.unset = tuple(s for s in self.symbols if s not in roles)
@@ -160,16 +175,18 @@ class Problem:
         for feature, value in zip(circuit.features, self.importance, strict=True):
             value = value.subs(numbers)
             if value.is_number and value.is_negative:
-                raise SuperlossError(f"importance of feature '{feature}' is negative ({value}); importances must "
-                                     "be >= 0")
+                raise SuperlossError(
+                    f"importance of feature '{feature}' is negative ({value}); importances must be >= 0"
+                )
 
     def symbol(self, key: sp.Symbol | str) -> sp.Symbol:
         """The problem's own symbol called like ``key`` (a symbol or a name); a one-line error if there is none."""
         symbol = self._by_name.get(_name(key))
         if symbol is None:
             known = ", ".join(sorted(self._by_name)) or "none"
-            raise SuperlossError(f"{_name(key)} is not a symbol of the circuit, its law or its importances (their "
-                                 f"symbols: {known})")
+            raise SuperlossError(
+                f"{_name(key)} is not a symbol of the circuit, its law or its importances (their symbols: {known})"
+            )
         return symbol
 
     def _resolve(self, given: Sequence | Mapping, role: str, roles: dict) -> tuple[sp.Symbol, ...]:
@@ -179,8 +196,11 @@ class Problem:
             name = _name(key)
             symbol = self.symbol(key)
             if symbol in roles:
-                raise SuperlossError(f"{name} is given twice" if roles[symbol] == role
-                                     else f"{name} cannot be both {roles[symbol]} and {role}")
+                raise SuperlossError(
+                    f"{name} is given twice"
+                    if roles[symbol] == role
+                    else f"{name} cannot be both {roles[symbol]} and {role}"
+                )
             roles[symbol] = role
             out.append(symbol)
         return tuple(out)
@@ -229,38 +249,55 @@ class Problem:
         1/3 - S/3
         """
         law, numbers, n = self.law.subs(self.numbers), self.numbers, self.circuit.n
-        second = (law.low ** 2 + law.low * law.high + law.high ** 2) / 3
-        return sp.expand(sum((importance.subs(numbers) * law.pattern_probabilities(n, [i]).get(frozenset({i}), 0)
-                              for i, importance in enumerate(self.importance)), sp.S.Zero) * second)
+        second = (law.low**2 + law.low * law.high + law.high**2) / 3
+        return sp.expand(
+            sum(
+                (
+                    importance.subs(numbers) * law.pattern_probabilities(n, [i]).get(frozenset({i}), 0)
+                    for i, importance in enumerate(self.importance)
+                ),
+                sp.S.Zero,
+            )
+            * second
+        )
 
-    def require(self, engine: str, *, params: bool = True, varying: bool = False,
-                weights_only: bool = False) -> None:
+    def require(self, engine: str, *, params: bool = True, varying: bool = False, weights_only: bool = False) -> None:
         """Refuse, in one line, a problem ``engine`` cannot evaluate: one with symbols
         left symbolic, with varying symbols (unless ``varying``), without parameters
         (if ``params``) or with some (if not), or with parameters that are not weights
         (if ``weights_only``)."""
         others = [p.name for p in self.params if p not in self.weights]
         if weights_only and others:
-            raise SuperlossError(f"{', '.join(others)} are not weights of the circuit; only weights can be "
-                                 "optimized (fix the sparsity and the importances)")
+            raise SuperlossError(
+                f"{', '.join(others)} are not weights of the circuit; only weights can be "
+                "optimized (fix the sparsity and the importances)"
+            )
         if params and not self.params:
             raise SuperlossError("nothing is free; give at least one free parameter")
         if not params and self.params:
-            raise SuperlossError(f"{engine} needs a value for every symbol; fix "
-                                 + ", ".join(p.name for p in self.params))
+            raise SuperlossError(
+                f"{engine} needs a value for every symbol; fix " + ", ".join(p.name for p in self.params)
+            )
         if self.unset:
-            raise SuperlossError(f"no value for {', '.join(s.name for s in self.unset)}: {engine} needs a value "
-                                 "for every symbol that is not free")
+            raise SuperlossError(
+                f"no value for {', '.join(s.name for s in self.unset)}: {engine} needs a value "
+                "for every symbol that is not free"
+            )
         if self.varying and not varying:
-            raise SuperlossError(f"{engine} takes no varying symbols; fix "
-                                 + ", ".join(s.name for s in self.varying))
+            raise SuperlossError(f"{engine} takes no varying symbols; fix " + ", ".join(s.name for s in self.varying))
 
     # -- new problems from this one -------------------------------------------------------------
 
     def replace(self, **changes) -> Problem:
         """A problem with some of ``circuit, law, importance, free, fixed, varying`` replaced, checked anew."""
-        given = {"circuit": self.circuit, "law": self.law, "importance": self.importance, "free": self.free,
-                 "fixed": self.fixed, "varying": self.varying}
+        given = {
+            "circuit": self.circuit,
+            "law": self.law,
+            "importance": self.importance,
+            "free": self.free,
+            "fixed": self.fixed,
+            "varying": self.varying,
+        }
         unknown = set(changes) - set(given)
         if unknown:
             raise TypeError(f"replace() got unexpected arguments {sorted(unknown)}")
@@ -282,14 +319,21 @@ class Problem:
         if not self.fixed:
             return self
         numbers = self.numbers
-        return Problem(self.free_circuit, self.law.subs(numbers), [v.subs(numbers) for v in self.importance],
-                       free=self.free, varying=self.varying)
+        return Problem(
+            self.free_circuit,
+            self.law.subs(numbers),
+            [v.subs(numbers) for v in self.importance],
+            free=self.free,
+            varying=self.varying,
+        )
 
     def point(self, x: Sequence[float]) -> dict[sp.Symbol, float]:
         """The parameters at the flat point ``x``, by symbol."""
         if len(x) != len(self.params):
-            raise SuperlossError(f"expected a point of {len(self.params)} numbers "
-                                 f"({', '.join(p.name for p in self.params)}), got {len(x)}")
+            raise SuperlossError(
+                f"expected a point of {len(self.params)} numbers "
+                f"({', '.join(p.name for p in self.params)}), got {len(x)}"
+            )
         return dict(zip(self.params, map(float, x), strict=True))
 
     def __repr__(self) -> str:

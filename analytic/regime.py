@@ -30,7 +30,7 @@ def evaluate(poly, point: Mapping[sp.Symbol, Fraction]) -> Fraction:
         term = Fraction(int(coeff.numerator), int(coeff.denominator))
         for v, e in zip(values, monom, strict=True):
             if e:
-                term *= v ** e
+                term *= v**e
         total += term
     return total
 
@@ -80,8 +80,9 @@ def always_true(expr: sp.Expr, sign: int) -> bool:
     """
     if sign > 0:
         terms = sp.Poly(expr, *sorted(expr.free_symbols, key=sp.default_sort_key)).terms()
-        if (all(c > 0 and all(e % 2 == 0 for e in monomial) for monomial, c in terms)
-                and any(not any(monomial) for monomial, _ in terms)):
+        if all(c > 0 and all(e % 2 == 0 for e in monomial) for monomial, c in terms) and any(
+            not any(monomial) for monomial, _ in terms
+        ):
             return True
     return _relation(expr, sign) is sp.true
 
@@ -109,8 +110,7 @@ class Regime:
 
     def closure(self) -> tuple:
         """The same conditions, non-strict: they hold on the regime's boundary too."""
-        return tuple(sorted(((f >= 0) if s > 0 else (f <= 0) for f, s in self.factors),
-                            key=sp.default_sort_key))
+        return tuple(sorted(((f >= 0) if s > 0 else (f <= 0) for f, s in self.factors), key=sp.default_sort_key))
 
     def holds(self, point: Mapping, strict: bool = True) -> bool:
         """Whether ``point`` satisfies the conditions (exactly, for rational points)."""

@@ -108,8 +108,12 @@ class Geometry:
         faces = []
         for k in range(self.d):
             unit = tuple(Fraction(int(i == k)) for i in range(self.d))
-            faces.append((self.bit(Plane(("low", k), unit, -self.low)),
-                          self.bit(Plane(("high", k), tuple(-u for u in unit), self.high))))
+            faces.append(
+                (
+                    self.bit(Plane(("low", k), unit, -self.low)),
+                    self.bit(Plane(("high", k), tuple(-u for u in unit), self.high)),
+                )
+            )
         vertices = []
         for corner in product((0, 1), repeat=self.d):
             x = tuple(self.high if c else self.low for c in corner)
@@ -154,8 +158,10 @@ class Geometry:
                     x = tuple(a + t * (b - a) for a, b in zip(self.points[u], self.points[v], strict=True))
                     new.append(self.point(x, (self.tight[u] & self.tight[v] & cell.planes) | bit))
         rim = zero + new
-        return (Cell(tuple(pos + rim), planes, cell.signs + ((plane.key, 1),)),
-                Cell(tuple(neg + rim), planes, cell.signs + ((plane.key, -1),)))
+        return (
+            Cell(tuple(pos + rim), planes, cell.signs + ((plane.key, 1),)),
+            Cell(tuple(neg + rim), planes, cell.signs + ((plane.key, -1),)),
+        )
 
     def dimension(self, vertices: Sequence[int]) -> int:
         """Affine dimension of a set of vertices."""
@@ -180,8 +186,13 @@ class Geometry:
                 bit = planes & -planes
                 planes ^= bit
                 sub = tuple(v for v in face if self.tight[v] & bit)
-                if sub and apex not in sub and len(sub) < len(face) and sub not in facets \
-                        and self.dimension(sub) == dim - 1:
+                if (
+                    sub
+                    and apex not in sub
+                    and len(sub) < len(face)
+                    and sub not in facets
+                    and self.dimension(sub) == dim - 1
+                ):
                     facets.add(sub)
             out = [(apex,) + s for f in sorted(facets) for s in pull(f, dim - 1)]
             memo[face] = out

@@ -83,7 +83,6 @@ def staircases(nP: int, nZ: int, nN: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(pos, dtype=np.intp), np.array(neg, dtype=np.intp)
 
 
-
 def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> float:
     """Sum over simplices of the integral of ``f g``, both affine, given by their
     values ``(K, d+1)`` at the vertices: ``V/((d+1)(d+2)) (sum f sum g + sum fg)``."""
@@ -167,14 +166,14 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
         g = simplices.take(group)
         values = np.take_along_axis(g.values, order[:, :, None], axis=1)
         c = values[:, :, column]
-        alpha, beta = c[:, :p], -c[:, p + nz:]
+        alpha, beta = c[:, :p], -c[:, p + nz :]
         t = alpha[:, :, None] / (alpha[:, :, None] + beta[:, None, :])
         weight = np.concatenate([alpha, np.ones((k, nz)), (t * beta[:, None, :]).reshape(k, p * n), beta], axis=1)
         norm = alpha.prod(1) * beta.prod(1)
         start = values[:, :p, None]
-        e = (start + t[:, :, :, None] * (values[:, None, p + nz:] - start)).reshape(k, p * n, F)
-        e[:, :, column] = 0.0                                           # on the plane, exactly
-        ext = np.concatenate([values[:, :p + nz], e, values[:, p + nz:]], axis=1)
+        e = (start + t[:, :, :, None] * (values[:, None, p + nz :] - start)).reshape(k, p * n, F)
+        e[:, :, column] = 0.0  # on the plane, exactly
+        ext = np.concatenate([values[:, : p + nz], e, values[:, p + nz :]], axis=1)
 
         if len(pos) != len(neg):
             minor, side = (pos, 1) if len(pos) < len(neg) else (neg, -1)
@@ -197,8 +196,9 @@ def _minor_side(simplices: _Pieces, cut: str, s: np.ndarray) -> tuple[np.ndarray
     return major, pieces, np.concatenate(parents)
 
 
-def _staircase(volume: np.ndarray, weight: np.ndarray, norm: np.ndarray, ext: np.ndarray,
-               template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _staircase(
+    volume: np.ndarray, weight: np.ndarray, norm: np.ndarray, ext: np.ndarray, template: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The volumes ``(K, m)`` and vertex values ``(K, m, d+1, F)`` of the ``m`` staircase
     pieces ``template`` of ``K`` cut simplices (:func:`_minor_side`)."""
     return volume[:, None] * weight[:, template].prod(2) / norm[:, None], ext[:, template]
@@ -221,8 +221,9 @@ def sum_rows(rows: np.ndarray, parent: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _output_terms(simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarray | None,
-                  relu: bool) -> tuple[float, np.ndarray | None]:
+def _output_terms(
+    simplices: _Pieces, sigma: np.ndarray | float, coef: np.ndarray | None, relu: bool
+) -> tuple[float, np.ndarray | None]:
     """Sum over simplices of the integral of ``(y - r)^2`` with ``y = sigma x``
     if ``coef`` is None, else of ``coef x r``; ``r = relu(z)`` (or ``z``).
 
@@ -301,8 +302,18 @@ class _Term:
     firing: np.ndarray | None
 
 
-def _term_setup(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, outputs: list[int],
-                A: list[int], hidden: str, low: float, high: float, every: bool) -> _Term:
+def _term_setup(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    outputs: list[int],
+    A: list[int],
+    hidden: str,
+    low: float,
+    high: float,
+    every: bool,
+) -> _Term:
     """The cells of ``outputs`` on pattern ``A``: cut by the planes of the
     neurons feeding the (single) output, or of every neuron if ``every`` (the
     gradient in ``W2[i, j]`` needs neuron ``j`` even where ``W2[i, j] = 0``),
@@ -312,7 +323,7 @@ def _term_setup(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         raise ValueError("the cells of one output only are cut by the neurons feeding it")
     feeds = np.arange(len(W1)) if every else np.flatnonzero(W2[outputs[0]])
     WA = W1[feeds][:, A].reshape(len(feeds), d)
-    bf, w = b1[feeds], W2[np.ix_(outputs, feeds)]                       # w: (outputs, feeds)
+    bf, w = b1[feeds], W2[np.ix_(outputs, feeds)]  # w: (outputs, feeds)
     firing = None
     if hidden == "relu":
         # A plane that vanishes on the pattern is a constant: the neuron fires
@@ -320,7 +331,7 @@ def _term_setup(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         zero = np.abs(WA).sum(1) == 0
         cuts, const = np.flatnonzero(~zero), np.flatnonzero(zero & (bf > 0))
         geo = cached_arrangement(np.ascontiguousarray(WA[cuts]), np.ascontiguousarray(bf[cuts]), low, high)
-        weights = geo.firing[None] * w[:, None, cuts]                   # (outputs, cells, cuts)
+        weights = geo.firing[None] * w[:, None, cuts]  # (outputs, cells, cuts)
         za = weights @ WA[cuts]
         zc = weights @ bf[cuts] + (w[:, const] @ bf[const] + b2[outputs])[:, None]
         if every:
@@ -332,7 +343,7 @@ def _term_setup(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         za, zc = (w @ WA)[:, None, :], (w @ bf + b2[outputs])[:, None]
         firing = np.ones((1, len(W1)), dtype=bool) if every else None
     radius = max(abs(low), abs(high))
-    z_scale = np.abs(za).sum(2) * radius + np.abs(zc) + 1e-300      # per output and cell, for sign decisions
+    z_scale = np.abs(za).sum(2) * radius + np.abs(zc) + 1e-300  # per output and cell, for sign decisions
     return _Term(geo, za, zc, z_scale, firing)
 
 
@@ -341,8 +352,18 @@ def _floats(W1, W2, b1, b2) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return W1, W2, np.asarray(b1, dtype=float).ravel(), np.asarray(b2, dtype=float).ravel()
 
 
-def _integrate(term: _Term, outputs: list[int], weights: np.ndarray, A: list[int], output: str, target: str,
-               low: float, high: float, chunk: int | None, gradient: bool) -> tuple[float, np.ndarray | None]:
+def _integrate(
+    term: _Term,
+    outputs: list[int],
+    weights: np.ndarray,
+    A: list[int],
+    output: str,
+    target: str,
+    low: float,
+    high: float,
+    chunk: int | None,
+    gradient: bool,
+) -> tuple[float, np.ndarray | None]:
     """The sum over ``outputs`` of ``weights`` times their terms and, if
     ``gradient``, the weighted moments ``(outputs, cells, d+1)`` of each cell:
     the integrals of ``2 rho_i (z_i - y_i) [1, x_A]``. All outputs are stacked
@@ -358,7 +379,7 @@ def _integrate(term: _Term, outputs: list[int], weights: np.ndarray, A: list[int
     total = 0.0
     moments = np.zeros((o * cells, d + 1)) if gradient else None
     for start in range(0, len(geo.simplices), step):
-        idx, cell = geo.simplices[start:start + step], geo.cell[start:start + step]
+        idx, cell = geo.simplices[start : start + step], geo.cell[start : start + step]
         K = len(idx)
         V = geo.points[idx]
         zero = np.zeros(idx.shape)
@@ -368,7 +389,7 @@ def _integrate(term: _Term, outputs: list[int], weights: np.ndarray, A: list[int
         if gradient:
             extra = np.concatenate([np.ones(idx.shape + (1,)), V], axis=2)
             columns.append(np.broadcast_to(extra, (o,) + extra.shape).reshape(o * K, d + 1, d + 1))
-        volume = (weights[:, None] * geo.volume[None, start:start + step]).ravel()
+        volume = (weights[:, None] * geo.volume[None, start : start + step]).ravel()
         simplices = _Pieces(volume, np.concatenate(columns, axis=2), term.zscale[:, cell].ravel())
         value, rows = _chunk_integral(simplices, radius + 1e-300, absolute, output == "relu")
         total += value
@@ -378,9 +399,20 @@ def _integrate(term: _Term, outputs: list[int], weights: np.ndarray, A: list[int
     return total, None if moments is None else moments.reshape(o, cells, d + 1)
 
 
-def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int,
-                  A: tuple[int, ...], hidden: str, output: str, target: str, low: float, high: float,
-                  chunk: int | None = None) -> float:
+def term_integral(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    i: int,
+    A: tuple[int, ...],
+    hidden: str,
+    output: str,
+    target: str,
+    low: float,
+    high: float,
+    chunk: int | None = None,
+) -> float:
     """Integral over ``[low, high]^A`` of ``(y_i - y'_i)^2``, the features outside
     ``A`` being zero; ``y' = out(W2 hid(W1 x + b1) + b2)`` with ``hid, out`` in
     ``{"relu", "linear"}`` and ``y_i = |x_i|`` if ``target == "abs"`` else ``x_i``
@@ -396,10 +428,20 @@ def term_integral(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
     return _integrate(term, [i], np.ones(1), A, output, target, low, high, chunk, gradient=False)[0]
 
 
-def pattern_gradient(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, A: tuple[int, ...],
-                     hidden: str, output: str, target: str, low: float, high: float,
-                     weights: Mapping[int, float], chunk: int | None = None,
-                     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def pattern_gradient(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    A: tuple[int, ...],
+    hidden: str,
+    output: str,
+    target: str,
+    low: float,
+    high: float,
+    weights: Mapping[int, float],
+    chunk: int | None = None,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(value, dW1, dW2, db1, db2)``: ``sum_i weights[i] * term_integral(i, A)``
     over the outputs ``i`` in ``weights``, and its exact gradient with respect to
     every entry of ``W1, W2, b1, b2`` (arrays of their shapes; ``b1, b2`` flat).
@@ -418,7 +460,7 @@ def pattern_gradient(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndar
     term = _term_setup(W1, W2, b1, b2, outputs, A, hidden, low, high, every=True)
     factor = np.array([float(weights[i]) for i in outputs])
     value, M = _integrate(term, outputs, factor, A, output, target, low, high, chunk, gradient=True)
-    phi = term.firing                                                   # (cells, m)
+    phi = term.firing  # (cells, m)
     WA = W1[:, A].reshape(len(W1), len(A))
     dW1, dW2, db1, db2 = np.zeros_like(W1), np.zeros_like(W2), np.zeros_like(b1), np.zeros_like(b2)
     # dz_i/dW2[i, j] = h_j = phi_j (W1[j] . x + b1[j]); dz_i/db1[j] = W2[i, j] phi_j;
@@ -430,9 +472,20 @@ def pattern_gradient(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndar
     return value, dW1, dW2, db1, db2
 
 
-def term_gradient(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, i: int,
-                  A: tuple[int, ...], hidden: str, output: str, target: str, low: float, high: float,
-                  chunk: int | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def term_gradient(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    i: int,
+    A: tuple[int, ...],
+    hidden: str,
+    output: str,
+    target: str,
+    low: float,
+    high: float,
+    chunk: int | None = None,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(value, dW1, dW2, db1, db2)``: the integral of :func:`term_integral` and
     its exact gradient (:func:`pattern_gradient` of the one output ``i``).
 
@@ -445,12 +498,21 @@ def term_gradient(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray
     return pattern_gradient(W1, W2, b1, b2, A, hidden, output, target, low, high, {i: 1.0}, chunk)
 
 
-def term_integrals(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, A: tuple[int, ...],
-                   hidden: str, output: str, target: str, low: float, high: float,
-                   outputs: Sequence[int] | None = None) -> dict[int, float]:
+def term_integrals(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    A: tuple[int, ...],
+    hidden: str,
+    output: str,
+    target: str,
+    low: float,
+    high: float,
+    outputs: Sequence[int] | None = None,
+) -> dict[int, float]:
     """:func:`term_integral` of every output in ``outputs`` (default all) for
     one pattern ``A``: the outputs fed by the same hidden neurons share one
     triangulation, whatever the size of the cache."""
     outputs = range(len(np.asarray(W2))) if outputs is None else outputs
     return {i: term_integral(W1, W2, b1, b2, i, A, hidden, output, target, low, high) for i in outputs}
-

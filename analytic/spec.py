@@ -180,9 +180,7 @@ def _value(value: Any, what: str) -> sp.Expr:
         return sp.Rational(exact.numerator, exact.denominator)
     if isinstance(value, str):
         return parse_expression(value, what=what)
-    raise SuperlossError(
-        f"{what} is a {type(value).__name__} ({value!r}); expected a number or an expression string"
-    )
+    raise SuperlossError(f"{what} is a {type(value).__name__} ({value!r}); expected a number or an expression string")
 
 
 def _vector(value: Any, what: str) -> list[sp.Expr]:
@@ -193,7 +191,7 @@ def _vector(value: Any, what: str) -> list[sp.Expr]:
 
 def _matrix(value: Any, what: str) -> list[list[sp.Expr]]:
     if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
-        raise SuperlossError(f"{what} must be a list of rows, like [[1, \"w\"], [0, 1]]")
+        raise SuperlossError(f'{what} must be a list of rows, like [[1, "w"], [0, 1]]')
     if len({len(row) for row in value}) > 1:
         raise SuperlossError(f"{what} has rows of different lengths: {[len(row) for row in value]}")
     return [[_value(v, f"{what}[{i}][{j}]") for j, v in enumerate(row)] for i, row in enumerate(value)]
@@ -273,7 +271,7 @@ def _circuit(table: dict) -> Circuit:
     missing = [key for key in ("W1", "W2") if key not in table]
     if missing:
         raise SuperlossError(
-            f"[circuit] needs either preset = \"...\" (one of {', '.join(sorted(PRESETS))}) "
+            f'[circuit] needs either preset = "..." (one of {", ".join(sorted(PRESETS))}) '
             f"or the matrices W1 and W2 (missing: {', '.join(missing)})"
         )
     options = {key: _string(table[key], f"circuit.{key}") for key in ("hidden", "output", "target") if key in table}
@@ -310,8 +308,13 @@ class _LawParts(NamedTuple):
         return [e for v in self.values.values() for e in (v if isinstance(v, list) else [v])]
 
     def subs(self, values: Mapping) -> "_LawParts":
-        return _LawParts(self.kind, {k: [_subs(e, values) for e in v] if isinstance(v, list) else _subs(v, values)
-                                     for k, v in self.values.items()})
+        return _LawParts(
+            self.kind,
+            {
+                k: [_subs(e, values) for e in v] if isinstance(v, list) else _subs(v, values)
+                for k, v in self.values.items()
+            },
+        )
 
     def make(self) -> FeatureLaw:
         with _context("[law]"):
@@ -376,9 +379,13 @@ def _build(data: dict, source: str) -> Spec:
     if values:
         # The substitution fixes the symbols everywhere: circuit, law and importance.
         with _context("[circuit] after substitute:"):
-            circuit = Circuit(*(_subs(m, values) for m in (circuit.W1, circuit.W2, circuit.b1, circuit.b2)),
-                              hidden=circuit.hidden, output=circuit.output, target=circuit.target,
-                              features=circuit.features)
+            circuit = Circuit(
+                *(_subs(m, values) for m in (circuit.W1, circuit.W2, circuit.b1, circuit.b2)),
+                hidden=circuit.hidden,
+                output=circuit.output,
+                target=circuit.target,
+                features=circuit.features,
+            )
         law = law.subs(values)
         weights = None if weights is None else [_subs(w, values) for w in weights]
     importance = None if weights is None else tuple(weights)

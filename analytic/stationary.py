@@ -59,8 +59,9 @@ class Stationary:
             raise SuperlossError("roots_at needs values for " + ", ".join(missing))
         roots = sorted(float(r) for r in sp.real_roots(poly)) if poly.degree() > 0 else []
         regime = self.loss.regime
-        return [r for r in roots
-                if regime is None or regime.holds({**others, self.param: sp.Rational(r)}, strict=False)]
+        return [
+            r for r in roots if regime is None or regime.holds({**others, self.param: sp.Rational(r)}, strict=False)
+        ]
 
     def latex(self) -> str:
         """The condition, and each explicit solution, as LaTeX."""
@@ -78,17 +79,19 @@ def stationary(loss: Loss, param: sp.Symbol) -> Stationary:
         names = ", ".join(sorted(s.name for s in loss.expr.free_symbols)) or "none"
         raise SuperlossError(f"the loss does not depend on {param} (its symbols: {names})")
     # Term by term: together() of the whole sum is much slower than of its parts.
-    numerator = sp.together(sum((sp.diff(p * t, param) for p, t in
-                                 ((loss.probability[k], t) for k, t in loss.terms.items())), sp.S.Zero))
+    numerator = sp.together(
+        sum((sp.diff(p * t, param) for p, t in ((loss.probability[k], t) for k, t in loss.terms.items())), sp.S.Zero)
+    )
     numerator = sp.numer(numerator)
     _, factors = sp.factor_list(sp.expand(numerator))
-    kept = [f ** e for f, e in factors if f.has(param)]
+    kept = [f**e for f, e in factors if f.has(param)]
     condition = sp.expand(sp.Mul(*kept))
     degree = sp.degree(condition, param)
     solutions: tuple = ()
     if 0 < degree:
-        explicit = [sp.roots(sp.Poly(f, param)) for f, _ in factors
-                    if f.has(param) and sp.degree(f, param) <= EXPLICIT_DEGREE]
+        explicit = [
+            sp.roots(sp.Poly(f, param)) for f, _ in factors if f.has(param) and sp.degree(f, param) <= EXPLICIT_DEGREE
+        ]
         if len(explicit) == sum(1 for f, _ in factors if f.has(param)):
             solutions = tuple(r for found in explicit for r in found)
     return Stationary(param, condition, int(degree), solutions, loss)

@@ -73,8 +73,10 @@ def rescalings(circuit: Circuit, params: Sequence[sp.Symbol] | None = None) -> t
     free = sorted(set().union(*(e.free_symbols for e in general)) & set(unknowns), key=unknowns.index)
     basis = []
     for f in free:
-        field = {p: sp.factor(e.subs({g: int(g == f) for g in free}))
-                 for p, e in zip(params, general[:len(params)], strict=True)}
+        field = {
+            p: sp.factor(e.subs({g: int(g == f) for g in free}))
+            for p, e in zip(params, general[: len(params)], strict=True)
+        }
         field = {p: e for p, e in field.items() if e != 0}
         # Polynomial fields: a denominator would make the direction undefined where it vanishes.
         common = sp.lcm([sp.denom(e) for e in field.values()]) if field else 1

@@ -34,8 +34,16 @@ from .engines.pointwise import PointwiseLoss
 from .optimize import Optimum
 from .train import Adam, TrainConfig, TrainResult, forward_backward, train
 
-__all__ = ["CircuitTraining", "FreeComparison", "align", "composed", "descend", "free_versus_motif", "train_circuit",
-           "trained_models"]
+__all__ = [
+    "CircuitTraining",
+    "FreeComparison",
+    "align",
+    "composed",
+    "descend",
+    "free_versus_motif",
+    "train_circuit",
+    "trained_models",
+]
 
 
 def _exponents(field: Mapping, params: Sequence[sp.Symbol]) -> np.ndarray:
@@ -64,7 +72,7 @@ def align(point: Mapping, reference: Mapping, fields: Sequence[Mapping]) -> dict
     params = list(point)
     if not fields:
         return dict(point)
-    A = np.array([_exponents(f, params) for f in fields])               # (fields, params)
+    A = np.array([_exponents(f, params) for f in fields])  # (fields, params)
     x = np.array([float(point[p]) for p in params])
     r = np.array([float(reference[p]) for p in params])
     # The measure of CircuitTraining.difference: relative for large parameters, absolute for small ones.
@@ -109,17 +117,23 @@ class CircuitTraining:
         return max(abs(self.aligned[p] - v) / max(abs(v), 1.0) for p, v in self.optimum.params.items())
 
     def __str__(self) -> str:
-        rows = [f"{p.name:>10}: trained {self.aligned[p]:<12.6g} optimum {v:<12.6g}"
-                for p, v in self.optimum.params.items()]
-        return "\n".join(rows + [
-            f"{'loss':>10}: trained {self.loss:.8g} (exact), optimum {self.optimum.loss:.8g}; "
-            f"z = {self.zscore:+.2f} against the training noise {self.estimate.stderr:.2g}",
-            f"{'estimate':>10}: {self.estimate} over the last steps (z = {self.estimate.zscore(self.loss):+.2f})",
-            f"{'params':>10}: largest difference after the rescaling {self.difference:.3g}"])
+        rows = [
+            f"{p.name:>10}: trained {self.aligned[p]:<12.6g} optimum {v:<12.6g}" for p, v in self.optimum.params.items()
+        ]
+        return "\n".join(
+            rows
+            + [
+                f"{'loss':>10}: trained {self.loss:.8g} (exact), optimum {self.optimum.loss:.8g}; "
+                f"z = {self.zscore:+.2f} against the training noise {self.estimate.stderr:.2g}",
+                f"{'estimate':>10}: {self.estimate} over the last steps (z = {self.estimate.zscore(self.loss):+.2f})",
+                f"{'params':>10}: largest difference after the rescaling {self.difference:.3g}",
+            ]
+        )
 
 
-def descend(problem: Problem, start: Mapping, config: TrainConfig,
-            seed: int = 0) -> tuple[dict, np.ndarray, MonteCarloResult]:
+def descend(
+    problem: Problem, start: Mapping, config: TrainConfig, seed: int = 0
+) -> tuple[dict, np.ndarray, MonteCarloResult]:
     """Sampled Adam on the free weights of ``problem`` from ``start``, projected
     onto their boxes: each step draws a batch from the law, backpropagates its
     loss to the weights and, through the weight map's exact Jacobian, to the
@@ -144,7 +158,7 @@ def descend(problem: Problem, start: Mapping, config: TrainConfig,
         entries = problem.layout.flatten(g.W1, g.W2, g.b1, g.b2)
         opt.update([f.pullback(theta[0], entries)[None]], step)
         np.clip(theta, lo, hi, out=theta)
-    last = history[-config.final_steps:]
+    last = history[-config.final_steps :]
     estimate = MonteCarloResult(float(last.mean()), float(last.std(ddof=1) / np.sqrt(len(last))), len(last), seed)
     return dict(zip(params, theta[0].tolist(), strict=True)), history, estimate
 
@@ -158,8 +172,9 @@ def train_circuit(optimum: Optimum, start: Mapping, config: TrainConfig, seed: i
     point, history, estimate = descend(problem, start, config, seed)
     aligned = align(point, optimum.params, rescalings(problem.free_circuit, params))
     x = np.array([point[p] for p in params])
-    return CircuitTraining(point, dict(start), PointwiseLoss(problem).value(x), estimate, history, optimum, aligned,
-                           config.steps)
+    return CircuitTraining(
+        point, dict(start), PointwiseLoss(problem).value(x), estimate, history, optimum, aligned, config.steps
+    )
 
 
 def composed(detection, b: np.ndarray, n: int) -> tuple[Circuit, dict]:
@@ -172,16 +187,28 @@ def composed(detection, b: np.ndarray, n: int) -> tuple[Circuit, dict]:
     from analytic.presets import Motif, compose
 
     motifs = detection.motifs
-    circuit = compose(n, [Motif(m.host_feature, m.rider, m.inhibitor_feature, m.rider_half, m.host_half,
-                                m.inhibitor_half) for m in motifs])
+    circuit = compose(
+        n,
+        [
+            Motif(m.host_feature, m.rider, m.inhibitor_feature, m.rider_half, m.host_half, m.inhibitor_half)
+            for m in motifs
+        ],
+    )
     names = {s.name: s for s in circuit.symbols}
     values = {}
     for number, m in enumerate(motifs, start=1):
         tag = str(number) if len(motifs) > 1 else ""
         (w_a, w_b), (o_a, o_b) = map(np.abs, m.host_inputs), m.host_outputs
         gamma = -m.conditional_bias / w_a
-        for name, value in (("w_a", w_a), ("w_b", w_b), ("o_a", o_a), ("o_b", o_b), ("gamma", gamma),
-                            ("delta", m.leak), ("kappa", m.inhibition)):
+        for name, value in (
+            ("w_a", w_a),
+            ("w_b", w_b),
+            ("o_a", o_a),
+            ("o_b", o_b),
+            ("gamma", gamma),
+            ("delta", m.leak),
+            ("kappa", m.inhibition),
+        ):
             values[names[name + tag]] = float(value)
     for i in range(n):
         values[names[f"b_{i}"]] = float(b[i])
@@ -208,15 +235,27 @@ class FreeComparison:
     detections: list
 
     def to_dict(self) -> dict:
-        return {"S": self.sparsity, "I_b": self.rider_importance, "motif_loss": self.motif.loss,
-                "motif_structure": self.structure, "motif_params": {p.name: v for p, v in self.motif.params.items()},
-                "free_losses": self.free_losses, "training_estimates": self.estimates,
-                "detections": [d.to_dict() for d in self.detections]}
+        return {
+            "S": self.sparsity,
+            "I_b": self.rider_importance,
+            "motif_loss": self.motif.loss,
+            "motif_structure": self.structure,
+            "motif_params": {p.name: v for p, v in self.motif.params.items()},
+            "free_losses": self.free_losses,
+            "training_estimates": self.estimates,
+            "detections": [d.to_dict() for d in self.detections],
+        }
 
 
-def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: int = 3,
-                      config: TrainConfig = TrainConfig(steps=10_000, lr=1e-2, schedule="cosine"),
-                      starts: int = 16, jobs: int = 1, progress: bool = True) -> list[FreeComparison]:
+def free_versus_motif(
+    sparsities: Sequence,
+    rider_importances: Sequence,
+    seeds: int = 3,
+    config: TrainConfig = TrainConfig(steps=10_000, lr=1e-2, schedule="cosine"),
+    starts: int = 16,
+    jobs: int = 1,
+    progress: bool = True,
+) -> list[FreeComparison]:
     """For every ``(S, I_b)``: the full motif optimized in the study's box (from
     the canonical point and ``starts`` starts) and ``seeds`` free 3 x 5 models
     trained (all at once) at the same ``S`` and importances ``(1, I_b, 1)``, each
@@ -230,21 +269,45 @@ def free_versus_motif(sparsities: Sequence, rider_importances: Sequence, seeds: 
     # Exact values, whether given as text ("9/10"), rationals or floats (0.9 is nine tenths, not its binary value).
     sparsities = [sp.Rational(str(s)) for s in sparsities]
     rider_importances = [sp.Rational(str(i)) for i in rider_importances]
-    result = train("hidden", 3, 5, [float(s) for s in sparsities],
-                   [[1.0, float(i), 1.0] for i in rider_importances], seeds=list(range(seeds)), config=config,
-                   progress=progress)
+    result = train(
+        "hidden",
+        3,
+        5,
+        [float(s) for s in sparsities],
+        [[1.0, float(i), 1.0] for i in rider_importances],
+        seeds=list(range(seeds)),
+        config=config,
+        progress=progress,
+    )
     out = []
     for s in sparsities:
         for i in rider_importances:
-            problem = Problem(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], free=BOX,
-                              fixed={S: sp.Rational(s), I_b: sp.Rational(i)})
+            problem = Problem(
+                asymmetric_inhibition(),
+                SparseUniform(S),
+                [1, I_b, 1],
+                free=BOX,
+                fixed={S: sp.Rational(s), I_b: sp.Rational(i)},
+            )
             best = optimize(problem, starts=starts, samples=0, x0=CANONICAL, jobs=jobs)
-            ks = [k for k in range(result.instances)
-                  if result.sparsities[k] == float(s) and result.importances[k][1] == float(i)]
+            ks = [
+                k
+                for k in range(result.instances)
+                if result.sparsities[k] == float(s) and result.importances[k][1] == float(i)
+            ]
             losses = [result.exact_loss(k) for k in ks]
             found = [detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k]) for k in ks]
-            out.append(FreeComparison(float(s), float(i), best, classify(best.params), losses,
-                                      [float(result.final_estimate.mean[k]) for k in ks], found))
+            out.append(
+                FreeComparison(
+                    float(s),
+                    float(i),
+                    best,
+                    classify(best.params),
+                    losses,
+                    [float(result.final_estimate.mean[k]) for k in ks],
+                    found,
+                )
+            )
     return out
 
 
@@ -264,12 +327,17 @@ def _composed_loss(result: TrainResult, k: int, found, config: TrainConfig, seed
     bounds = {p: COMPOSED_BOUNDS["bias" if p.name.startswith("b_") else "weight"] for p in circuit.symbols}
     point, _, estimate = descend(Problem(circuit, law, importance, free=bounds), start, config, seed)
     exact = float(expected_loss(circuit.subs(point), law, importance).expr)
-    return {"composed_loss": exact, "composed_estimate": estimate.mean, "composed_stderr": estimate.stderr,
-            "composed_params": {p.name: v for p, v in point.items()}}
+    return {
+        "composed_loss": exact,
+        "composed_estimate": estimate.mean,
+        "composed_stderr": estimate.stderr,
+        "composed_params": {p.name: v for p, v in point.items()},
+    }
 
 
-def trained_models(result: TrainResult, jobs: int = 1, composed_config: TrainConfig | None = None,
-                   seed: int = 0) -> list[dict]:
+def trained_models(
+    result: TrainResult, jobs: int = 1, composed_config: TrainConfig | None = None, seed: int = 0
+) -> list[dict]:
     """Each trained model's exact loss (the float engine: its weights are numbers)
     beside its training estimate, with the motif instances found in it; with
     ``composed_config``, also the exact loss of the analytic circuit composed
@@ -278,16 +346,29 @@ def trained_models(result: TrainResult, jobs: int = 1, composed_config: TrainCon
     from .detect import detect
 
     exact = Parallel(n_jobs=jobs)(delayed(result.exact_loss)(k) for k in range(result.instances))
-    detections = [detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
-                  for k in range(result.instances)]
+    detections = [
+        detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k])
+        for k in range(result.instances)
+    ]
     more = [{}] * result.instances
     if composed_config is not None:
-        more = Parallel(n_jobs=jobs)(delayed(_composed_loss)(result, k, found, composed_config, seed)
-                                     for k, found in enumerate(detections))
+        more = Parallel(n_jobs=jobs)(
+            delayed(_composed_loss)(result, k, found, composed_config, seed) for k, found in enumerate(detections)
+        )
     out = []
     for k, found in enumerate(detections):
         mean, stderr = float(result.final_estimate.mean[k]), float(result.final_estimate.stderr[k])
-        out.append({"seed": int(result.seeds[k]), "S": float(result.sparsities[k]), "exact_loss": exact[k],
-                    "training_estimate": mean, "stderr": stderr, "zscore": (exact[k] - mean) / stderr,
-                    "motifs": len(found.motifs), "detection": found.to_dict(), **more[k]})
+        out.append(
+            {
+                "seed": int(result.seeds[k]),
+                "S": float(result.sparsities[k]),
+                "exact_loss": exact[k],
+                "training_estimate": mean,
+                "stderr": stderr,
+                "zscore": (exact[k] - mean) / stderr,
+                "motifs": len(found.motifs),
+                "detection": found.to_dict(),
+                **more[k],
+            }
+        )
     return out

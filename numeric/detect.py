@@ -88,20 +88,20 @@ class MotifInstance:
     host_half: int
     rider_half: int
     inhibitor_half: int
-    host_inputs: tuple[float, float]        # W1[host, a], W1[host, b]
-    host_outputs: tuple[float, float]       # W2[a, host], W2[b, host]
-    inhibitor_inputs: tuple[float, float]   # W1[inhibitor, c], W1[inhibitor, a]
+    host_inputs: tuple[float, float]  # W1[host, a], W1[host, b]
+    host_outputs: tuple[float, float]  # W2[a, host], W2[b, host]
+    inhibitor_inputs: tuple[float, float]  # W1[inhibitor, c], W1[inhibitor, a]
     inhibitor_outputs: tuple[float, float]  # W2[c, inhibitor], W2[b, inhibitor]
-    rider_input: float         # W1[host, b] / |W1[host, a]|: signed, small
-    host_gain: float           # |W1[host, a]| W2[a, host]: a's half reproduced, ~1
-    rider_gain: float          # |W1[host, b]| W2[b, host]: b's half reproduced, ~1
-    leak_gain: float           # |W1[host, a]| W2[b, host]: a's interference in y_b, >> 1
-    asymmetry: float           # leak_gain / (|W1[host, b]| W2[a, host])
-    inhibitor_gain: float      # |W1[inhibitor, c]| W2[c, inhibitor]: c's half reproduced, ~1
-    leak: float                # |W1[inhibitor, a]| / |W1[inhibitor, c]|
-    inhibition: float          # |W1[inhibitor, c]| (-W2[b, inhibitor]): c's push down on y_b
-    cancellation: float        # |W1[inhibitor, a]| (-W2[b, inhibitor]) / leak_gain, ~1
-    conditional_bias: float    # |W1[host, a]| W2[c, host]: a's effect on y_c through the host
+    rider_input: float  # W1[host, b] / |W1[host, a]|: signed, small
+    host_gain: float  # |W1[host, a]| W2[a, host]: a's half reproduced, ~1
+    rider_gain: float  # |W1[host, b]| W2[b, host]: b's half reproduced, ~1
+    leak_gain: float  # |W1[host, a]| W2[b, host]: a's interference in y_b, >> 1
+    asymmetry: float  # leak_gain / (|W1[host, b]| W2[a, host])
+    inhibitor_gain: float  # |W1[inhibitor, c]| W2[c, inhibitor]: c's half reproduced, ~1
+    leak: float  # |W1[inhibitor, a]| / |W1[inhibitor, c]|
+    inhibition: float  # |W1[inhibitor, c]| (-W2[b, inhibitor]): c's push down on y_b
+    cancellation: float  # |W1[inhibitor, a]| (-W2[b, inhibitor]) / leak_gain, ~1
+    conditional_bias: float  # |W1[host, a]| W2[c, host]: a's effect on y_c through the host
     inhibitor_leak_gain: float  # |W1[inhibitor, a]| W2[c, inhibitor]: a's effect on y_c through the inhibitor
 
 
@@ -142,14 +142,19 @@ class Detection:
         """The ``(feature, half)`` pairs some motif or monosemantic neuron computes."""
         found = {(s.feature, s.half) for s in self.monosemantic}
         for mi in self.motifs:
-            found |= {(mi.host_feature, mi.host_half), (mi.rider, mi.rider_half),
-                      (mi.inhibitor_feature, mi.inhibitor_half)}
+            found |= {
+                (mi.host_feature, mi.host_half),
+                (mi.rider, mi.rider_half),
+                (mi.inhibitor_feature, mi.inhibitor_half),
+            }
         return sorted(found)
 
     def to_dict(self) -> dict:
         """Plain data (JSON-ready), thresholds included."""
         return {
-            "n": self.n, "m": self.m, "features": list(self.features),
+            "n": self.n,
+            "m": self.m,
+            "features": list(self.features),
             "thresholds": {k: list(v) if isinstance(v, tuple) else v for k, v in THRESHOLDS.items()},
             "motifs": [asdict(x) for x in self.motifs],
             "monosemantic": [asdict(x) for x in self.monosemantic],
@@ -163,9 +168,11 @@ class Detection:
         def half(i: int, s: int) -> str:
             return f"ReLU({'+' if s > 0 else '-'}x_{f[i]})"
 
-        lines = [f"n={self.n}, m={self.m}: {len(self.motifs)} motif instance(s), "
-                 f"{len(self.monosemantic)} monosemantic, {len(self.unexplained)} unexplained, "
-                 f"{len(self.dead)} dead neuron(s); {len(self.halves)} of {2 * self.n} halves computed"]
+        lines = [
+            f"n={self.n}, m={self.m}: {len(self.motifs)} motif instance(s), "
+            f"{len(self.monosemantic)} monosemantic, {len(self.unexplained)} unexplained, "
+            f"{len(self.dead)} dead neuron(s); {len(self.halves)} of {2 * self.n} halves computed"
+        ]
         for x in self.motifs:
             a, b, c = x.host_feature, x.rider, x.inhibitor_feature
             lines += [
@@ -178,10 +185,14 @@ class Detection:
                 f"inhibition {x.inhibition:.3g}, cancellation {x.cancellation:.3g}; "
                 f"x_{f[a]} -> y_{f[c]}: {x.conditional_bias:+.3g} (host), {x.inhibitor_leak_gain:+.3g} (inhibitor)",
             ]
-        lines += [f"monosemantic: neuron {s.neuron} = {half(s.feature, s.half)} -> y_{f[s.feature]}, "
-                  f"gain {s.gain:.3g}" for s in self.monosemantic]
-        lines += [f"unexplained: neuron {u.neuron} (main input {half(u.feature, u.half)}): {u.reason}"
-                  for u in self.unexplained]
+        lines += [
+            f"monosemantic: neuron {s.neuron} = {half(s.feature, s.half)} -> y_{f[s.feature]}, gain {s.gain:.3g}"
+            for s in self.monosemantic
+        ]
+        lines += [
+            f"unexplained: neuron {u.neuron} (main input {half(u.feature, u.half)}): {u.reason}"
+            for u in self.unexplained
+        ]
         if self.dead:
             lines.append(f"dead: neurons {', '.join(map(str, self.dead))}")
         return "\n".join(lines)
@@ -201,13 +212,18 @@ def circuit_weights(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if not circuit.is_numeric:
         raise SuperlossError(f"detect needs numeric weights; substitute {list(circuit.symbols)} first")
     if (circuit.hidden, circuit.output) != ("relu", "relu"):
-        raise SuperlossError(f"detect reads the model ReLU(W2 ReLU(W1 x) + b); this circuit has "
-                             f"hidden={circuit.hidden!r}, output={circuit.output!r}")
+        raise SuperlossError(
+            f"detect reads the model ReLU(W2 ReLU(W1 x) + b); this circuit has "
+            f"hidden={circuit.hidden!r}, output={circuit.output!r}"
+        )
     if any(v != 0 for v in circuit.b1):
         # With a hidden bias the geometry of a neuron (which halves it fires on) changes.
         raise SuperlossError("detect reads a model with no hidden bias; this circuit has a nonzero b1")
-    return (np.array(circuit.W1.tolist(), dtype=float), np.array(circuit.W2.tolist(), dtype=float),
-            np.array(circuit.b2.tolist(), dtype=float).reshape(-1))
+    return (
+        np.array(circuit.W1.tolist(), dtype=float),
+        np.array(circuit.W2.tolist(), dtype=float),
+        np.array(circuit.b2.tolist(), dtype=float).reshape(-1),
+    )
 
 
 def _array(value, shape: tuple[int, ...] | None, what: str) -> np.ndarray:
@@ -273,8 +289,17 @@ def _host(j: int, W1: np.ndarray, W2: np.ndarray, t: dict) -> tuple[_Host | None
     asymmetry = leak_gain / (abs(row[b]) * col[a])
     if asymmetry < t["asymmetry"]:
         return None, f"superposes x_{b} with asymmetry {asymmetry:.3g} < {t['asymmetry']}"
-    return _Host(j, a, b, int(np.sign(row[a])), int(np.sign(row[b])), float(host_gain), rider_gain,
-                 float(leak_gain), float(asymmetry)), ""
+    return _Host(
+        j,
+        a,
+        b,
+        int(np.sign(row[a])),
+        int(np.sign(row[b])),
+        float(host_gain),
+        rider_gain,
+        float(leak_gain),
+        float(asymmetry),
+    ), ""
 
 
 def _inhibits(h: _Host, k: int, W1: np.ndarray, W2: np.ndarray, t: dict) -> MotifInstance | None:
@@ -293,20 +318,38 @@ def _inhibits(h: _Host, k: int, W1: np.ndarray, W2: np.ndarray, t: dict) -> Moti
     inhibitor_gain = wc * col[c]
     inhibition = -wc * col[h.b]
     cancellation = -leak_w * col[h.b] / h.leak_gain
-    if (not _within(inhibitor_gain, t["gain"]) or inhibition < t["inhibition"]
-            or not _within(cancellation, t["cancellation"])):
+    if (
+        not _within(inhibitor_gain, t["gain"])
+        or inhibition < t["inhibition"]
+        or not _within(cancellation, t["cancellation"])
+    ):
         return None
     j, hrow, hcol = h.neuron, W1[h.neuron], W2[:, h.neuron]
     wa = abs(hrow[h.a])
     return MotifInstance(
-        host=j, inhibitor=k, host_feature=h.a, rider=h.b, inhibitor_feature=c,
-        host_half=h.host_half, rider_half=h.rider_half, inhibitor_half=int(np.sign(row[c])),
-        host_inputs=(float(hrow[h.a]), float(hrow[h.b])), host_outputs=(float(hcol[h.a]), float(hcol[h.b])),
-        inhibitor_inputs=(float(row[c]), float(row[h.a])), inhibitor_outputs=(float(col[c]), float(col[h.b])),
-        rider_input=float(hrow[h.b] / wa), host_gain=h.host_gain, rider_gain=h.rider_gain,
-        leak_gain=h.leak_gain, asymmetry=h.asymmetry, inhibitor_gain=float(inhibitor_gain),
-        leak=float(leak), inhibition=float(inhibition), cancellation=float(cancellation),
-        conditional_bias=float(wa * hcol[c]), inhibitor_leak_gain=float(leak_w * col[c]),
+        host=j,
+        inhibitor=k,
+        host_feature=h.a,
+        rider=h.b,
+        inhibitor_feature=c,
+        host_half=h.host_half,
+        rider_half=h.rider_half,
+        inhibitor_half=int(np.sign(row[c])),
+        host_inputs=(float(hrow[h.a]), float(hrow[h.b])),
+        host_outputs=(float(hcol[h.a]), float(hcol[h.b])),
+        inhibitor_inputs=(float(row[c]), float(row[h.a])),
+        inhibitor_outputs=(float(col[c]), float(col[h.b])),
+        rider_input=float(hrow[h.b] / wa),
+        host_gain=h.host_gain,
+        rider_gain=h.rider_gain,
+        leak_gain=h.leak_gain,
+        asymmetry=h.asymmetry,
+        inhibitor_gain=float(inhibitor_gain),
+        leak=float(leak),
+        inhibition=float(inhibition),
+        cancellation=float(cancellation),
+        conditional_bias=float(wa * hcol[c]),
+        inhibitor_leak_gain=float(leak_w * col[c]),
     )
 
 
@@ -366,8 +409,7 @@ def detect(W1, W2, b=None, features: Sequence[str] | None = None) -> Detection:
         if found:
             motifs.append(min(found, key=lambda mi: abs(math.log(mi.cancellation))))
         else:
-            why[j] = (f"asymmetric host of ReLU({'+' if h.rider_half > 0 else '-'}x_{names[h.b]}) "
-                      f"with no inhibitor")
+            why[j] = f"asymmetric host of ReLU({'+' if h.rider_half > 0 else '-'}x_{names[h.b]}) with no inhibitor"
     in_motif = {mi.host for mi in motifs} | {mi.inhibitor for mi in motifs}
 
     mono, unexplained = [], []

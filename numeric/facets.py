@@ -20,7 +20,7 @@ from analytic.regime import Regime
 
 
 def _exact_point(values: np.ndarray, symbols) -> dict:
-    return {s: sp.Rational(Fraction(float(v)).limit_denominator(10 ** 6)) for s, v in zip(symbols, values, strict=True)}
+    return {s: sp.Rational(Fraction(float(v)).limit_denominator(10**6)) for s, v in zip(symbols, values, strict=True)}
 
 
 def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
@@ -39,16 +39,27 @@ def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
     others = [(g, s) for g, s in regime.factors if (g, s) != factor]
     target = sp.lambdify([symbols], sign * f, "numpy")
     target_grad = sp.lambdify([symbols], [sign * sp.diff(f, s) for s in symbols], "numpy")
-    constraints = [{"type": "ineq", "fun": sp.lambdify([symbols], s * g - 1e-4, "numpy"),
-                    "jac": sp.lambdify([symbols], [s * sp.diff(g, x) for x in symbols], "numpy")}
-                   for g, s in others]
+    constraints = [
+        {
+            "type": "ineq",
+            "fun": sp.lambdify([symbols], s * g - 1e-4, "numpy"),
+            "jac": sp.lambdify([symbols], [s * sp.diff(g, x) for x in symbols], "numpy"),
+        }
+        for g, s in others
+    ]
     scale = np.abs(theta0) + 0.1
     bounds = list(zip(theta0 - spread * scale, theta0 + spread * scale, strict=True))
     # Stop as soon as the factor is slightly negative: a point just across.
     objective = lambda th: max(target(th), -1e-3)  # noqa: E731
-    result = minimize(objective, theta0, jac=lambda th: np.array(target_grad(th), dtype=float),
-                      method="SLSQP", bounds=bounds, constraints=constraints,
-                      options={"maxiter": 500, "ftol": 1e-12})
+    result = minimize(
+        objective,
+        theta0,
+        jac=lambda th: np.array(target_grad(th), dtype=float),
+        method="SLSQP",
+        bounds=bounds,
+        constraints=constraints,
+        options={"maxiter": 500, "ftol": 1e-12},
+    )
     candidate = _exact_point(result.x, symbols)
     if (sign * f).subs(candidate) < 0 and all(s * g.subs(candidate) > 0 for g, s in others):
         return candidate, True

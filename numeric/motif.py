@@ -17,8 +17,18 @@ w_a, w_b, o_a, o_b, delta, kappa, gamma, b_a, b_b, b_c = syms("w_a w_b o_a o_b d
 S, I_b = sym("S"), sym("I_b")
 
 #: The box every weight is optimized in.
-BOX = {w_a: (0, 10), w_b: (0, 10), o_a: (0, 10), o_b: (0, 10), delta: (0, 1), kappa: (0, 1000),
-       gamma: (0, 10), b_a: (-1, 1), b_b: (-1, 1), b_c: (-1, 1)}
+BOX = {
+    w_a: (0, 10),
+    w_b: (0, 10),
+    o_a: (0, 10),
+    o_b: (0, 10),
+    delta: (0, 1),
+    kappa: (0, 1000),
+    gamma: (0, 10),
+    b_a: (-1, 1),
+    b_b: (-1, 1),
+    b_c: (-1, 1),
+}
 
 #: The nested variants, simplest first, each as the values it gives the full motif's weights.
 VARIANTS = {

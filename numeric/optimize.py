@@ -6,7 +6,8 @@ same in every regime, while deriving a regime's closed form costs seconds and a
 search crosses dozens. Differential evolution, which uses loss values only, searches the
 same box independently; its best point is polished the same way and competes
 with the starts. The best point is then polished and certified with the closed
-form of its regime (:class:`numeric.engines.regimes.RegimeLoss`): the exact Hessian there, the circuit's rescaling symmetries
+form of its regime (:class:`numeric.engines.regimes.RegimeLoss`): the exact Hessian
+there, the circuit's rescaling symmetries
 (:func:`analytic.symmetry.rescalings`) as flat directions, the active bounds,
 the regime, and a Monte Carlo estimate of the loss that shares no code with the
 closed forms.
@@ -97,9 +98,11 @@ class Optimum:
         return None if self.monte_carlo is None else self.monte_carlo.zscore(self.loss)
 
     def __str__(self) -> str:
-        rows = [f"{p.name:>10} = {v:<14.8g}" + (f" (at its {self.active_bounds[p]} bound)"
-                                                 if p in self.active_bounds else "")
-                for p, v in self.params.items()]
+        rows = [
+            f"{p.name:>10} = {v:<14.8g}"
+            + (f" (at its {self.active_bounds[p]} bound)" if p in self.active_bounds else "")
+            for p, v in self.params.items()
+        ]
         eig = ", ".join(f"{e:.3g}" for e in self.hessian_eigenvalues)
         lines = rows + [
             f"{'loss':>10} = {self.loss:.10g}",
@@ -108,12 +111,14 @@ class Optimum:
             + ("; one-sided: the point is on a regime boundary" if self.on_boundary else ""),
         ]
         for v in self.symmetries:
-            lines.append(f"{'flat':>10}: " + ", ".join(f"{p.name} {c:+.4g}" for p, c in v.items())
-                         + " (rescaling symmetry)")
-        search = ("no global search" if self.global_loss is None
-                  else f"global search reached {self.global_loss:.10g}")
-        lines += [f"{'starts':>10}: {self.hits} of {self.starts} reached the best value; {search}",
-                  f"{'regime':>10}: {len(self.regime.conditions)} conditions"]
+            lines.append(
+                f"{'flat':>10}: " + ", ".join(f"{p.name} {c:+.4g}" for p, c in v.items()) + " (rescaling symmetry)"
+            )
+        search = "no global search" if self.global_loss is None else f"global search reached {self.global_loss:.10g}"
+        lines += [
+            f"{'starts':>10}: {self.hits} of {self.starts} reached the best value; {search}",
+            f"{'regime':>10}: {len(self.regime.conditions)} conditions",
+        ]
         if self.monte_carlo is not None:
             lines.append(f"{'check':>10}: {self.monte_carlo} ({self.monte_carlo.compare(self.loss)})")
         return "\n".join(lines)
@@ -137,9 +142,16 @@ class Optimum:
                 "starts": self.starts,
                 "hits": self.hits,
                 "global_search_loss": self.global_loss,
-                "monte_carlo": None if mc is None else {
-                    "mean": mc.mean, "stderr": mc.stderr, "samples": mc.samples, "seed": mc.seed,
-                    "zscore": self.zscore, "agrees": mc.agrees(self.loss)},
+                "monte_carlo": None
+                if mc is None
+                else {
+                    "mean": mc.mean,
+                    "stderr": mc.stderr,
+                    "samples": mc.samples,
+                    "seed": mc.seed,
+                    "zscore": self.zscore,
+                    "agrees": mc.agrees(self.loss),
+                },
             },
         }
 
@@ -162,8 +174,10 @@ class _Objective:
                 return y
             except NumericalError:
                 continue
-        raise NumericalError("the loss formula is singular all around "
-                             + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.f.params, x, strict=True)))
+        raise NumericalError(
+            "the loss formula is singular all around "
+            + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.f.params, x, strict=True))
+        )
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         try:
@@ -186,8 +200,14 @@ def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
         value, gradient = objective(lo + u * width)
         return value, gradient * width
 
-    result = minimize(scaled, (np.asarray(x0) - lo) / width, jac=True, method="L-BFGS-B",
-                      bounds=[(0.0, 1.0)] * len(lo), options=LOCAL_OPTIONS)
+    result = minimize(
+        scaled,
+        (np.asarray(x0) - lo) / width,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, 1.0)] * len(lo),
+        options=LOCAL_OPTIONS,
+    )
     result.x = np.clip(lo + result.x * width, lo, hi)
     return result
 
@@ -225,7 +245,7 @@ def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
     if flat.shape[1]:
         # An orthonormal basis of the complement of the symmetry directions.
         q, _ = np.linalg.qr(np.hstack([flat, np.eye(len(hessian))]))
-        hessian = q[:, flat.shape[1]:].T @ hessian @ q[:, flat.shape[1]:]
+        hessian = q[:, flat.shape[1] :].T @ hessian @ q[:, flat.shape[1] :]
     eigenvalues = np.linalg.eigvalsh(hessian) if len(hessian) else np.zeros(0)
     top = np.abs(eigenvalues).max(initial=0.0)
     if np.any(eigenvalues < -FLAT * top):
@@ -235,8 +255,16 @@ def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:
     return eigenvalues, "degenerate"
 
 
-def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search: bool = False,
-             samples: int = 1_000_000, x0: Mapping | Sequence[Mapping] | None = None, jobs: int = 1) -> Optimum:
+def optimize(
+    problem: Problem,
+    starts: int = 16,
+    seed: int = 0,
+    *,
+    global_search: bool = False,
+    samples: int = 1_000_000,
+    x0: Mapping | Sequence[Mapping] | None = None,
+    jobs: int = 1,
+) -> Optimum:
     """Minimise the exact loss of ``problem`` over its free weights, each in its box
     (``Problem(..., free={w: (low, high)}, fixed=...)``): ``starts`` seeded L-BFGS-B
     runs (the first from ``x0``, a point or a list of points, if given, else from
@@ -249,8 +277,9 @@ def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search
         raise SuperlossError("nothing to optimize: give at least one free parameter")
     unbounded = [p.name for p in problem.params if p not in problem.bounds]
     if unbounded:
-        raise SuperlossError(f"no bounds for {', '.join(unbounded)}: optimize searches a box, "
-                             "Problem(..., free={w: (low, high)})")
+        raise SuperlossError(
+            f"no bounds for {', '.join(unbounded)}: optimize searches a box, Problem(..., free={{w: (low, high)}})"
+        )
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
     if samples == 1 or samples < 0:
@@ -266,8 +295,16 @@ def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search
     results = Parallel(n_jobs=jobs)(delayed(_start)(problem, x, lo, hi) for x in points)
     global_loss = None
     if global_search:
-        found = differential_evolution(search.value, list(bounds.values()), seed=rng, tol=1e-8, polish=False,
-                                       init="sobol", popsize=GLOBAL_POPSIZE, maxiter=GLOBAL_MAXITER)
+        found = differential_evolution(
+            search.value,
+            list(bounds.values()),
+            seed=rng,
+            tol=1e-8,
+            polish=False,
+            init="sobol",
+            popsize=GLOBAL_POPSIZE,
+            maxiter=GLOBAL_MAXITER,
+        )
         polished = _local(search.value_and_gradient, found.x, lo, hi)
         global_loss = float(min(found.fun, polished.fun))
         results.append(polished)
@@ -287,8 +324,12 @@ def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search
     hits = sum(r.fun <= reference + SAME * abs(reference) + 1e-15 for r in results[:starts])
 
     width = hi - lo
-    active = {p: side for p, v, a, b, w in zip(params, x, lo, hi, width, strict=True)
-              for side, edge in (("low", a), ("high", b)) if abs(v - edge) <= ON_BOUND * w}
+    active = {
+        p: side
+        for p, v, a, b, w in zip(params, x, lo, hi, width, strict=True)
+        for side, edge in (("low", a), ("high", b))
+        if abs(v - edge) <= ON_BOUND * w
+    }
     try:
         gradient, hessian, on_boundary, regime = f.gradient(x), f.hessian(x), f.on_boundary(x), f.regime_at(x)
     except NumericalError:
@@ -307,12 +348,25 @@ def optimize(problem: Problem, starts: int = 16, seed: int = 0, *, global_search
         if np.any(vector[[k for k in range(len(params)) if k not in inner]]) or not np.any(vector):
             continue
         symmetries.append({p: c for p, c in zip(params, vector, strict=True) if c})
-    flat = np.array([[v.get(params[k], 0.0) for v in symmetries] for k in inner]).reshape(len(inner),
-                                                                                        len(symmetries))
+    flat = np.array([[v.get(params[k], 0.0) for v in symmetries] for k in inner]).reshape(len(inner), len(symmetries))
     eigenvalues, verdict = _verdict(hessian[np.ix_(inner, inner)], flat)
 
     mc = None
     if samples:
         mc = monte_carlo_loss(problem.fix(point), samples=samples, seed=seed)
-    return Optimum(point, shown(float(loss), tolerance(problem)), gradient_norm, eigenvalues, verdict,
-                   tuple(symmetries), active, bool(on_boundary), regime, starts, int(hits), global_loss, mc, problem)
+    return Optimum(
+        point,
+        shown(float(loss), tolerance(problem)),
+        gradient_norm,
+        eigenvalues,
+        verdict,
+        tuple(symmetries),
+        active,
+        bool(on_boundary),
+        regime,
+        starts,
+        int(hits),
+        global_loss,
+        mc,
+        problem,
+    )

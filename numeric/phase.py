@@ -73,10 +73,16 @@ class PhaseDiagram:
         return 1 - self.loss / self.without
 
     def to_dict(self) -> dict:
-        return {"S": self.sparsities.tolist(), "I_b": self.importances.tolist(),
-                "structure": self.structure.tolist(), "loss": self.loss.tolist(),
-                "without_inhibition": self.without.tolist(), "bought": self.bought.tolist(),
-                "params": self.params, "improved": self.improved}
+        return {
+            "S": self.sparsities.tolist(),
+            "I_b": self.importances.tolist(),
+            "structure": self.structure.tolist(),
+            "loss": self.loss.tolist(),
+            "without_inhibition": self.without.tolist(),
+            "bought": self.bought.tolist(),
+            "params": self.params,
+            "improved": self.improved,
+        }
 
 
 #: Rounds of trying the neighbours' optima, at most (each round runs only where a neighbour changed).
@@ -84,8 +90,10 @@ POLISH_ROUNDS = 20
 
 #: The indices (into :data:`numeric.motif.BOX`) of the params each variant searches: the full
 #: motif, and the variant without inhibition (the full motif at kappa = delta = gamma = 0).
-VARIANT_PARAMS = {"full": np.arange(len(BOX)),
-                  "without": np.array([k for k, p in enumerate(BOX) if p not in VARIANTS["no inhibition"]])}
+VARIANT_PARAMS = {
+    "full": np.arange(len(BOX)),
+    "without": np.array([k for k, p in enumerate(BOX) if p not in VARIANTS["no inhibition"]]),
+}
 
 _LOW, _HIGH = np.array(list(BOX.values()), dtype=float).T
 _CANONICAL = np.array([float(CANONICAL[p]) for p in BOX])
@@ -96,16 +104,21 @@ def variant_losses() -> dict[str, BatchLoss]:
     """Each variant's loss over its params, at any (S, I_b) (built once per worker process)."""
     full = asymmetric_inhibition()
     circuits = {"full": full, "without": full.subs(VARIANTS["no inhibition"])}
-    return {v: BatchLoss(Problem(circuits[v], SparseUniform(S), [1, I_b, 1], free=[list(BOX)[k] for k in index],
-                                 varying=[S, I_b]))
-            for v, index in VARIANT_PARAMS.items()}
+    return {
+        v: BatchLoss(
+            Problem(circuits[v], SparseUniform(S), [1, I_b, 1], free=[list(BOX)[k] for k in index], varying=[S, I_b])
+        )
+        for v, index in VARIANT_PARAMS.items()
+    }
 
 
 def _answers(questions: list, gradient: bool) -> list:
     """``(value, gradient)`` at each ``(variant, params, S, I_b)``, all in one batch."""
     mine = {v: [k for k, q in enumerate(questions) if q[0] == v] for v in VARIANT_PARAMS}
     mine = {v: ks for v, ks in mine.items() if ks}
-    parts = [(variant_losses()[v], [questions[k][1] for k in ks], [questions[k][2:] for k in ks]) for v, ks in mine.items()]
+    parts = [
+        (variant_losses()[v], [questions[k][1] for k in ks], [questions[k][2:] for k in ks]) for v, ks in mine.items()
+    ]
     answers: list = [None] * len(questions)
     for ks, (values, gradients) in zip(mine.values(), evaluate(parts, gradient), strict=True):
         for n, k in enumerate(ks):
@@ -151,14 +164,27 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
             down = [_CANONICAL[index]] + random_starts(_LOW[index], _HIGH[index], OPENING_STARTS, rng)
             for sweep, starts in ((order[::-1], down), (order, [_CANONICAL[index]])):
                 sweeps.append((i, variant, float(importance), sweep))
-                openings += [(len(sweeps) - 1, partial(_search, variant=variant, sparsity=float(sparsities[sweep[0]]),
-                                                       importance=float(importance), x0=x)) for x in starts]
+                openings += [
+                    (
+                        len(sweeps) - 1,
+                        partial(
+                            _search,
+                            variant=variant,
+                            sparsity=float(sparsities[sweep[0]]),
+                            importance=float(importance),
+                            x0=x,
+                        ),
+                    )
+                    for x in starts
+                ]
     opened: list = [None] * len(sweeps)
     for (k, _), r in zip(openings, lockstep([task for _, task in openings], _evaluate), strict=True):
         if opened[k] is None or r.fun < opened[k].fun:
             opened[k] = r
-    tasks = [partial(_sweep, variant=variant, importance=importance, sparsities=sparsities[sweep], x0=opened[k].x)
-             for k, (_, variant, importance, sweep) in enumerate(sweeps)]
+    tasks = [
+        partial(_sweep, variant=variant, importance=importance, sparsities=sparsities[sweep], x0=opened[k].x)
+        for k, (_, variant, importance, sweep) in enumerate(sweeps)
+    ]
     rows = [{v: [(np.inf, None)] * len(sparsities) for v in VARIANT_PARAMS} for _ in importances]
     tried = [{v: [set() for _ in sparsities] for v in VARIANT_PARAMS} for _ in importances]
     for (i, variant, _, sweep), found in zip(sweeps, lockstep(tasks, _evaluate), strict=True):
@@ -177,15 +203,19 @@ def _starting_values(questions: list[tuple]) -> list[float]:
 
 def _searches(questions: list[tuple]) -> list:
     """A search from every ``(variant, params, S, I_b)``, in lockstep."""
-    return lockstep([partial(_search, variant=v, sparsity=s, importance=i, x0=x) for v, x, s, i in questions],
-                    _evaluate)
+    return lockstep(
+        [partial(_search, variant=v, sparsity=s, importance=i, x0=x) for v, x, s, i in questions], _evaluate
+    )
 
 
 def _neighbours(grid: list, changed: np.ndarray, i: int, j: int) -> list[np.ndarray]:
     """The optima of the grid neighbours of ``(i, j)`` that changed in the last round."""
     rows, cols = changed.shape
-    return [grid[a][b][1] for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
-            if 0 <= a < rows and 0 <= b < cols and changed[a, b]]
+    return [
+        grid[a][b][1]
+        for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
+        if 0 <= a < rows and 0 <= b < cols and changed[a, b]
+    ]
 
 
 def _chunks(items: list, count: int) -> list[list]:
@@ -212,8 +242,14 @@ def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.n
     changed = {v: np.ones(shape, dtype=bool) for v in found}
     lowered = 0
     for _ in range(POLISH_ROUNDS):
-        where = [(v, i, j, x) for v, grid in found.items() for i in range(shape[0]) for j in range(shape[1])
-                 for x in _neighbours(grid, changed[v], i, j) if x.tobytes() not in tried[v][i][j]]
+        where = [
+            (v, i, j, x)
+            for v, grid in found.items()
+            for i in range(shape[0])
+            for j in range(shape[1])
+            for x in _neighbours(grid, changed[v], i, j)
+            if x.tobytes() not in tried[v][i][j]
+        ]
         questions = [(v, x, float(sparsities[j]), float(importances[i])) for v, i, j, x in where]
         start = _split(_starting_values, questions, jobs)
         lower = [k for k, (v, i, j, _) in enumerate(where) if start[k] < found[v][i][j][0] * (1 - SAME)]
@@ -230,8 +266,13 @@ def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.n
     return lowered
 
 
-def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequence[float] | None = None,
-                  points: int = 40, seed: int = 0, jobs: int = -1) -> PhaseDiagram:
+def phase_diagram(
+    sparsities: Sequence[float] | None = None,
+    importances: Sequence[float] | None = None,
+    points: int = 40,
+    seed: int = 0,
+    jobs: int = -1,
+) -> PhaseDiagram:
     """The phase diagram over ``sparsities`` x ``importances`` (default: ``points``
     of each, log-spaced over :data:`P_RANGE` and :data:`IMPORTANCE_RANGE`).
 
@@ -243,8 +284,9 @@ def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequen
     """
     S_ = np.asarray(1 - np.geomspace(*P_RANGE, points) if sparsities is None else sparsities, dtype=float)
     I_ = np.asarray(np.geomspace(*IMPORTANCE_RANGE, points) if importances is None else importances, dtype=float)
-    parts = Parallel(n_jobs=jobs)(delayed(_rows)(np.array(chunk), S_, seed)
-                                  for chunk in _chunks(list(I_), effective_n_jobs(jobs)))
+    parts = Parallel(n_jobs=jobs)(
+        delayed(_rows)(np.array(chunk), S_, seed) for chunk in _chunks(list(I_), effective_n_jobs(jobs))
+    )
     rows = [row for part in parts for row in part[0]]
     starts = [row for part in parts for row in part[1]]
     found = {v: [row[v] for row in rows] for v in VARIANT_PARAMS}
@@ -260,9 +302,15 @@ def phase_diagram(sparsities: Sequence[float] | None = None, importances: Sequen
         return dict(zip(BOX, found["full"][i][k][1].tolist(), strict=True))
 
     chosen = [[optimum(i, k) for k in range(len(S_))] for i in range(len(I_))]
-    return PhaseDiagram(S_, I_, np.array([[classify(c) for c in row] for row in chosen]),
-                        np.minimum(full_loss, without), without,
-                        [[{p.name: v for p, v in c.items()} for c in row] for row in chosen], improved)
+    return PhaseDiagram(
+        S_,
+        I_,
+        np.array([[classify(c) for c in row] for row in chosen]),
+        np.minimum(full_loss, without),
+        without,
+        [[{p.name: v for p, v in c.items()} for c in row] for row in chosen],
+        improved,
+    )
 
 
 @dataclass(frozen=True)
@@ -279,12 +327,18 @@ class TrainedOverlay:
     seeds: int
 
     def to_dict(self) -> dict:
-        return {"S": self.sparsities.tolist(), "I_b": self.importances.tolist(), "motif": self.motif.tolist(),
-                "loss": self.loss.tolist(), "seeds": self.seeds}
+        return {
+            "S": self.sparsities.tolist(),
+            "I_b": self.importances.tolist(),
+            "motif": self.motif.tolist(),
+            "loss": self.loss.tolist(),
+            "seeds": self.seeds,
+        }
 
 
-def trained_overlay(sparsities: Sequence[float], importances: Sequence[float], seeds: int = 3,
-                    config=None) -> TrainedOverlay:
+def trained_overlay(
+    sparsities: Sequence[float], importances: Sequence[float], seeds: int = 3, config=None
+) -> TrainedOverlay:
     """Train ``seeds`` free 3 x 5 models at every grid point (all at once) and
     look for the motif in each (5,000 steps, peak learning rate 1e-2 with cosine
     decay, unless ``config`` says otherwise)."""
@@ -293,8 +347,16 @@ def trained_overlay(sparsities: Sequence[float], importances: Sequence[float], s
 
     config = config or TrainConfig(steps=5000, lr=1e-2, schedule="cosine")
     S_, I_ = np.asarray(sparsities, dtype=float), np.asarray(importances, dtype=float)
-    result = train("hidden", 3, 5, S_.tolist(), [[1.0, i, 1.0] for i in I_], seeds=list(range(seeds)),
-                   config=config, progress=False)
+    result = train(
+        "hidden",
+        3,
+        5,
+        S_.tolist(),
+        [[1.0, i, 1.0] for i in I_],
+        seeds=list(range(seeds)),
+        config=config,
+        progress=False,
+    )
     found = np.zeros((len(I_), len(S_)))
     loss = np.zeros((len(I_), len(S_)))
     for k in range(result.instances):

@@ -37,16 +37,23 @@ from analytic.presets import relu_output
 from .engines.pointwise import PointwiseLoss
 from .optimize import _local, random_starts
 
-__all__ = ["BOX", "STRUCTURES", "ReconstructionPhases", "classify", "importance", "law", "phase_diagram",
-           "reconstruction_circuit"]
+__all__ = [
+    "BOX",
+    "STRUCTURES",
+    "ReconstructionPhases",
+    "classify",
+    "importance",
+    "law",
+    "phase_diagram",
+    "reconstruction_circuit",
+]
 
 W_1, W_2, B_1, B_2 = syms("w_1 w_2 b_1 b_2")
 #: The sparsity and the extra feature's relative importance.
 S, R = sym("S"), sym("r")
 
 #: The search box: weights of order 1 and biases of order the features' mean are well inside it.
-BOX: dict[sp.Symbol, tuple[float, float]] = {W_1: (-3.0, 3.0), W_2: (-3.0, 3.0), B_1: (-2.0, 2.0),
-                                               B_2: (-2.0, 2.0)}
+BOX: dict[sp.Symbol, tuple[float, float]] = {W_1: (-3.0, 3.0), W_2: (-3.0, 3.0), B_1: (-2.0, 2.0), B_2: (-2.0, 2.0)}
 
 #: The default grid: density 1 - S from 1 (dense) to 0.01, r from 0.1 to 10 (both log-spaced).
 DENSITY_RANGE = (1.0, 0.01)
@@ -147,24 +154,45 @@ class ReconstructionPhases:
     @property
     def on_box_edge(self) -> np.ndarray:
         """Where the optimum touches :data:`BOX` (then the box, not the loss, stopped it)."""
-        edge = [[any(np.isclose(point[p.name], lo, rtol=0, atol=1e-9 * (hi - lo))
-                     or np.isclose(point[p.name], hi, rtol=0, atol=1e-9 * (hi - lo))
-                     for p, (lo, hi) in BOX.items()) for point in row] for row in self.params]
+        edge = [
+            [
+                any(
+                    np.isclose(point[p.name], lo, rtol=0, atol=1e-9 * (hi - lo))
+                    or np.isclose(point[p.name], hi, rtol=0, atol=1e-9 * (hi - lo))
+                    for p, (lo, hi) in BOX.items()
+                )
+                for point in row
+            ]
+            for row in self.params
+        ]
         return np.array(edge, dtype=bool)
 
     def to_dict(self) -> dict:
-        return {"density": self.densities.tolist(), "S": self.sparsities.tolist(), "r": self.importances.tolist(),
-                "structure": self.structure.tolist(), "loss": self.loss.tolist(), "params": self.params}
+        return {
+            "density": self.densities.tolist(),
+            "S": self.sparsities.tolist(),
+            "r": self.importances.tolist(),
+            "structure": self.structure.tolist(),
+            "loss": self.loss.tolist(),
+            "params": self.params,
+        }
 
     def table(self) -> str:
         """The structures as a text table: one row per ``r`` (largest first), one
         letter per density (N not represented, D dedicated dimension,
         S superposition, A same sign, E empty)."""
-        letter = {"not represented": "N", "dedicated dimension": "D", "superposition": "S", "same sign": "A",
-                  "empty": "E"}
+        letter = {
+            "not represented": "N",
+            "dedicated dimension": "D",
+            "superposition": "S",
+            "same sign": "A",
+            "empty": "E",
+        }
         head = "1-S:    " + " ".join(f"{p:.2g}".rjust(4) for p in self.densities)
-        rows = [f"r={r:<6.3g}" + " ".join(letter[s].rjust(4) for s in self.structure[i])
-                for i, r in reversed(list(enumerate(self.importances)))]
+        rows = [
+            f"r={r:<6.3g}" + " ".join(letter[s].rjust(4) for s in self.structure[i])
+            for i, r in reversed(list(enumerate(self.importances)))
+        ]
         return "\n".join([head, *rows])
 
 
@@ -172,8 +200,10 @@ def _row(r: float, densities: np.ndarray, seed: int, row: int) -> tuple[list, li
     """Best loss, point and structure at every density for one importance ``r``."""
     circuit, params = reconstruction_circuit()
     lo, hi = np.array([BOX[p] for p in params]).T
-    losses = [PointwiseLoss(Problem(circuit, law(), importance(), free=params, fixed={S: 1.0 - float(p), R: r}))
-              for p in densities]
+    losses = [
+        PointwiseLoss(Problem(circuit, law(), importance(), free=params, fixed={S: 1.0 - float(p), R: r}))
+        for p in densities
+    ]
     rng = np.random.default_rng([seed, row])
     templates = [np.array(t) for t in TEMPLATES.values()]
     best: list = [(np.inf, None)] * len(densities)
@@ -182,8 +212,9 @@ def _row(r: float, densities: np.ndarray, seed: int, row: int) -> tuple[list, li
     # Dense to sparse with every start, then back with warm starts only.
     for sweep, fresh in ((order, True), (order[::-1], False)):
         for k in sweep:
-            starts = ([] if x is None else [x]) + (templates + random_starts(lo, hi, RANDOM_STARTS, rng)
-                                                   if fresh else [])
+            starts = ([] if x is None else [x]) + (
+                templates + random_starts(lo, hi, RANDOM_STARTS, rng) if fresh else []
+            )
             run = min((_local(losses[k].value_and_gradient, s, lo, hi) for s in starts), key=lambda q: q.fun)
             if run.fun < best[k][0]:
                 best[k] = (float(run.fun), run.x)
@@ -193,8 +224,13 @@ def _row(r: float, densities: np.ndarray, seed: int, row: int) -> tuple[list, li
     return [classify(pt) for pt in points], [b[0] for b in best], points
 
 
-def phase_diagram(densities: Sequence[float] | None = None, importances: Sequence[float] | None = None,
-                  points: int = 20, seed: int = 0, jobs: int = -1) -> ReconstructionPhases:
+def phase_diagram(
+    densities: Sequence[float] | None = None,
+    importances: Sequence[float] | None = None,
+    points: int = 20,
+    seed: int = 0,
+    jobs: int = -1,
+) -> ReconstructionPhases:
     """The optimum's structure over ``densities`` (``1 - S``, in ``(0, 1]``) x
     ``importances`` (``r > 0``); by default ``points`` of each, log-spaced over
     :data:`DENSITY_RANGE` and :data:`IMPORTANCE_RANGE`. One joblib task per row

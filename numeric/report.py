@@ -48,8 +48,12 @@ def _pdf(tex: Path) -> bool:
     if shutil.which("pdflatex") is None:
         return False
     try:
-        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
-                              cwd=tex.parent, capture_output=True, timeout=120)
+        done = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+            cwd=tex.parent,
+            capture_output=True,
+            timeout=120,
+        )
     except subprocess.TimeoutExpired:
         return False
     for suffix in (".aux", ".log"):
@@ -92,77 +96,103 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
         step("optimizing the ten weights in the study's box (16 starts, certificate, Monte Carlo check)")
         best = optimize(Problem(circuit, law, I, free=BOX, fixed=fixed), seed=seed, x0=CANONICAL, jobs=-1)
 
-        step(f"training the motif's parameters on samples ({CIRCUIT_TRAINING['steps']:,} steps of "
-             f"{CIRCUIT_TRAINING['batch']:,})")
+        step(
+            f"training the motif's parameters on samples ({CIRCUIT_TRAINING['steps']:,} steps of "
+            f"{CIRCUIT_TRAINING['batch']:,})"
+        )
         trained = train_circuit(best, CANONICAL, TrainConfig(**FREE_TRAINING | CIRCUIT_TRAINING), seed=seed)
 
         step(f"training {FREE_SEEDS} free 3 x 5 models ({FREE_TRAINING['steps']:,} steps) and scoring them exactly")
-        free = train("hidden", 3, 5, [float(DEFAULT_S)], [[float(i) for i in DEFAULT_I]],
-                     seeds=list(range(seed, seed + FREE_SEEDS)), config=TrainConfig(**FREE_TRAINING), progress=False)
+        free = train(
+            "hidden",
+            3,
+            5,
+            [float(DEFAULT_S)],
+            [[float(i) for i in DEFAULT_I]],
+            seeds=list(range(seed, seed + FREE_SEEDS)),
+            config=TrainConfig(**FREE_TRAINING),
+            progress=False,
+        )
         free_exact = [free.exact_loss(k) for k in range(free.instances)]
-        free_motifs = [len(detect(free.weights["W1"][k], free.weights["W2"][k], free.weights["b"][k]).motifs)
-                       for k in range(free.instances)]
+        free_motifs = [
+            len(detect(free.weights["W1"][k], free.weights["W2"][k], free.weights["b"][k]).motifs)
+            for k in range(free.instances)
+        ]
         best_free = int(np.argmin(free_exact))
 
         step("drawing the figures")
         kappa, delta = sym("kappa"), sym("delta")
-        save(landscape(best, kappa, delta, span={kappa: (0, 40), delta: (0, 1)}, points=31),
-             tmp / "landscape")
+        save(landscape(best, kappa, delta, span={kappa: (0, 40), delta: (0, 1)}, points=31), tmp / "landscape")
         save(weight_diagram(circuit.subs(best.params)), tmp / "optimum-weights")
         save(weight_diagram(free.circuit(best_free)), tmp / "free-weights")
         save(training_curves(free), tmp / "training")
 
         point = ", ".join(f"{s} = {v}" for s, v in CANONICAL.items())
         params = ", ".join(f"{p} = {v:.4g}" for p, v in best.params.items())
-        summary = "\n".join([
-            "# superloss report: asymmetric superposition with inhibition",
-            "",
-            f"Sparsity S = {DEFAULT_S}, importances I = {tuple(DEFAULT_I)}; seed {seed}.",
-            "",
-            "## The exact loss",
-            "",
-            f"- At the canonical point ({point}), derived in {derive_s:.2f} s, valid in a regime of "
-            f"{len(loss.conditions)} conditions (`loss.json`): {exact} = {float(exact):.10g}.",
-            f"- Monte Carlo: {mc.mean:.10g} +- {mc.stderr:.2g} ({mc.samples:,} samples); {mc.compare(float(exact))}.",
-            "- The formula: `loss.tex`" + (" and `loss.pdf`." if pdf else " (no pdflatex here, so no PDF)."),
-            "",
-            "## The optimum",
-            "",
-            f"- Loss {best.loss:.10g}, {1 - best.loss / float(exact):.0%} below the canonical point: {params}.",
-            f"- Certificate: {best.verdict}; gradient norm {best.gradient_norm:.2g}; {len(best.symmetries)} "
-            f"rescaling symmetry as a flat direction; {best.hits} of {best.starts} starts reached it; "
-            f"Monte Carlo {best.monte_carlo.compare(best.loss)}.",
-            "- The loss over kappa and delta, the others at the optimum, with the optimum's regime "
-            "boundaries: [landscape.png](landscape.png) ([PDF](landscape.pdf)); its weights: "
-            "[optimum-weights.png](optimum-weights.png).",
-            "",
-            "## Trained against analytic",
-            "",
-            f"- The motif's ten parameters trained on samples from the canonical point reach exact loss "
-            f"{trained.loss:.10g}: z = {trained.zscore:+.2f} above the optimum against the training's noise "
-            f"({trained.estimate.stderr:.2g}); largest parameter difference after the rescaling "
-            f"{trained.difference:.3g}.",
-            f"- Free 3 x 5 models ({FREE_TRAINING['steps']:,} steps): exact losses "
-            + ", ".join(f"{v:.6g}" for v in free_exact) + " (motif instances found: "
-            + ", ".join(map(str, free_motifs)) + "). The best is "
-            + (f"{best.loss / free_exact[best_free]:.1f} times below" if free_exact[best_free] < best.loss
-               else f"{free_exact[best_free] / best.loss:.2f} times above")
-            + " the motif's optimum: a free model of this size need not take the motif's form "
-              "(docs/training.md). Its weights: [free-weights.png](free-weights.png); training curves: "
-              "[training.png](training.png).",
-            "",
-        ])
-        data = {"expr": str(loss.expr), "conditions": [str(c) for c in loss.conditions],
-                "at": {str(s): str(v) for s, v in CANONICAL.items()}, "S": str(DEFAULT_S),
-                "importance": [str(i) for i in DEFAULT_I], "loss": str(exact), "loss_float": float(exact),
-                "monte_carlo": {"mean": mc.mean, "stderr": mc.stderr, "samples": mc.samples, "seed": mc.seed,
-                                "z": z},
-                "optimum": best.to_dict(),
-                "circuit_training": {"loss": trained.loss, "zscore": trained.zscore,
-                                     "difference": trained.difference,
-                                     "params": {p.name: v for p, v in trained.aligned.items()}},
-                "free_models": {"exact": free_exact, "motifs": free_motifs,
-                                "estimates": free.final_estimate.mean.tolist()}}
+        summary = "\n".join(
+            [
+                "# superloss report: asymmetric superposition with inhibition",
+                "",
+                f"Sparsity S = {DEFAULT_S}, importances I = {tuple(DEFAULT_I)}; seed {seed}.",
+                "",
+                "## The exact loss",
+                "",
+                f"- At the canonical point ({point}), derived in {derive_s:.2f} s, valid in a regime of "
+                f"{len(loss.conditions)} conditions (`loss.json`): {exact} = {float(exact):.10g}.",
+                f"- Monte Carlo: {mc.mean:.10g} +- {mc.stderr:.2g} ({mc.samples:,} samples); "
+                f"{mc.compare(float(exact))}.",
+                "- The formula: `loss.tex`" + (" and `loss.pdf`." if pdf else " (no pdflatex here, so no PDF)."),
+                "",
+                "## The optimum",
+                "",
+                f"- Loss {best.loss:.10g}, {1 - best.loss / float(exact):.0%} below the canonical point: {params}.",
+                f"- Certificate: {best.verdict}; gradient norm {best.gradient_norm:.2g}; {len(best.symmetries)} "
+                f"rescaling symmetry as a flat direction; {best.hits} of {best.starts} starts reached it; "
+                f"Monte Carlo {best.monte_carlo.compare(best.loss)}.",
+                "- The loss over kappa and delta, the others at the optimum, with the optimum's regime "
+                "boundaries: [landscape.png](landscape.png) ([PDF](landscape.pdf)); its weights: "
+                "[optimum-weights.png](optimum-weights.png).",
+                "",
+                "## Trained against analytic",
+                "",
+                f"- The motif's ten parameters trained on samples from the canonical point reach exact loss "
+                f"{trained.loss:.10g}: z = {trained.zscore:+.2f} above the optimum against the training's noise "
+                f"({trained.estimate.stderr:.2g}); largest parameter difference after the rescaling "
+                f"{trained.difference:.3g}.",
+                f"- Free 3 x 5 models ({FREE_TRAINING['steps']:,} steps): exact losses "
+                + ", ".join(f"{v:.6g}" for v in free_exact)
+                + " (motif instances found: "
+                + ", ".join(map(str, free_motifs))
+                + "). The best is "
+                + (
+                    f"{best.loss / free_exact[best_free]:.1f} times below"
+                    if free_exact[best_free] < best.loss
+                    else f"{free_exact[best_free] / best.loss:.2f} times above"
+                )
+                + " the motif's optimum: a free model of this size need not take the motif's form "
+                "(docs/training.md). Its weights: [free-weights.png](free-weights.png); training curves: "
+                "[training.png](training.png).",
+                "",
+            ]
+        )
+        data = {
+            "expr": str(loss.expr),
+            "conditions": [str(c) for c in loss.conditions],
+            "at": {str(s): str(v) for s, v in CANONICAL.items()},
+            "S": str(DEFAULT_S),
+            "importance": [str(i) for i in DEFAULT_I],
+            "loss": str(exact),
+            "loss_float": float(exact),
+            "monte_carlo": {"mean": mc.mean, "stderr": mc.stderr, "samples": mc.samples, "seed": mc.seed, "z": z},
+            "optimum": best.to_dict(),
+            "circuit_training": {
+                "loss": trained.loss,
+                "zscore": trained.zscore,
+                "difference": trained.difference,
+                "params": {p.name: v for p, v in trained.aligned.items()},
+            },
+            "free_models": {"exact": free_exact, "motifs": free_motifs, "estimates": free.final_estimate.mean.tolist()},
+        }
         write_atomically(tmp / "loss.json", json.dumps(data, indent=2) + "\n")
         write_atomically(tmp / "summary.md", summary)
     step(f"wrote {folder}: summary.md, loss.tex, loss.json and the figures")

@@ -34,28 +34,38 @@ from .optimize import ON_BOUND, SAME, Optimum, optimize
 SPARSITIES = ("1/2", "7/10", "9/10", "97/100", "99/100")
 RIDER_IMPORTANCES = ("1/10", "3/10", "1")
 
+
 @dataclass
 class Relaxation:
     """What became of one active bound when it was widened."""
 
     param: sp.Symbol
     side: str
-    widths: list = field(default_factory=list)   # (bound, value the param took, loss) per widening
-    inside: bool = False     # it moved off the old bound into the wider box
-    stalled: bool = False    # it left the bound behind but did not move: the search stopped there
+    widths: list = field(default_factory=list)  # (bound, value the param took, loss) per widening
+    inside: bool = False  # it moved off the old bound into the wider box
+    stalled: bool = False  # it left the bound behind but did not move: the search stopped there
     limit: float | None = None
 
     def __str__(self) -> str:
         steps = "; ".join(f"bound {b:g}: {self.param.name} = {v:.6g}, loss {l:.6g}" for b, v, l in self.widths)
-        end = ("moved inside" if self.inside else "stalled on the old bound (the search stopped there)"
-               if self.stalled else f"no optimum inside (it follows the bound, or the loss is flat); "
-                                    f"limit of the loss {self.limit:.6g}")
+        end = (
+            "moved inside"
+            if self.inside
+            else "stalled on the old bound (the search stopped there)"
+            if self.stalled
+            else f"no optimum inside (it follows the bound, or the loss is flat); limit of the loss {self.limit:.6g}"
+        )
         return f"{self.param.name} at its {self.side} bound, widened: {steps}; {end}"
 
     def to_dict(self) -> dict:
-        return {"param": self.param.name, "side": self.side,
-                "widths": [{"bound": b, "value": v, "loss": l} for b, v, l in self.widths],
-                "inside": self.inside, "stalled": self.stalled, "limit": self.limit}
+        return {
+            "param": self.param.name,
+            "side": self.side,
+            "widths": [{"bound": b, "value": v, "loss": l} for b, v, l in self.widths],
+            "inside": self.inside,
+            "stalled": self.stalled,
+            "limit": self.limit,
+        }
 
 
 @dataclass
@@ -77,13 +87,20 @@ class Case:
         symmetric on are nested, so these are >= 0; "rider dropped" and
         "symmetric" are alternatives, and the first difference may be negative."""
         names = list(VARIANTS)
-        return {f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:], strict=False)}
+        return {
+            f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:], strict=False)
+        }
 
     def to_dict(self) -> dict:
         """The case as JSON-ready data: every variant's optimum with its certificate."""
-        return {"S": str(self.sparsity), "I_b": str(self.rider_importance), "structure": self.structure,
-                "bought": self.bought(), "optima": {n: o.to_dict() for n, o in self.optima.items()},
-                "relaxations": [r.to_dict() for r in self.relaxations]}
+        return {
+            "S": str(self.sparsity),
+            "I_b": str(self.rider_importance),
+            "structure": self.structure,
+            "bought": self.bought(),
+            "optima": {n: o.to_dict() for n, o in self.optima.items()},
+            "relaxations": [r.to_dict() for r in self.relaxations],
+        }
 
 
 def _embed(variant: dict, params: dict) -> dict:
@@ -105,8 +122,14 @@ def _relax(best: Optimum, seed: int) -> list[Relaxation]:
             box = dict(current.bounds)
             box[p] = (lo - width, hi) if side == "low" else (lo, hi + width)
             previous, previous_loss = current.params[p], current.loss
-            current = optimize(current.problem.replace(free=box), starts=1, seed=seed, global_search=False,
-                               samples=0, x0=current.params)
+            current = optimize(
+                current.problem.replace(free=box),
+                starts=1,
+                seed=seed,
+                global_search=False,
+                samples=0,
+                x0=current.params,
+            )
             relaxation.widths.append((box[p][0] if side == "low" else box[p][1], current.params[p], current.loss))
             gain = previous_loss - current.loss
             if p in current.active_bounds:
@@ -142,15 +165,27 @@ def run_case(sparsity, rider_importance, starts: int = 16, seed: int = 0, sample
         x0 = [{s: float(CANONICAL[s]) for s in free}]
         x0 += [{s: v for s, v in _embed(VARIANTS[n], o.params).items() if s in free} for n, o in optima.items()]
         problem = Problem(circuit, law, importance, free=free, fixed=fixed)
-        optima[name] = optimize(problem, starts=starts if name == "full" else max(4, starts // 2), seed=seed,
-                                global_search=False, samples=samples, x0=x0)
+        optima[name] = optimize(
+            problem,
+            starts=starts if name == "full" else max(4, starts // 2),
+            seed=seed,
+            global_search=False,
+            samples=samples,
+            x0=x0,
+        )
     structure = classify(optima["full"].params)
     relaxations = _relax(optima["full"], seed)
     return Case(S_, I_, optima, structure, relaxations)
 
 
-def run(sparsities: Sequence = SPARSITIES, rider_importances: Sequence = RIDER_IMPORTANCES, starts: int = 16,
-        seed: int = 0, jobs: int = 2, samples: int = 1_000_000) -> list[Case]:
+def run(
+    sparsities: Sequence = SPARSITIES,
+    rider_importances: Sequence = RIDER_IMPORTANCES,
+    starts: int = 16,
+    seed: int = 0,
+    jobs: int = 2,
+    samples: int = 1_000_000,
+) -> list[Case]:
     """Every case of the study, ``jobs`` in parallel (through joblib)."""
     grid = [(s, i) for s in sparsities for i in rider_importances]
     return Parallel(n_jobs=jobs)(delayed(run_case)(s, i, starts, seed, samples) for s, i in grid)
@@ -158,9 +193,11 @@ def run(sparsities: Sequence = SPARSITIES, rider_importances: Sequence = RIDER_I
 
 def table(cases: Sequence[Case]) -> str:
     """The study as a Markdown table: one row per case."""
-    rows = ["| S | I_b | structure | full loss | rider dropped | symmetric | no inhibition | no leak "
-            "| w_a/w_b | kappa delta / (o_b w_a) | kappa | delta | z (MC) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| S | I_b | structure | full loss | rider dropped | symmetric | no inhibition | no leak "
+        "| w_a/w_b | kappa delta / (o_b w_a) | kappa | delta | z (MC) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for case in cases:
         p = {s: case.full.params.get(s, 0.0) for s in BOX}
         # Without a rider the ratios are noise (0 / 0 up to rounding).
@@ -169,7 +206,9 @@ def table(cases: Sequence[Case]) -> str:
         cancel = f"{p[kappa] * p[delta] / (p[o_b] * p[w_a]):.3g}" if rider and p[o_b] * p[w_a] else "-"
         losses = " | ".join(f"{case.optima[n].loss:.6g}" for n in VARIANTS if n != "full")
         z = case.full.zscore
-        rows.append(f"| {case.sparsity} | {case.rider_importance} | {case.structure} | {case.full.loss:.6g} | "
-                    f"{losses} | {ratio} | {cancel} | {p[kappa]:.4g} | {p[delta]:.3g} | "
-                    f"{'' if z is None else f'{z:+.2f}'} |")
+        rows.append(
+            f"| {case.sparsity} | {case.rider_importance} | {case.structure} | {case.full.loss:.6g} | "
+            f"{losses} | {ratio} | {cancel} | {p[kappa]:.4g} | {p[delta]:.3g} | "
+            f"{'' if z is None else f'{z:+.2f}'} |"
+        )
     return "\n".join(rows)

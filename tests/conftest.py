@@ -13,8 +13,9 @@ from numeric.engines.montecarlo import Z_MAX, monte_carlo_loss
 MAX_RELATIVE_SE = 0.005
 
 
-def agrees_with_monte_carlo(value: float, circuit, law, importance, values, seed: int = 0,
-                            samples: int = 400_000, max_samples: int = 12_800_000) -> tuple[bool, float]:
+def agrees_with_monte_carlo(
+    value: float, circuit, law, importance, values, seed: int = 0, samples: int = 400_000, max_samples: int = 12_800_000
+) -> tuple[bool, float]:
     """``(|z| < Z_MAX, z)`` with enough samples that the standard error is at
     most 0.5% of the value (quadrupling the sample size as needed)."""
     problem = Problem(circuit, law, importance, fixed=values)
@@ -24,7 +25,8 @@ def agrees_with_monte_carlo(value: float, circuit, law, importance, values, seed
             break
         samples = min(max_samples, samples * 4)
     assert mc.stderr <= MAX_RELATIVE_SE * abs(value), (
-        f"standard error {mc.stderr:.3g} is above 0.5% of {value:.6g} even with {samples} samples")
+        f"standard error {mc.stderr:.3g} is above 0.5% of {value:.6g} even with {samples} samples"
+    )
     z = mc.zscore(value)
     return abs(z) < Z_MAX, z
 

@@ -19,11 +19,20 @@ w1, w2, w3, o1, o2, o3, c1, c2, e1, e2 = syms("w1 w2 w3 o1 o2 o3 c1 c2 e1 e2")
 CASES = {
     "motif": (asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], (S, I_b)),
     "hidden biases, identity target on [0, 1]": (
-        Circuit([[w1, w2], [w3, -1], [1, o3]], [[o1, o2, 1], [o3, 0, -1]], b1=[c1, c2, 0], b2=[e1, e2],
-                target="identity"), SparseUniform(S, 0, 1), [1, I_b], (S, I_b)),
+        Circuit(
+            [[w1, w2], [w3, -1], [1, o3]], [[o1, o2, 1], [o3, 0, -1]], b1=[c1, c2, 0], b2=[e1, e2], target="identity"
+        ),
+        SparseUniform(S, 0, 1),
+        [1, I_b],
+        (S, I_b),
+    ),
     "linear hidden, ReLU output": (relu_output([[w1, w2, w3]], [e1, e2, c1]), SparseUniform([S, T, S]), None, (S, T)),
-    "linear output": (Circuit([[w1, w2], [w3, o1]], [[o2, 1], [o3, c1]], b2=[e1, e2], output="linear"),
-                      SparseUniform(S), [1, I_b], (S, I_b)),
+    "linear output": (
+        Circuit([[w1, w2], [w3, o1]], [[o2, 1], [o3, c1]], b2=[e1, e2], output="linear"),
+        SparseUniform(S),
+        [1, I_b],
+        (S, I_b),
+    ),
 }
 
 
@@ -34,7 +43,7 @@ def batch(circuit, law, importance, params, varying) -> BatchLoss:
 def _points(loss: BatchLoss, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = rng.normal(0, 1, (count, len(loss.params)))
-    X[: count // 4] = np.round(X[: count // 4])          # integers put vertices on planes
+    X[: count // 4] = np.round(X[: count // 4])  # integers put vertices on planes
     return X, rng.uniform(0.05, 0.95, (count, len(loss.varying)))
 
 
@@ -47,7 +56,9 @@ def test_values_and_gradients_equal_the_pointwise_engine(case):
     values, gradients = loss.values_and_gradients(X, F)
     assert np.array_equal(loss.values(X, F), values)
     for x, f, value, gradient in zip(X, F, values, gradients, strict=True):
-        pointwise = PointwiseLoss(Problem(circuit, law, importance, free=params, fixed=dict(zip(fixed, f.tolist(), strict=True))))
+        pointwise = PointwiseLoss(
+            Problem(circuit, law, importance, free=params, fixed=dict(zip(fixed, f.tolist(), strict=True)))
+        )
         expected, expected_gradient = pointwise.value_and_gradient(x)
         assert value == pytest.approx(expected, rel=1e-11, abs=1e-15)
         assert gradient == pytest.approx(expected_gradient, rel=1e-9, abs=1e-12 * np.abs(expected_gradient).max())
@@ -73,7 +84,7 @@ def test_a_point_gets_the_same_bits_in_any_batch(case):
     values, gradients = loss.values_and_gradients(X, F)
     order = np.random.default_rng(2).permutation(len(X))[:9]
     shuffled = loss.values_and_gradients(X[order], F[order])
-    alone = [loss.values_and_gradients(X[k:k + 1], F[k:k + 1]) for k in order[:3]]
+    alone = [loss.values_and_gradients(X[k : k + 1], F[k : k + 1]) for k in order[:3]]
     assert np.array_equal(shuffled[0], values[order]) and np.array_equal(shuffled[1], gradients[order])
     for k, (value, gradient) in zip(order, alone, strict=False):
         assert value[0] == values[k] and np.array_equal(gradient[0], gradients[k])
@@ -130,8 +141,16 @@ def test_a_variant_shares_a_batch_with_its_circuit():
     assert np.array_equal(v4, v2) and np.array_equal(g4, g2) and np.array_equal(v5, v1) and np.array_equal(g5, g1)
     other, other_law, other_importance, other_fixed = CASES["linear output"]
     with pytest.raises(SuperlossError, match="one shape"):
-        evaluate([(full, X[:1], F[:1]), (batch(other, other_law, other_importance, list(other.symbols),
-                                                   other_fixed), np.zeros((1, len(other.symbols))), F[:1])])
+        evaluate(
+            [
+                (full, X[:1], F[:1]),
+                (
+                    batch(other, other_law, other_importance, list(other.symbols), other_fixed),
+                    np.zeros((1, len(other.symbols))),
+                    F[:1],
+                ),
+            ]
+        )
 
 
 def test_a_near_perfect_fit_keeps_its_relative_precision():

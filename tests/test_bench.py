@@ -28,16 +28,45 @@ SMOKE = {
     tables.TRAINED: {"features": 2, "neurons": 3},
     tables.OURS: {"nested": False},
     tables.PLAIN: {"nested": False},
-    tables.OPTIMIZATION: {"starts": 2, "jobs": 1, "warm_runs": 1, "one_core_runs": 1, "pointwise_number": 1,
-                          "closed_number": 1, "repeats": 1, "free": ["w_a"]},
-    tables.NELDER_MEAD: {"sparsity": "0", "rider_importance": "3/10", "runs": 2, "samples": 200, "jobs": 1,
-                         "max_evaluations": 20, "starts": 1},
+    tables.OPTIMIZATION: {
+        "starts": 2,
+        "jobs": 1,
+        "warm_runs": 1,
+        "one_core_runs": 1,
+        "pointwise_number": 1,
+        "closed_number": 1,
+        "repeats": 1,
+        "free": ["w_a"],
+    },
+    tables.NELDER_MEAD: {
+        "sparsity": "0",
+        "rider_importance": "3/10",
+        "runs": 2,
+        "samples": 200,
+        "jobs": 1,
+        "max_evaluations": 20,
+        "starts": 1,
+    },
     tables.DIAGRAM: {"points": 1, "jobs": 1},
     tables.ENGINES: {"points": 4, "counts": [2, 4], "pointwise_repeats": 1, "batch_repeats": 1},
-    tables.NUMPY_TRAINER: {"features": 3, "neurons": 2, "seeds": [0], "sparsities": [0.5], "warm": 2, "steps": 20,
-                           "batch": 64},
-    tables.TORCH_TRAINER: {"features": 3, "neurons": 2, "seeds": [0], "sparsities": [0.5], "warm": 2, "steps": 20,
-                           "batch": 64},
+    tables.NUMPY_TRAINER: {
+        "features": 3,
+        "neurons": 2,
+        "seeds": [0],
+        "sparsities": [0.5],
+        "warm": 2,
+        "steps": 20,
+        "batch": 64,
+    },
+    tables.TORCH_TRAINER: {
+        "features": 3,
+        "neurons": 2,
+        "seeds": [0],
+        "sparsities": [0.5],
+        "warm": 2,
+        "steps": 20,
+        "batch": 64,
+    },
 }
 
 #: The slowest benchmarks at smoke sizes (about 10 s, 4 s and 4 s on two idle cores).
@@ -58,8 +87,11 @@ def benchmark_targets() -> list[str]:
     targets = []
     for name in MODULES:
         module = importlib.import_module(f"numeric.bench.{name}")
-        targets += [f"{module.__name__}:{f}" for f, obj in inspect.getmembers(module, inspect.isfunction)
-                    if obj.__module__ == module.__name__ and not f.startswith("_")]
+        targets += [
+            f"{module.__name__}:{f}"
+            for f, obj in inspect.getmembers(module, inspect.isfunction)
+            if obj.__module__ == module.__name__ and not f.startswith("_")
+        ]
     return sorted(targets)
 
 
@@ -188,5 +220,6 @@ def test_the_command_reports_a_failed_benchmark_in_one_line(monkeypatch, capsys)
     monkeypatch.setattr(tables, "fresh", fail)
     code, out, err = run(capsys, "bench", "--quick")
     assert code == 2
-    assert err.strip().splitlines() == ["superloss: error: a benchmark run failed: numeric.bench.engine:motif: "
-                                        "KeyError: 'loss'"]
+    assert err.strip().splitlines() == [
+        "superloss: error: a benchmark run failed: numeric.bench.engine:motif: KeyError: 'loss'"
+    ]

@@ -25,8 +25,17 @@ def test_derive_prints_formula_and_writes_json(capsys, tmp_path):
 
 
 def test_check_agrees_with_monte_carlo(capsys):
-    code, out, _ = run(capsys, "check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=0.7",
-                       "--at", "I_b=0.3", "--samples", "400000")
+    code, out, _ = run(
+        capsys,
+        "check",
+        str(EXAMPLES / "motif_canonical.toml"),
+        "--at",
+        "S=0.7",
+        "--at",
+        "I_b=0.3",
+        "--samples",
+        "400000",
+    )
     assert code == 0 and "agree" in out and "DISAGREE" not in out
 
 
@@ -37,8 +46,11 @@ def test_report_writes_a_whole_folder_and_replaces_it_with_force(capsys, tmp_pat
     code, out, _ = run(capsys, "report", "--out", str(target), "--force", "--samples", "200000")
     assert code == 0 and "z =" in out
     names = {p.name for p in target.iterdir()}
-    figures = {f"{stem}.{kind}" for stem in ("landscape", "optimum-weights", "free-weights", "training")
-               for kind in ("png", "pdf")}
+    figures = {
+        f"{stem}.{kind}"
+        for stem in ("landscape", "optimum-weights", "free-weights", "training")
+        for kind in ("png", "pdf")
+    }
     assert {"loss.json", "loss.tex", "loss.pdf", "summary.md"} | figures == names
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
     data = json.loads((target / "loss.json").read_text())
@@ -59,8 +71,26 @@ def test_report_refuses_non_empty_folder(capsys, tmp_path):
 
 def test_optimize_prints_a_certificate_and_writes_json(capsys, tmp_path):
     target = tmp_path / "optimum.json"
-    code, out, _ = run(capsys, "optimize", str(STUDY), "--fix", "S=0.9", "--fix", "I_b=0.3", "--free", "kappa",
-                       "--bounds", "kappa=0:100", "--starts", "3", "--global", "--samples", "100000", "--json", str(target))
+    code, out, _ = run(
+        capsys,
+        "optimize",
+        str(STUDY),
+        "--fix",
+        "S=0.9",
+        "--fix",
+        "I_b=0.3",
+        "--free",
+        "kappa",
+        "--bounds",
+        "kappa=0:100",
+        "--starts",
+        "3",
+        "--global",
+        "--samples",
+        "100000",
+        "--json",
+        str(target),
+    )
     assert code == 0 and "kappa =" in out and "Hessian: minimum" in out
     data = json.loads(target.read_text())
     assert 15 < data["params"]["kappa"] < 17 and data["fixed"]["w_a"] == "2"
@@ -78,8 +108,7 @@ def test_train_saves_models_that_reload_and_refuses_to_overwrite(capsys, tmp_pat
     from numeric.train import TrainResult
 
     out = tmp_path / "run"
-    argv = ["train", "--features", "3", "--neurons", "5", "--steps", "50", "--seeds", "2", "--quiet",
-            "--out", str(out)]
+    argv = ["train", "--features", "3", "--neurons", "5", "--steps", "50", "--seeds", "2", "--quiet", "--out", str(out)]
     code, text, _ = run(capsys, *argv)
     assert code == 0 and "of 2 models" in text
     assert sorted(p.name for p in out.iterdir()) == ["detections.json", "result.json", "weights.npz"]
@@ -98,8 +127,24 @@ def test_train_saves_models_that_reload_and_refuses_to_overwrite(capsys, tmp_pat
 @pytest.mark.slow
 def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     table, data = tmp_path / "study.md", tmp_path / "study.json"
-    code, out, _ = run(capsys, "study", "--sparsity", "0.5", "--importance", "0.3", "--starts", "2",
-                       "--samples", "20000", "--jobs", "1", "--markdown", str(table), "--json", str(data))
+    code, out, _ = run(
+        capsys,
+        "study",
+        "--sparsity",
+        "0.5",
+        "--importance",
+        "0.3",
+        "--starts",
+        "2",
+        "--samples",
+        "20000",
+        "--jobs",
+        "1",
+        "--markdown",
+        str(table),
+        "--json",
+        str(data),
+    )
     assert code == 0 and "| 1/2 | 3/10 |" in out and "1 cases in" in out
     case = json.loads(data.read_text())["cases"][0]
     assert case["S"] == "1/2" and list(case["optima"]) == list(VARIANTS)
@@ -110,77 +155,99 @@ def test_study_of_one_case_writes_table_and_json(capsys, tmp_path):
     assert table.read_text().startswith("| S | I_b |")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["optimize", str(STUDY), *FIX, "--fix", "zeta=1"], "is not a symbol of the circuit"),
-    (["optimize", str(STUDY), "--fix", "I_b=0.3", "--free", "S"], "not weights"),
-    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=5:1"], "LOW < HIGH"),
-    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=1:1"], "LOW < HIGH"),
-    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0:1/0"], "division by zero"),
-    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0"], "NAME=LOW:HIGH"),
-    (["optimize", str(STUDY), *FIX, "--bounds", "nu=0:1"], "is not a symbol of the circuit"),
-    (["optimize", str(STUDY), "--fix", "S=0.9"], "no value for I_b"),
-    (["optimize", str(STUDY), *FIX, "--fix", "kappa=1e999"], "too large for a float"),
-    (["optimize", str(STUDY), *FIX, "--free", "kappa", "--fix", "kappa=3"], "cannot be both free and fixed"),
-    (["optimize", str(STUDY), "--fix", "S=0.9", "--fix", "I_b=-3", "--samples", "0"], "negative (-3)"),
-    (["optimize", str(STUDY), "--fix", "S=1.5", "--fix", "I_b=0.3", "--samples", "0"], "outside [0, 1]"),
-    (["optimize", str(STUDY), *FIX, "--json", str(EXAMPLES)], "is a folder"),
-    (["optimize", str(STUDY), *FIX, "--starts", "0"], "--starts"),
-    (["optimize", str(EXAMPLES / "motif_symbolic.toml"), *FIX, "--fix", "I_a=1", "--fix", "I_c=1", "--free", "kappa"],
-     "no bounds"),
-    (["derive", "missing.toml"], "cannot read"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "foo=1"], "is not a symbol of the circuit"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "pi=1"], "reads as a constant"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "I_b=-1"], "negative (-1)"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a"], "NAME=VALUE"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=__import__('os')"], "unexpected character"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", ""], "needs a file name"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", str(EXAMPLES)], "is a folder"),
-    (["check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=0.5", "--at", "I_b=1", "--seed", "-1"],
-     "--seed"),
-    (["report", "--out", "/nonexistent/dir/report"], "does not exist"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=x"], "must be a number"),
-    (["check", str(EXAMPLES / "motif_canonical.toml")], "no value for I_b, S"),
-    (["check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=1.5", "--at", "I_b=1"], "outside [0, 1]"),
-    (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),
-    (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", "/nonexistent/dir/x.json"], "does not exist"),
-    (["frobnicate"], "invalid choice"),
-    (["bench", "--quick", "now"], "unrecognized arguments"),
-    (["train", "--features", "0"], "--features"),
-    (["train", "--neurons", "-3"], "--neurons"),
-    (["train", "--sparsity", "1.5"], "--sparsity"),
-    (["train", "--lr", "0"], "lr"),
-    (["train", "--out", "/nonexistent/dir/run"], "does not exist"),
-    (["compare", "trained"], "needs the folder"),
-    (["compare", "free", "somewhere"], "takes no folder"),
-    (["compare", "circuit", "--sparsity", "2"], "--sparsity"),
-    (["compare", "trained", "/nonexistent/run"], "/nonexistent/run"),
-    (["study", "--sparsity", "1"], "in [0, 1)"),
-    (["phase", "--points", "1"], "--points"),
-    (["phase", "--model", "tied"], "invalid choice"),
-    (["phase", "--out", "/nonexistent/dir/phase"], "does not exist"),
-    (["plot", "sparsity", "/nonexistent/study.json", "--out", "fig"], "not the JSON"),
-    (["plot", "phase", "/nonexistent/phase", "--out", "fig"], "not a folder"),
-    (["plot", "training", "/nonexistent/run", "--out", "/nonexistent/dir/fig"], "does not exist"),
-    (["plot", "spiral", "x", "--out", "fig"], "invalid choice"),
-    (["study", "--sparsity", "0.9", "--importance", "-1"], "--importance"),
-    (["study", "--sparsity", "0.9", "--importance", "0"], "positive"),
-    (["study", "--sparsity", "0.9", "--starts", "0"], "--starts"),
-    (["study", "--sparsity", "0.9", "--json", "/nonexistent/dir/s.json"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["optimize", str(STUDY), *FIX, "--fix", "zeta=1"], "is not a symbol of the circuit"),
+        (["optimize", str(STUDY), "--fix", "I_b=0.3", "--free", "S"], "not weights"),
+        (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=5:1"], "LOW < HIGH"),
+        (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=1:1"], "LOW < HIGH"),
+        (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0:1/0"], "division by zero"),
+        (["optimize", str(STUDY), *FIX, "--free", "kappa", "--bounds", "kappa=0"], "NAME=LOW:HIGH"),
+        (["optimize", str(STUDY), *FIX, "--bounds", "nu=0:1"], "is not a symbol of the circuit"),
+        (["optimize", str(STUDY), "--fix", "S=0.9"], "no value for I_b"),
+        (["optimize", str(STUDY), *FIX, "--fix", "kappa=1e999"], "too large for a float"),
+        (["optimize", str(STUDY), *FIX, "--free", "kappa", "--fix", "kappa=3"], "cannot be both free and fixed"),
+        (["optimize", str(STUDY), "--fix", "S=0.9", "--fix", "I_b=-3", "--samples", "0"], "negative (-3)"),
+        (["optimize", str(STUDY), "--fix", "S=1.5", "--fix", "I_b=0.3", "--samples", "0"], "outside [0, 1]"),
+        (["optimize", str(STUDY), *FIX, "--json", str(EXAMPLES)], "is a folder"),
+        (["optimize", str(STUDY), *FIX, "--starts", "0"], "--starts"),
+        (
+            [
+                "optimize",
+                str(EXAMPLES / "motif_symbolic.toml"),
+                *FIX,
+                "--fix",
+                "I_a=1",
+                "--fix",
+                "I_c=1",
+                "--free",
+                "kappa",
+            ],
+            "no bounds",
+        ),
+        (["derive", "missing.toml"], "cannot read"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "foo=1"], "is not a symbol of the circuit"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "pi=1"], "reads as a constant"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "I_b=-1"], "negative (-1)"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a"], "NAME=VALUE"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=__import__('os')"], "unexpected character"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", ""], "needs a file name"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", str(EXAMPLES)], "is a folder"),
+        (["check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=0.5", "--at", "I_b=1", "--seed", "-1"], "--seed"),
+        (["report", "--out", "/nonexistent/dir/report"], "does not exist"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--at", "w_a=x"], "must be a number"),
+        (["check", str(EXAMPLES / "motif_canonical.toml")], "no value for I_b, S"),
+        (["check", str(EXAMPLES / "motif_canonical.toml"), "--at", "S=1.5", "--at", "I_b=1"], "outside [0, 1]"),
+        (["check", str(EXAMPLES / "motif_canonical.toml"), "--samples", "many"], "invalid int"),
+        (["derive", str(EXAMPLES / "motif_symbolic.toml"), "--json", "/nonexistent/dir/x.json"], "does not exist"),
+        (["frobnicate"], "invalid choice"),
+        (["bench", "--quick", "now"], "unrecognized arguments"),
+        (["train", "--features", "0"], "--features"),
+        (["train", "--neurons", "-3"], "--neurons"),
+        (["train", "--sparsity", "1.5"], "--sparsity"),
+        (["train", "--lr", "0"], "lr"),
+        (["train", "--out", "/nonexistent/dir/run"], "does not exist"),
+        (["compare", "trained"], "needs the folder"),
+        (["compare", "free", "somewhere"], "takes no folder"),
+        (["compare", "circuit", "--sparsity", "2"], "--sparsity"),
+        (["compare", "trained", "/nonexistent/run"], "/nonexistent/run"),
+        (["study", "--sparsity", "1"], "in [0, 1)"),
+        (["phase", "--points", "1"], "--points"),
+        (["phase", "--model", "tied"], "invalid choice"),
+        (["phase", "--out", "/nonexistent/dir/phase"], "does not exist"),
+        (["plot", "sparsity", "/nonexistent/study.json", "--out", "fig"], "not the JSON"),
+        (["plot", "phase", "/nonexistent/phase", "--out", "fig"], "not a folder"),
+        (["plot", "training", "/nonexistent/run", "--out", "/nonexistent/dir/fig"], "does not exist"),
+        (["plot", "spiral", "x", "--out", "fig"], "invalid choice"),
+        (["study", "--sparsity", "0.9", "--importance", "-1"], "--importance"),
+        (["study", "--sparsity", "0.9", "--importance", "0"], "positive"),
+        (["study", "--sparsity", "0.9", "--starts", "0"], "--starts"),
+        (["study", "--sparsity", "0.9", "--json", "/nonexistent/dir/s.json"], "does not exist"),
+    ],
+)
 def test_bad_input_is_one_line_with_exit_code_2(capsys, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("value, message", [("zeta=1", "zeta is not a symbol of the circuit"),
-                                            ("I_b=-3", "importance of feature 'b' is negative (-3)"),
-                                            ("S=2", "sparsity S=2 is outside [0, 1]")])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("zeta=1", "zeta is not a symbol of the circuit"),
+        ("I_b=-3", "importance of feature 'b' is negative (-3)"),
+        ("S=2", "sparsity S=2 is outside [0, 1]"),
+    ],
+)
 def test_every_command_refuses_the_same_input_with_the_same_message(capsys, value, message):
     errors = set()
-    for argv in (["derive", str(STUDY), "--at", value], ["check", str(STUDY), "--at", value],
-                 ["optimize", str(STUDY), *FIX, "--fix", value, "--samples", "0"],
-                 ["optimize", str(STUDY), *FIX, "--fix", value, "--starts", "3", "--global"]):
+    for argv in (
+        ["derive", str(STUDY), "--at", value],
+        ["check", str(STUDY), "--at", value],
+        ["optimize", str(STUDY), *FIX, "--fix", value, "--samples", "0"],
+        ["optimize", str(STUDY), *FIX, "--fix", value, "--starts", "3", "--global"],
+    ):
         code, _, err = run(capsys, *argv)
         assert code == 2 and message in err
         errors.add(err)
@@ -201,7 +268,7 @@ def test_bad_spec_files(capsys, tmp_path):
         "shape.toml": '[circuit]\nW1 = [[1, 2]]\nW2 = [[1, 2]]\n[law]\nkind = "sparse_uniform"\nsparsity = 0.5',
         "sparsity.toml": '[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = "sparse_uniform"\nsparsity = 1.5',
         "importance.toml": 'importance = [1, -1, 1]\n[circuit]\npreset = "asymmetric_inhibition"\n'
-                           '[law]\nkind = "sparse_uniform"\nsparsity = 0.5',
+        '[law]\nkind = "sparse_uniform"\nsparsity = 0.5',
     }
     for name, text in cases.items():
         path = tmp_path / name
@@ -212,8 +279,9 @@ def test_bad_spec_files(capsys, tmp_path):
 
 def test_console_script_help_has_an_example():
     for command in ("derive", "check", "optimize", "study", "train", "compare", "phase", "plot", "report", "bench"):
-        out = subprocess.run([sys.executable, "-m", "numeric.cli", command, "--help"],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "numeric.cli", command, "--help"], capture_output=True, text=True, check=True
+        ).stdout
         assert "example: superloss " + command in out
 
 

@@ -78,6 +78,7 @@ def central_hessian(f, x: np.ndarray, rel: float = 1e-4) -> np.ndarray:
 
 # --- compile_loss on the canonical motif --------------------------------------------------
 
+
 def test_value_equals_closed_form(motif, compiled):
     fixed = {S: sp.Rational(9, 10)}
     for x in [X0, *nearby_points(motif, 3, 0.05)]:
@@ -120,7 +121,7 @@ def test_gradient_orthogonal_to_rescaling_symmetry(motif, compiled):
         c = 1.3
         moved = x.copy()
         for p, power in ((w_a, 1), (w_b, 1), (o_a, -1), (o_b, -1), (gamma, -1)):
-            moved[WEIGHTS.index(p)] *= c ** power
+            moved[WEIGHTS.index(p)] *= c**power
         assert compiled.value(moved) == pytest.approx(compiled.value(x), rel=1e-12)
 
 
@@ -160,11 +161,12 @@ def test_importance_as_param_by_hand():
     loss = expected_loss(HALF_ABS, SparseUniform(S), [I], at={w: 1})
     f = compile_loss(loss, [w, I], {S: 0.25})
     x = np.array([0.4, 2.0])
-    L = 1 / 3 - 0.4 / 3 + 0.4 ** 2 / 6
+    L = 1 / 3 - 0.4 / 3 + 0.4**2 / 6
     assert f.value(x) == pytest.approx(0.75 * 2.0 * L, rel=1e-14)
     assert np.allclose(f.gradient(x), [0.75 * 2.0 * (-1 / 3 + 0.4 / 3), 0.75 * L], rtol=1e-14)
-    assert np.allclose(f.hessian(x), [[0.75 * 2.0 / 3, 0.75 * (-1 / 3 + 0.4 / 3)],
-                                      [0.75 * (-1 / 3 + 0.4 / 3), 0]], rtol=1e-14)
+    assert np.allclose(
+        f.hessian(x), [[0.75 * 2.0 / 3, 0.75 * (-1 / 3 + 0.4 / 3)], [0.75 * (-1 / 3 + 0.4 / 3), 0]], rtol=1e-14
+    )
     assert sp.simplify(f.gradient_expr[0] - I * (1 - S) * (w / 3 - sp.Rational(1, 3))) == 0
 
 
@@ -182,12 +184,13 @@ def test_irrational_importance_takes_the_general_path():
     f = compile_loss(loss, [w])
     assert f._f.terms[0].parts is None
     r2 = np.sqrt(2)
-    assert f.value([0.4]) == pytest.approx(r2 * (1 / 3 - 0.4 / 3 + 0.4 ** 2 / 6), rel=1e-14)
+    assert f.value([0.4]) == pytest.approx(r2 * (1 / 3 - 0.4 / 3 + 0.4**2 / 6), rel=1e-14)
     assert f.gradient([0.4])[0] == pytest.approx(r2 * (-1 / 3 + 0.4 / 3), rel=1e-14)
     assert f.hessian([0.4])[0, 0] == pytest.approx(r2 / 3, rel=1e-14)
 
 
 # --- errors ------------------------------------------------------------------------------
+
 
 def test_missing_fixed_symbols_are_named(motif):
     with pytest.raises(SuperlossError) as err:
@@ -207,8 +210,11 @@ def test_bad_params_and_points(motif, compiled):
     with pytest.raises(SuperlossError, match="10 numbers"):
         compiled.value([1.0, 2.0])
     with pytest.raises(SuperlossError, match="S"):
-        RegimeLoss(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free=[kappa],
-                           fixed=without(CANONICAL, kappa)))
+        RegimeLoss(
+            Problem(
+                asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free=[kappa], fixed=without(CANONICAL, kappa)
+            )
+        )
 
 
 def test_params_matched_by_name(motif):
@@ -220,12 +226,20 @@ def test_params_matched_by_name(motif):
 
 # --- RegimeLoss ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def kappa_boundary():
     """The regime boundary in kappa just below CANONICAL's 20 (others at CANONICAL),
     with the formulas of piecewise_loss on its left and right."""
-    pw = piecewise_loss(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 40)},
-                                fixed=without(CANONICAL, kappa)))
+    pw = piecewise_loss(
+        Problem(
+            asymmetric_inhibition(),
+            SparseUniform(S),
+            IMPORTANCE,
+            free={kappa: (0, 40)},
+            fixed=without(CANONICAL, kappa),
+        )
+    )
     assert pw.proven and len(pw.pieces) > 1
     ends = {r.rhs for _, cond in pw.expr.args for r in cond.atoms(sp.Rel)}
     boundary = max(e for e in ends if e < 20)
@@ -278,7 +292,7 @@ def test_regime_loss_with_all_weights_free(motif, compiled):
     # Scaling along the symmetry keeps the regime (its conditions are invariant).
     moved = X0.copy()
     for p, power in ((w_a, 1), (w_b, 1), (o_a, -1), (o_b, -1), (gamma, -1)):
-        moved[WEIGHTS.index(p)] *= 1.5 ** power
+        moved[WEIGHTS.index(p)] *= 1.5**power
     assert f.value(moved) == pytest.approx(f.value(X0), rel=1e-12)
     assert f.derived == 1
 

@@ -18,7 +18,9 @@ def test_training_a_circuit_reaches_its_optimum_up_to_the_rescaling(sparsity):
     # One ReLU neuron for |x|: only the positive half fits; the bias buys part of the rest.
     # (w, o) -> (c w, o / c) is a symmetry, so training may end anywhere along it.
     circuit, law = Circuit([[w]], [[o]], b2=[b]), SparseUniform(S)
-    best = optimize(Problem(circuit, law, free={w: (0, 4), o: (0, 4), b: (-1, 1)}, fixed={S: sparsity}), starts=8, samples=0)
+    best = optimize(
+        Problem(circuit, law, free={w: (0, 4), o: (0, 4), b: (-1, 1)}, fixed={S: sparsity}), starts=8, samples=0
+    )
     assert best.verdict == "minimum" and len(best.symmetries) == 1
     trained = train_circuit(best, {w: 3.0, o: 0.2, b: 0.5}, TrainConfig(steps=4000, lr=1e-2, schedule="cosine"), seed=1)
     # Above the minimum by much less than the training's own noise ...
@@ -63,8 +65,9 @@ def test_the_circuit_composed_from_a_detection_is_the_detected_circuit():
 def test_free_models_beside_the_motif_optimum():
     from numeric.crosscheck import free_versus_motif
 
-    (case,) = free_versus_motif(["1/2"], ["3/10"], seeds=2, config=TrainConfig(steps=300, lr=1e-2), starts=2,
-                                progress=False)
+    (case,) = free_versus_motif(
+        ["1/2"], ["3/10"], seeds=2, config=TrainConfig(steps=300, lr=1e-2), starts=2, progress=False
+    )
     # The motif's optimum at S = 0.5, I_b = 0.3 drops the rider: 0.0203125 (docs/study.md, by hand).
     assert case.structure == "rider dropped" and case.motif.loss == pytest.approx(0.0203125, rel=1e-6)
     assert len(case.free_losses) == len(case.estimates) == len(case.detections) == 2

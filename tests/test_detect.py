@@ -34,10 +34,24 @@ def canonical(circuit):
 
 def roles(found: Detection) -> tuple:
     """Every decision of a detection, without the raw weights (which rescaling changes)."""
-    return (tuple((m.host, m.inhibitor, m.host_feature, m.rider, m.inhibitor_feature,
-                   m.host_half, m.rider_half, m.inhibitor_half) for m in found.motifs),
-            tuple((s.neuron, s.feature, s.half) for s in found.monosemantic),
-            tuple(u.neuron for u in found.unexplained), found.dead)
+    return (
+        tuple(
+            (
+                m.host,
+                m.inhibitor,
+                m.host_feature,
+                m.rider,
+                m.inhibitor_feature,
+                m.host_half,
+                m.rider_half,
+                m.inhibitor_half,
+            )
+            for m in found.motifs
+        ),
+        tuple((s.neuron, s.feature, s.half) for s in found.monosemantic),
+        tuple(u.neuron for u in found.unexplained),
+        found.dead,
+    )
 
 
 def rescale(W1, W2, j, c):
@@ -63,10 +77,10 @@ def reference_trained() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     for j, (i, s) in enumerate([(0, 1), (0, -1), (1, 1), (1, -1), (2, -1), (3, 1)]):
         neuron(j, {i: s}, {i: 1.0})
-    neuron(6, {2: 1.0, 5: 0.19}, {2: 1.03, 5: 4.99, 4: -0.69})   # host of x_2+, rider x_5+
-    neuron(7, {3: -1.0, 5: -0.24}, {3: 1.09, 5: 3.18})           # host of x_3-, rider x_5-
-    neuron(8, {4: 1.0, 2: 0.72}, {4: 1.0, 5: -6.94})             # inhibitor x_4+, leak +x_2
-    neuron(9, {4: -1.0, 3: -0.42}, {4: 1.0, 5: -7.45})           # inhibitor x_4-, leak -x_3
+    neuron(6, {2: 1.0, 5: 0.19}, {2: 1.03, 5: 4.99, 4: -0.69})  # host of x_2+, rider x_5+
+    neuron(7, {3: -1.0, 5: -0.24}, {3: 1.09, 5: 3.18})  # host of x_3-, rider x_5-
+    neuron(8, {4: 1.0, 2: 0.72}, {4: 1.0, 5: -6.94})  # inhibitor x_4+, leak +x_2
+    neuron(9, {4: -1.0, 3: -0.42}, {4: 1.0, 5: -7.45})  # inhibitor x_4-, leak -x_3
     return W1, W2, np.full(n, -0.02)
 
 
@@ -90,11 +104,20 @@ def test_preset_motif_found_once():
 
 
 def test_two_composed_instances_found_with_their_halves():
-    circuit = canonical(compose(6, [Motif(2, 5, 4, rider_half=1, host_half=1, inhibitor_half=1),
-                                    Motif(3, 5, 4, rider_half=-1, host_half=-1, inhibitor_half=-1)]))
+    circuit = canonical(
+        compose(
+            6,
+            [
+                Motif(2, 5, 4, rider_half=1, host_half=1, inhibitor_half=1),
+                Motif(3, 5, 4, rider_half=-1, host_half=-1, inhibitor_half=-1),
+            ],
+        )
+    )
     found = detect(*circuit_weights(circuit))
-    got = sorted((m.host_feature, m.host_half, m.rider, m.rider_half, m.inhibitor_feature, m.inhibitor_half)
-                 for m in found.motifs)
+    got = sorted(
+        (m.host_feature, m.host_half, m.rider, m.rider_half, m.inhibitor_feature, m.inhibitor_half)
+        for m in found.motifs
+    )
     assert got == [(2, 1, 5, 1, 4, 1), (3, -1, 5, -1, 4, -1)]
     assert [m.cancellation for m in found.motifs] == pytest.approx([1.25, 1.25])
     assert len(found.monosemantic) == 6 and not found.unexplained
@@ -104,8 +127,10 @@ def test_two_composed_instances_found_with_their_halves():
 def test_reference_trained_weights_give_two_instances():
     W1, W2, b = reference_trained()
     found = detect(W1, W2, b)
-    assert [(m.host, m.inhibitor, m.host_feature, m.host_half, m.rider, m.rider_half) for m in found.motifs] \
-        == [(6, 8, 2, 1, 5, 1), (7, 9, 3, -1, 5, -1)]
+    assert [(m.host, m.inhibitor, m.host_feature, m.host_half, m.rider, m.rider_half) for m in found.motifs] == [
+        (6, 8, 2, 1, 5, 1),
+        (7, 9, 3, -1, 5, -1),
+    ]
     first, second = found.motifs
     assert first.cancellation == pytest.approx(0.72 * 6.94 / 4.99)
     assert second.cancellation == pytest.approx(0.42 * 7.45 / 3.18)
@@ -126,8 +151,9 @@ def test_monosemantic_circuit_has_no_motif():
     for n in (1, 3, 6):
         found = detect(*circuit_weights(monosemantic_abs(n)))
         assert not found.motifs and not found.unexplained
-        assert [(s.feature, s.half, s.gain) for s in found.monosemantic] \
-            == [(i, 1, 1.0) for i in range(n)] + [(i, -1, 1.0) for i in range(n)]
+        assert [(s.feature, s.half, s.gain) for s in found.monosemantic] == [(i, 1, 1.0) for i in range(n)] + [
+            (i, -1, 1.0) for i in range(n)
+        ]
 
 
 @pytest.mark.parametrize("n, m", [(6, 10), (3, 6), (10, 20), (20, 40)])
@@ -147,27 +173,33 @@ def test_superposition_without_inhibition_is_no_motif():
     assert [u.reason for u in found.unexplained if u.neuron == 0] == ["asymmetric host of ReLU(-x_1) with no inhibitor"]
 
 
-@pytest.mark.parametrize("changes", [
-    {"kappa": 2},                 # cancellation 0.125: the leak is not cancelled
-    {"kappa": 100},               # cancellation 6.25: the rider is crushed whenever a is on
-    {"delta": "-1/4"},            # the leak fires on the other half of a
-    {"kappa": 2, "delta": "5/2"},  # cancellation 1.25 again, but the leak is the inhibitor's main input
-    {"o_b": 1, "w_b": 1, "kappa": "3/2", "delta": "9/10"},  # cancellation 0.675 but inhibition 1.5
-    {"kappa": 3, "delta": "5/12", "o_b": "1/2", "w_b": 2, "o_a": "1/2"},  # asymmetry 1
-    {"w_a": "6/5", "o_a": "5/6", "w_b": "5/6", "o_b": "6/5", "kappa": "144/25"},  # asymmetry 2.07
-    {"o_a": "1/10"},              # host's own half reproduced with gain 1/5
-    {"o_b": 10, "kappa": 80},     # rider reproduced with gain 5 (cancellation 1)
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"kappa": 2},  # cancellation 0.125: the leak is not cancelled
+        {"kappa": 100},  # cancellation 6.25: the rider is crushed whenever a is on
+        {"delta": "-1/4"},  # the leak fires on the other half of a
+        {"kappa": 2, "delta": "5/2"},  # cancellation 1.25 again, but the leak is the inhibitor's main input
+        {"o_b": 1, "w_b": 1, "kappa": "3/2", "delta": "9/10"},  # cancellation 0.675 but inhibition 1.5
+        {"kappa": 3, "delta": "5/12", "o_b": "1/2", "w_b": 2, "o_a": "1/2"},  # asymmetry 1
+        {"w_a": "6/5", "o_a": "5/6", "w_b": "5/6", "o_b": "6/5", "kappa": "144/25"},  # asymmetry 2.07
+        {"o_a": "1/10"},  # host's own half reproduced with gain 1/5
+        {"o_b": 10, "kappa": 80},  # rider reproduced with gain 5 (cancellation 1)
+    ],
+)
 def test_broken_motifs_are_not_found(changes):
     circuit = asymmetric_inhibition().subs({**CANONICAL, **{sym(k): sp.Rational(v) for k, v in changes.items()}})
     assert not detect(*circuit_weights(circuit)).motifs
 
 
-@pytest.mark.parametrize("neuron, feature, weight", [
-    (0, 2, 1.5),    # the host takes a third input 3/4 of its main one
-    (1, 1, 0.6),    # the inhibitor takes the rider at 0.6 of its main input
-    (1, 0, 1.5),    # the 'leak' is the inhibitor's main input
-])
+@pytest.mark.parametrize(
+    "neuron, feature, weight",
+    [
+        (0, 2, 1.5),  # the host takes a third input 3/4 of its main one
+        (1, 1, 0.6),  # the inhibitor takes the rider at 0.6 of its main input
+        (1, 0, 1.5),  # the 'leak' is the inhibitor's main input
+    ],
+)
 def test_motif_with_a_third_input_is_not_found(neuron, feature, weight):
     W1, W2, b = circuit_weights(asymmetric_inhibition().subs(CANONICAL))
     W1[neuron, feature] = weight
@@ -176,7 +208,7 @@ def test_motif_with_a_third_input_is_not_found(neuron, feature, weight):
 
 def test_inhibitor_must_compute_its_own_half():
     W1, W2, b = circuit_weights(asymmetric_inhibition().subs(CANONICAL))
-    W2[2, 1] = 5.0   # inhibitor gain 5 into y_c
+    W2[2, 1] = 5.0  # inhibitor gain 5 into y_c
     assert not detect(W1, W2, b).motifs
 
 
@@ -184,7 +216,7 @@ def test_inhibitor_must_compute_its_own_half():
 def test_host_takes_the_inhibitor_that_cancels_best(extra_first):
     W1, W2, b = circuit_weights(asymmetric_inhibition().subs({**CANONICAL, sym("kappa"): 16}))
     extra_in, extra_out = W1[1].copy(), W2[:, 1].copy()
-    extra_out[1] = -30.0     # cancellation 1.875 against the original's 1.0
+    extra_out[1] = -30.0  # cancellation 1.875 against the original's 1.0
     if extra_first:
         W1, W2 = np.vstack([extra_in, W1]), np.column_stack([extra_out, W2])
     else:
@@ -196,12 +228,12 @@ def test_host_takes_the_inhibitor_that_cancels_best(extra_first):
 
 def test_monosemantic_needs_one_input_and_one_output():
     W1, W2, b = circuit_weights(monosemantic_abs(3))
-    W1[0, 1], W2[2, 3] = 0.6, 0.7   # neuron 0 reads x_1 too; neuron 3 writes y_2 too
+    W1[0, 1], W2[2, 3] = 0.6, 0.7  # neuron 0 reads x_1 too; neuron 3 writes y_2 too
     found = detect(W1, W2, b)
     assert [u.neuron for u in found.unexplained] == [0, 3]
     assert "input from x_1" in found.unexplained[0].reason and "output to y_2" in found.unexplained[1].reason
     W1, W2, b = circuit_weights(monosemantic_abs(3))
-    W2[1, 4] = 3.0                   # gain 3
+    W2[1, 4] = 3.0  # gain 3
     assert [u.neuron for u in detect(W1, W2, b).unexplained] == [4]
 
 
@@ -212,8 +244,9 @@ def test_rescaling_a_neuron_changes_no_decision(neuron, c):
     before = detect(W1, W2, b)
     after = detect(*rescale(W1, W2, neuron, c), b)
     assert roles(after) == roles(before)
-    assert (after.motifs[0].cancellation, after.motifs[0].asymmetry, after.motifs[0].leak) \
-        == pytest.approx((1.25, 16, 0.25))
+    assert (after.motifs[0].cancellation, after.motifs[0].asymmetry, after.motifs[0].leak) == pytest.approx(
+        (1.25, 16, 0.25)
+    )
 
 
 def test_rescaling_every_neuron_of_random_and_trained_models_changes_no_decision():
@@ -228,7 +261,7 @@ def test_rescaling_every_neuron_of_random_and_trained_models_changes_no_decision
 
 def test_dead_neurons_are_ignored():
     W1, W2, b = reference_trained()
-    W1 = np.vstack([W1, np.zeros(6), np.eye(6)[0]])   # never fires; fires but writes nothing
+    W1 = np.vstack([W1, np.zeros(6), np.eye(6)[0]])  # never fires; fires but writes nothing
     W2 = np.hstack([W2, np.ones((6, 1)), np.zeros((6, 1))])
     found = detect(W1, W2, b)
     assert found.dead == (10, 11) and len(found.motifs) == 2 and not found.unexplained

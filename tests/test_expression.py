@@ -20,6 +20,7 @@ x, y, w_a, w_b = sym("x"), sym("y"), sym("w_a"), sym("w_b")
 @contextmanager
 def no_hang(seconds: int = 30):
     """Fail only if the block hangs: a guard against runaway inputs, not a speed test."""
+
     def hang(*_):
         raise AssertionError(f"still running after {seconds} s: the input hangs the parser")
 
@@ -274,8 +275,9 @@ _expressions = st.recursive(_leaves, _extend, max_leaves=8)
 
 def _only_grammar(expr: sp.Expr) -> bool:
     # str() may print Abs(...), I or zoo, which the grammar rightly refuses.
-    return all(isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Rational))
-               for node in sp.preorder_traversal(expr))
+    return all(
+        isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Rational)) for node in sp.preorder_traversal(expr)
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -42,28 +42,56 @@ def _motif_point() -> list[float]:
 CASES = {
     "motif": (asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1], {S: 0.9, I_b: 0.3}, _motif_point()),
     "motif, one sparsity per feature": (
-        asymmetric_inhibition(), SparseUniform([S_a, S_b, S_c]), [1, I_b, 1],
-        {S_a: 0.8, S_b: 0.95, S_c: 0.7, I_b: 0.5}, _motif_point()),
+        asymmetric_inhibition(),
+        SparseUniform([S_a, S_b, S_c]),
+        [1, I_b, 1],
+        {S_a: 0.8, S_b: 0.95, S_c: 0.7, I_b: 0.5},
+        _motif_point(),
+    ),
     "reconstruction n = 2, m = 1": (
-        relu_output([[w1, w2]], [e1, e2]), SparseUniform(S, 0, 1), [1, r], {S: 0.7, r: 2.5},
-        [0.9, -0.8, 0.05, -0.1]),
+        relu_output([[w1, w2]], [e1, e2]),
+        SparseUniform(S, 0, 1),
+        [1, r],
+        {S: 0.7, r: 2.5},
+        [0.9, -0.8, 0.05, -0.1],
+    ),
     "reconstruction n = 3, m = 2, one-hot": (
-        relu_output([[w1, w2, w3], [w4, w5, w6]], [e1, e2, e3]), OneHot(0, 1), [1, 1, r], {r: 0.4},
-        [0.8, -0.5, 0.3, 0.2, 0.7, -0.6, -0.05, 0.02, -0.1]),
+        relu_output([[w1, w2, w3], [w4, w5, w6]], [e1, e2, e3]),
+        OneHot(0, 1),
+        [1, 1, r],
+        {r: 0.4},
+        [0.8, -0.5, 0.3, 0.2, 0.7, -0.6, -0.05, 0.02, -0.1],
+    ),
     "free 2 x 3, hidden biases": (
         Circuit([[w1, w2], [w3, w4], [w5, w6]], [[o1, o2, o3], [o4, o5, o6]], b1=[c1, c2, c3], b2=[e1, e2]),
-        SparseUniform(S), [1, I_b], {S: 0.6, I_b: 0.7},
-        [1.1, -0.4, -0.9, 0.3, 0.2, 1.2, 0.9, 0.35, 0.2, -0.3, 1.05, 0.6, 0.1, -0.2, 0.15, -0.05, 0.03]),
+        SparseUniform(S),
+        [1, I_b],
+        {S: 0.6, I_b: 0.7},
+        [1.1, -0.4, -0.9, 0.3, 0.2, 1.2, 0.9, 0.35, 0.2, -0.3, 1.05, 0.6, 0.1, -0.2, 0.15, -0.05, 0.03],
+    ),
     "hidden biases, identity target on [0, 1]": (
-        Circuit([[w1, w2], [w3, -1], [1, o3]], [[o1, o2, 1], [o3, 0, -1]], b1=[c1, c2, 0], b2=[e1, e2],
-                target="identity"), SparseUniform(S, 0, 1), [1, I_b], {S: 0.5, I_b: 0.8},
-        [0.7, -0.3, 0.4, 1.1, 0.6, 0.5, -0.2, 0.1, 0.05, -0.02]),
+        Circuit(
+            [[w1, w2], [w3, -1], [1, o3]], [[o1, o2, 1], [o3, 0, -1]], b1=[c1, c2, 0], b2=[e1, e2], target="identity"
+        ),
+        SparseUniform(S, 0, 1),
+        [1, I_b],
+        {S: 0.5, I_b: 0.8},
+        [0.7, -0.3, 0.4, 1.1, 0.6, 0.5, -0.2, 0.1, 0.05, -0.02],
+    ),
     "linear hidden, ReLU output, two sparsities": (
-        relu_output([[w1, w2, w3]], [e1, e2, c1]), SparseUniform([S, T, S]), None, {S: 0.75, T: 0.4},
-        [0.6, -0.7, 0.45, 0.1, -0.05, 0.02]),
+        relu_output([[w1, w2, w3]], [e1, e2, c1]),
+        SparseUniform([S, T, S]),
+        None,
+        {S: 0.75, T: 0.4},
+        [0.6, -0.7, 0.45, 0.1, -0.05, 0.02],
+    ),
     "linear output": (
-        Circuit([[w1, w2], [w3, o1]], [[o2, 1], [o3, c1]], b2=[e1, e2], output="linear"), SparseUniform(S),
-        [1, I_b], {S: 0.85, I_b: 0.25}, [1.2, -0.3, 0.4, 0.9, 0.8, 0.6, -0.4, 0.05, -0.1]),
+        Circuit([[w1, w2], [w3, o1]], [[o2, 1], [o3, c1]], b2=[e1, e2], output="linear"),
+        SparseUniform(S),
+        [1, I_b],
+        {S: 0.85, I_b: 0.25},
+        [1.2, -0.3, 0.4, 0.9, 0.8, 0.6, -0.4, 0.05, -0.1],
+    ),
 }
 
 #: Monte Carlo samples and seed of every case.
@@ -86,18 +114,27 @@ def record(name: str) -> dict:
     out: dict = {}
 
     loss = expected_loss(circuit, law, importance, at=exact)
-    out["closed form"] = {"expr": str(loss.expr), "conditions": [str(c) for c in loss.conditions],
-                          "value": str(loss.expr.subs({**exact, **{s: sp.Rational(v) for s, v in varying.items()}}))}
+    out["closed form"] = {
+        "expr": str(loss.expr),
+        "conditions": [str(c) for c in loss.conditions],
+        "value": str(loss.expr.subs({**exact, **{s: sp.Rational(v) for s, v in varying.items()}})),
+    }
     numeric = expected_loss(circuit.subs(weights), law, importance)
     out["float closed form"] = _hex(float(numeric.expr.subs(varying)))
 
     compiled = compile_loss(loss, params, varying)
-    out["compiled"] = {"value": _hex(compiled.value(x)), "gradient": _hex(compiled.gradient(x)),
-                       "hessian": _hex(compiled.hessian(x))}
+    out["compiled"] = {
+        "value": _hex(compiled.value(x)),
+        "gradient": _hex(compiled.gradient(x)),
+        "hessian": _hex(compiled.hessian(x)),
+    }
     problem = Problem(circuit, law, importance, free=params, fixed=varying)
     regimes = RegimeLoss(problem)
-    out["regimes"] = {"value": _hex(regimes.value(x)), "gradient": _hex(regimes.gradient(x)),
-                      "hessian": _hex(regimes.hessian(x))}
+    out["regimes"] = {
+        "value": _hex(regimes.value(x)),
+        "gradient": _hex(regimes.gradient(x)),
+        "hessian": _hex(regimes.hessian(x)),
+    }
 
     pointwise = PointwiseLoss(problem)
     value, gradient = pointwise.value_and_gradient(x)

@@ -40,12 +40,27 @@ def motif_numeric_s():
 # -- names --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("w_a", "w_{a}"), ("delta", r"\delta"), ("kappa", r"\kappa"), ("gamma", r"\gamma"), ("I_b", "I_{b}"),
-    ("w_a1", "w_{a,1}"), ("o_b2", "o_{b,2}"), ("kappa1", r"\kappa_{1}"), ("b_2", "b_{2}"), ("S", "S"),
-    ("w1", "w_{1}"), ("Gamma", r"\Gamma"), ("x_delta", r"x_{\delta}"), ("w_host", r"w_{\mathrm{host}}"),
-    ("rate", r"\mathrm{rate}"), ("w_a_b", "w_{a,b}"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("w_a", "w_{a}"),
+        ("delta", r"\delta"),
+        ("kappa", r"\kappa"),
+        ("gamma", r"\gamma"),
+        ("I_b", "I_{b}"),
+        ("w_a1", "w_{a,1}"),
+        ("o_b2", "o_{b,2}"),
+        ("kappa1", r"\kappa_{1}"),
+        ("b_2", "b_{2}"),
+        ("S", "S"),
+        ("w1", "w_{1}"),
+        ("Gamma", r"\Gamma"),
+        ("x_delta", r"x_{\delta}"),
+        ("w_host", r"w_{\mathrm{host}}"),
+        ("rate", r"\mathrm{rate}"),
+        ("w_a_b", "w_{a,b}"),
+    ],
+)
 def test_symbol_names_as_a_paper_writes_them(name, expected):
     assert symbol_name(name) == expected
 
@@ -75,10 +90,13 @@ def _exact_point(loss, seed: int = 0) -> dict:
     return {s: sp.Rational(Fraction(rng.randint(1, 999), 1000)) for s in loss.expr.free_symbols}
 
 
-@pytest.mark.parametrize("split, labels", [
-    ("p", ["p", "p^{2}", "p^{3}"]),
-    ("pattern", [r"\{a\}", r"\{b\}", r"\{c\}", r"\{a, b\}", r"\{a, c\}", r"\{b, c\}", r"\{a, b, c\}"]),
-])
+@pytest.mark.parametrize(
+    "split, labels",
+    [
+        ("p", ["p", "p^{2}", "p^{3}"]),
+        ("pattern", [r"\{a\}", r"\{b\}", r"\{c\}", r"\{a, b\}", r"\{a, c\}", r"\{b, c\}", r"\{a, b, c\}"]),
+    ],
+)
 def test_pieces_sum_to_the_loss(motif, split, labels):
     pieces = split_terms(motif, split)
     assert [label for label, _ in pieces] == labels
@@ -142,16 +160,23 @@ def pdflatex() -> str:
     if program is None:
         if os.environ.get("SUPERLOSS_ALLOW_NO_LATEX") == "1":
             pytest.skip("pdflatex is missing and SUPERLOSS_ALLOW_NO_LATEX=1")
-        pytest.fail("pdflatex is missing: install texlive-latex-base and texlive-latex-recommended "
-                    "(or set SUPERLOSS_ALLOW_NO_LATEX=1 to skip these tests)")
+        pytest.fail(
+            "pdflatex is missing: install texlive-latex-base and texlive-latex-recommended "
+            "(or set SUPERLOSS_ALLOW_NO_LATEX=1 to skip these tests)"
+        )
     return program
 
 
 def compiles_cleanly(tex: str, folder: Path) -> str:
     """Compile ``tex`` in ``folder``; assert exit code 0, no error and no overfull line; the log."""
     (folder / "doc.tex").write_text(tex)
-    run = subprocess.run([pdflatex(), "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=folder,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [pdflatex(), "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = (folder / "doc.log").read_text(errors="replace")
     assert run.returncode == 0, run.stdout[-2000:]
     assert "Error" not in log, log[-2000:]
@@ -178,8 +203,9 @@ def test_narrow_column_and_stationary_condition_compile(motif, tmp_path):
     """``width=45`` fits a two-column paper's 240 pt; the stationary condition and
     an optimum table fit the standalone page."""
     narrow = PREAMBLE.replace("margin=1.5cm", "textwidth=240pt")
-    compiles_cleanly(narrow + "\\begin{document}\n" + align(motif, "pattern", width=45) + "\n\\end{document}\n",
-                     tmp_path)
+    compiles_cleanly(
+        narrow + "\\begin{document}\n" + align(motif, "pattern", width=45) + "\n\\end{document}\n", tmp_path
+    )
     block = stationary_align(stationary(motif, sym("kappa")))
     assert block.startswith(r"\begin{align*}" "\n" r"\frac{\partial L}{\partial \kappa} = 0 \iff 0 &= \kappa^{2}")
     table = optimum_table({sym("kappa"): 20.0, sym("w_a"): 2.0}, 0.0054)
@@ -201,20 +227,31 @@ def test_derive_writes_an_align_block_with_the_spec_names(capsys, tmp_path):
 
 def test_derive_standalone_by_pattern_compiles(capsys, tmp_path):
     target = tmp_path / "doc.tex"
-    code, _, _ = run(capsys, "derive", str(EXAMPLES / "motif_canonical.toml"), "--latex", str(target),
-                     "--standalone", "--split", "pattern")
+    code, _, _ = run(
+        capsys,
+        "derive",
+        str(EXAMPLES / "motif_canonical.toml"),
+        "--latex",
+        str(target),
+        "--standalone",
+        "--split",
+        "pattern",
+    )
     assert code == 0
     log = compiles_cleanly(target.read_text(), tmp_path)
     assert "Output written on doc.pdf" in log
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--latex", "out.tex", "--split", "power"], "--split 'power': must be one of p, pattern"),
-    (["--latex", "missing-folder/out.tex"], "folder missing-folder does not exist"),
-    (["--latex", ""], "--latex needs a file name"),
-    (["--standalone"], "need --latex FILE"),
-    (["--split", "pattern"], "need --latex FILE"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--latex", "out.tex", "--split", "power"], "--split 'power': must be one of p, pattern"),
+        (["--latex", "missing-folder/out.tex"], "folder missing-folder does not exist"),
+        (["--latex", ""], "--latex needs a file name"),
+        (["--standalone"], "need --latex FILE"),
+        (["--split", "pattern"], "need --latex FILE"),
+    ],
+)
 def test_derive_latex_errors_are_one_line_with_exit_code_2(capsys, tmp_path, monkeypatch, extra, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), *extra)

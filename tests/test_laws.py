@@ -39,8 +39,10 @@ class Together(FeatureLaw):
         return np.repeat(rng.random((size, 1)) < float(self.density_), n, axis=1)
 
     def words(self, features: Sequence[str], latex: Mapping) -> str:
-        return (f"All features are active together with probability ${sp.latex(self.density_, symbol_names=latex)}$, "
-                "each then uniform on $[-1, 1]$.")
+        return (
+            f"All features are active together with probability ${sp.latex(self.density_, symbol_names=latex)}$, "
+            "each then uniform on $[-1, 1]$."
+        )
 
 
 IMPORTANCE = [1, sp.Rational(3, 10), 1]
@@ -61,8 +63,12 @@ def test_a_new_law_gives_the_motif_a_closed_form_that_monte_carlo_confirms():
 def test_a_new_law_runs_on_the_float_engines_and_prints_in_latex():
     weights = {s: float(v) * 1.01 for s, v in CANONICAL.items()}
     problem = Problem(asymmetric_inhibition(), Together(p), IMPORTANCE, free=list(weights), fixed={p: 0.3})
-    closed = expected_loss(asymmetric_inhibition(), Together(sp.Rational(3, 10)), IMPORTANCE,
-                           at={s: sp.Rational(v) for s, v in weights.items()})
+    closed = expected_loss(
+        asymmetric_inhibition(),
+        Together(sp.Rational(3, 10)),
+        IMPORTANCE,
+        at={s: sp.Rational(v) for s, v in weights.items()},
+    )
     exact = float(closed.expr.subs({s: sp.Rational(v) for s, v in weights.items()}))
     assert PointwiseLoss(problem).value(list(weights.values())) == pytest.approx(exact, rel=1e-12)
     numeric = expected_loss(asymmetric_inhibition().subs(weights), Together(sp.Rational(3, 10)), IMPORTANCE)

@@ -12,6 +12,7 @@ from numeric.engines.lockstep import lockstep
 def _quadratic(centre: np.ndarray):
     def task(ask):
         return minimize(lambda x: ask(x - centre), np.zeros(len(centre)), jac=True, method="L-BFGS-B").x
+
     return task
 
 

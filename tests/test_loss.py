@@ -33,30 +33,30 @@ def motif():
 
 
 def rational_near(point: dict, rng: random.Random, spread: float) -> dict:
-    return {s: v * (1 + sp.Rational(rng.randint(-1000, 1000), 1000) * sp.nsimplify(spread))
-            for s, v in point.items()}
+    return {s: v * (1 + sp.Rational(rng.randint(-1000, 1000), 1000) * sp.nsimplify(spread)) for s, v in point.items()}
 
 
 # --- by hand -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("at", [sp.Rational(1, 3), 2, -1, sp.Rational(-5, 2)])
 def test_half_absolute_value_by_hand(at):
     loss = expected_loss(HALF_ABS, SparseUniform(0), at={w: at})
-    expected = sp.Rational(1, 3) - sp.sign(at) * w / 3 + w ** 2 / 6
+    expected = sp.Rational(1, 3) - sp.sign(at) * w / 3 + w**2 / 6
     assert sp.expand(loss.expr - expected) == 0
     assert loss.conditions == ((w > 0,) if at > 0 else (w < 0,))
 
 
 def test_sparsity_multiplies_by_density():
     loss = expected_loss(HALF_ABS, SparseUniform(S), at={w: 1})
-    assert sp.expand(loss.expr - (1 - S) * (sp.Rational(1, 3) - w / 3 + w ** 2 / 6)) == 0
+    assert sp.expand(loss.expr - (1 - S) * (sp.Rational(1, 3) - w / 3 + w**2 / 6)) == 0
 
 
 def test_output_bias_by_hand():
     # E[(|x| - ReLU(w x + b))^2], x uniform on [-1, 1], 0 < -b < w: integrate by hand.
     loss = expected_loss(Circuit([[w]], [[1]], b2=[b]), SparseUniform(0), at={w: 2, b: sp.Rational(-1, 3)})
     x = sp.Symbol("x")
-    by_hand = (sp.integrate(x ** 2, (x, -1, -b / w)) + sp.integrate((x - w * x - b) ** 2, (x, -b / w, 1))) / 2
+    by_hand = (sp.integrate(x**2, (x, -1, -b / w)) + sp.integrate((x - w * x - b) ** 2, (x, -b / w, 1))) / 2
     assert sp.cancel(loss.expr - by_hand) == 0
 
 
@@ -68,21 +68,27 @@ def test_monosemantic_loss_is_exactly_zero():
 def test_reconstruction_model_by_hand():
     # n = 1, m = 1: ReLU(w^2 x) reconstructs x in [0, 1]; E[(x - w^2 x)^2] = (1 - w^2)^2 / 3.
     loss = expected_loss(relu_output([[w]]), SparseUniform(0, low=0, high=1), at={w: sp.Rational(1, 2)})
-    assert sp.expand(loss.expr - (1 - w ** 2) ** 2 / 3) == 0
+    assert sp.expand(loss.expr - (1 - w**2) ** 2 / 3) == 0
 
 
 # --- the motif ----------------------------------------------------------------------------
+
 
 def test_motif_symmetry(motif):
     """Scaling (w_a, w_b) by c and (o_a, o_b, gamma) by 1/c leaves the loss unchanged."""
     c = sym("c")
     w_a, w_b, o_a, o_b, gamma = syms("w_a w_b o_a o_b gamma")
-    scaled = motif.expr.subs({w_a: c * w_a, w_b: c * w_b, o_a: o_a / c, o_b: o_b / c, gamma: gamma / c},
-                             simultaneous=True)
+    scaled = motif.expr.subs(
+        {w_a: c * w_a, w_b: c * w_b, o_a: o_a / c, o_b: o_b / c, gamma: gamma / c}, simultaneous=True
+    )
     rng = random.Random(1)
     for _ in range(3):
-        point = {**rational_near(CANONICAL, rng, 0.05), c: sp.Rational(rng.randint(2, 30), 7),
-                 S: sp.Rational(rng.randint(1, 99), 100), **{i: sp.Rational(rng.randint(1, 9), 4) for i in I3}}
+        point = {
+            **rational_near(CANONICAL, rng, 0.05),
+            c: sp.Rational(rng.randint(2, 30), 7),
+            S: sp.Rational(rng.randint(1, 99), 100),
+            **{i: sp.Rational(rng.randint(1, 9), 4) for i in I3},
+        }
         assert scaled.subs(point) == motif.expr.subs(point)
 
 
@@ -99,8 +105,13 @@ def test_motif_matches_monte_carlo_in_its_regime(motif):
         point = rational_near(CANONICAL, rng, 0.1)
         if not motif.regime.holds(point):
             continue
-        values = {**point, S: sp.Rational(rng.choice([3, 5, 7]), 10), I3[0]: 1,
-                  I3[1]: sp.Rational(rng.randint(1, 10), 10), I3[2]: 1}
+        values = {
+            **point,
+            S: sp.Rational(rng.choice([3, 5, 7]), 10),
+            I3[0]: 1,
+            I3[1]: sp.Rational(rng.randint(1, 10), 10),
+            I3[2]: 1,
+        }
         value = numeric_value(motif.expr, values)
         ok, z = agrees_with_monte_carlo(value, motif.circuit, motif.law, I3, values, seed=checked)
         assert ok, f"closed form {value} vs Monte Carlo: z = {z:.2f} at {values}"
@@ -119,8 +130,13 @@ def test_motif_matches_numeric_evaluation(motif):
 def test_every_condition_crossed(motif):
     """Across each condition the formula changes, and the new one matches Monte Carlo."""
     rng = random.Random(3)
-    generic = {**rational_near(CANONICAL, rng, 0.5), S: sp.Rational(37, 100),
-               I3[0]: sp.Rational(11, 10), I3[1]: sp.Rational(3, 10), I3[2]: sp.Rational(7, 10)}
+    generic = {
+        **rational_near(CANONICAL, rng, 0.5),
+        S: sp.Rational(37, 100),
+        I3[0]: sp.Rational(11, 10),
+        I3[1]: sp.Rational(3, 10),
+        I3[2]: sp.Rational(7, 10),
+    }
     alone = 0
     for k, factor in enumerate(sorted(motif.regime.factors, key=sp.default_sort_key)):
         point, single = cross(motif.regime, factor, CANONICAL)
@@ -159,17 +175,24 @@ def test_point_is_required_for_symbolic_weights():
     with pytest.raises(SuperlossError, match="a point is needed.*w_a"):
         expected_loss(asymmetric_inhibition(), SparseUniform(S))
     with pytest.raises(SuperlossError, match="kappa"):
-        expected_loss(asymmetric_inhibition(), SparseUniform(S), at={k: v for k, v in CANONICAL.items()
-                                                                      if k.name != "kappa"})
+        expected_loss(
+            asymmetric_inhibition(), SparseUniform(S), at={k: v for k, v in CANONICAL.items() if k.name != "kappa"}
+        )
 
 
 # --- other circuits and laws --------------------------------------------------------------
 
-@pytest.mark.parametrize("preset, point", [
-    (asymmetric_superposition, {k: v for k, v in CANONICAL.items() if k.name not in ("kappa", "delta", "gamma")}),
-    (symmetric_superposition, {sym("w"): 1, sym("o"): sp.Rational(3, 4), **{sym(f"b_{f}"): sp.Rational(-1, 20)
-                                                                              for f in "abc"}}),
-])
+
+@pytest.mark.parametrize(
+    "preset, point",
+    [
+        (asymmetric_superposition, {k: v for k, v in CANONICAL.items() if k.name not in ("kappa", "delta", "gamma")}),
+        (
+            symmetric_superposition,
+            {sym("w"): 1, sym("o"): sp.Rational(3, 4), **{sym(f"b_{f}"): sp.Rational(-1, 20) for f in "abc"}},
+        ),
+    ],
+)
 def test_presets_match_monte_carlo(preset, point):
     loss = expected_loss(preset(), SparseUniform(S), at=point)
     values = {**point, S: sp.Rational(7, 10)}
@@ -181,8 +204,7 @@ def test_per_feature_sparsity_matches_monte_carlo():
     sparsity = syms("S_a S_b S_c")
     loss = expected_loss(asymmetric_inhibition().subs(CANONICAL), SparseUniform(sparsity), [1, 2, sp.Rational(1, 2)])
     values = dict(zip(sparsity, map(sp.Rational, ("0.2", "0.6", "0.4")), strict=True))
-    ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), loss.circuit, loss.law,
-                                    [1, 2, 0.5], values)
+    ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), loss.circuit, loss.law, [1, 2, 0.5], values)
     assert ok, z
 
 
@@ -200,13 +222,21 @@ def test_composed_two_instances_match_monte_carlo():
     rng = random.Random(5)
     point = {}
     for s in circuit.symbols:
-        base = {"w_a": 1, "w_b": sp.Rational(1, 5), "o_a": 1, "o_b": 5, "delta": sp.Rational(7, 10),
-                "kappa": 7, "gamma": sp.Rational(7, 10)}.get(s.name.rstrip("12"), sp.Rational(-1, 50))
+        base = {
+            "w_a": 1,
+            "w_b": sp.Rational(1, 5),
+            "o_a": 1,
+            "o_b": 5,
+            "delta": sp.Rational(7, 10),
+            "kappa": 7,
+            "gamma": sp.Rational(7, 10),
+        }.get(s.name.rstrip("12"), sp.Rational(-1, 50))
         point[s] = base * (1 + sp.Rational(rng.randint(-50, 50), 1000))
     loss = expected_loss(circuit.subs(point), SparseUniform(S), [sp.Rational(7, 10) ** i for i in range(6)])
     values = {S: sp.Rational(1, 2)}
-    ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), circuit.subs(point), loss.law,
-                                    [0.7 ** i for i in range(6)], values)
+    ok, z = agrees_with_monte_carlo(
+        numeric_value(loss.expr, values), circuit.subs(point), loss.law, [0.7**i for i in range(6)], values
+    )
     assert ok, z
 
 
@@ -224,7 +254,11 @@ def test_float_weights_agree_with_rationalised_computation():
 def test_piecewise_one_weight_is_proven_and_continuous():
     kappa = sym("kappa")
     fixed = {k: v for k, v in CANONICAL.items() if k != kappa}
-    pw = piecewise_loss(Problem(asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1], free={kappa: (0, 40)}, fixed=fixed))
+    pw = piecewise_loss(
+        Problem(
+            asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1], free={kappa: (0, 40)}, fixed=fixed
+        )
+    )
     assert pw.proven and len(pw.pieces) > 3
     pieces = pw.expr.args
     for (left, cond), (right, _) in zip(pieces, pieces[1:], strict=False):
@@ -247,14 +281,18 @@ def test_piecewise_two_weights_say_sampled():
 
 # --- bad input ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: SparseUniform(1.5), "outside"),
-    (lambda: expected_loss(HALF_ABS.subs({w: 1}), SparseUniform(0), [-1]), "negative"),
-    (lambda: expected_loss(HALF_ABS.subs({w: 1}), SparseUniform(0), [1, 2]), "2 entries"),
-    (lambda: Circuit([[1, 2]], [[1, 2]]), "shape"),
-    (lambda: expected_loss(HALF_ABS, SparseUniform(0), at={w: sp.sqrt(2)}), "not rational"),
-    (lambda: SparseUniform(0, low=1, high=0), "below"),
-])
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: SparseUniform(1.5), "outside"),
+        (lambda: expected_loss(HALF_ABS.subs({w: 1}), SparseUniform(0), [-1]), "negative"),
+        (lambda: expected_loss(HALF_ABS.subs({w: 1}), SparseUniform(0), [1, 2]), "2 entries"),
+        (lambda: Circuit([[1, 2]], [[1, 2]]), "shape"),
+        (lambda: expected_loss(HALF_ABS, SparseUniform(0), at={w: sp.sqrt(2)}), "not rational"),
+        (lambda: SparseUniform(0, low=1, high=0), "below"),
+    ],
+)
 def test_bad_input_is_one_line(make, message):
     with pytest.raises(SuperlossError, match=message) as info:
         make()
@@ -264,8 +302,9 @@ def test_bad_input_is_one_line(make, message):
 def test_weight_zero_at_the_point_still_in_the_formula():
     """gamma = 0 at the point: the regime's formula must still hold for small gamma."""
     gamma = sym("gamma")
-    loss = expected_loss(asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1],
-                         at={**CANONICAL, gamma: 0})
+    loss = expected_loss(
+        asymmetric_inhibition(), SparseUniform(S), [1, sp.Rational(3, 10), 1], at={**CANONICAL, gamma: 0}
+    )
     assert loss.expr.has(gamma)
     near = {**CANONICAL, gamma: sp.Rational(1, 20)}
     assert loss.regime.holds(near)
@@ -274,13 +313,16 @@ def test_weight_zero_at_the_point_still_in_the_formula():
     assert ok, z
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Circuit([["__import__('os')"]], [[1]]),
-    lambda: Circuit([[1]], [[1]], b2=["b"]),
-    lambda: expected_loss(HALF_ABS, SparseUniform(0), at={w: "1"}),
-    lambda: expected_loss(HALF_ABS.subs({w: 1}), SparseUniform(0), ["1"]),
-    lambda: SparseUniform("S"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Circuit([["__import__('os')"]], [[1]]),
+        lambda: Circuit([[1]], [[1]], b2=["b"]),
+        lambda: expected_loss(HALF_ABS, SparseUniform(0), at={w: "1"}),
+        lambda: expected_loss(HALF_ABS.subs({w: 1}), SparseUniform(0), ["1"]),
+        lambda: SparseUniform("S"),
+    ],
+)
 def test_text_is_never_sympified(make):
     with pytest.raises(SuperlossError, match="text|must be"):
         make()
@@ -294,7 +336,7 @@ def test_trained_size_float_network_matches_monte_carlo(sparsity):
 
     W1, W2, b2 = trained_size_weights()
     circuit = Circuit(W1.tolist(), W2.tolist(), b2=b2.tolist())
-    importance = [0.7 ** i for i in range(6)]
+    importance = [0.7**i for i in range(6)]
     loss = expected_loss(circuit, SparseUniform(S), importance)
     values = {S: sparsity}
     ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), circuit, SparseUniform(S), importance, values)

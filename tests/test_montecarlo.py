@@ -49,8 +49,7 @@ def test_one_feature_symbolic_weight(w):
 def test_sparse_one_feature():
     # A zero feature gives zero loss (|0| = ReLU(0) = 0), so only the active fraction counts.
     W, S = sym("w"), sym("S")
-    result = mc(Circuit([[W]], [[1]]), SparseUniform(S), values={W: 0.5, S: 0.9},
-                              samples=2_000_000)
+    result = mc(Circuit([[W]], [[1]]), SparseUniform(S), values={W: 0.5, S: 0.9}, samples=2_000_000)
     assert_matches(result, (1 - 0.9) * one_feature(0.5))
 
 
@@ -69,8 +68,7 @@ def test_per_feature_sparsity_and_importance():
     # its loss is I_1 * P(active) * E[x^2] = I_1 (1 - S_1) / 3.
     S0, S1, I1 = sym("S_0"), sym("S_1"), sym("I_1")
     c = Circuit([[1, 0], [-1, 0]], [[1, 1], [0, 0]])
-    result = mc(c, SparseUniform([S0, S1]), [1, I1], {S0: 0.2, S1: 0.4, I1: 3},
-                              samples=400_000)
+    result = mc(c, SparseUniform([S0, S1]), [1, I1], {S0: 0.2, S1: 0.4, I1: 3}, samples=400_000)
     assert_matches(result, 3 * 0.6 / 3)
 
 
@@ -146,8 +144,9 @@ def test_forward():
     b1, b2 = np.array([0.0, -1.0]), np.array([0.5, 0.0])
     # Row 0: hidden (-2, 1) -> ReLU (0, 1) -> (1.5, 0.5). Row 1: hidden (0.5, 0) -> (1.0, -0.5).
     assert np.allclose(forward(W1, W2, b1, b2, x), [[1.5, 0.5], [1.0, 0.0]])
-    assert np.allclose(forward(W1, W2, b1, b2, x, hidden="linear", output="linear"),
-                       [[0.5 + -2 + 1, 2 + 0.5], [0.5 + 0.5 + 0, -0.5]])
+    assert np.allclose(
+        forward(W1, W2, b1, b2, x, hidden="linear", output="linear"), [[0.5 + -2 + 1, 2 + 0.5], [0.5 + 0.5 + 0, -0.5]]
+    )
 
 
 def test_missing_symbols():
@@ -162,14 +161,17 @@ def test_missing_symbols():
         monte_carlo_loss(Problem(c, SparseUniform(S), free=[W], fixed={S: 0.5}))
 
 
-@pytest.mark.parametrize("values", [
-    {"S": 1.5, "w": 1, "I_w": 1},       # sparsity outside [0, 1]
-    {"S": 0.5, "w": 1, "I_w": -1},      # negative importance
-    {"S": 0.5, "w": math.inf, "I_w": 1},
-    {"S": 0.5, "w": sp.I, "I_w": 1},
-    {"S": 0.5, "w": "x", "I_w": 1},
-    {"S": 0.5, "w": 1, "I_w": 1, "v": 2},     # a symbol the problem does not use
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"S": 1.5, "w": 1, "I_w": 1},  # sparsity outside [0, 1]
+        {"S": 0.5, "w": 1, "I_w": -1},  # negative importance
+        {"S": 0.5, "w": math.inf, "I_w": 1},
+        {"S": 0.5, "w": sp.I, "I_w": 1},
+        {"S": 0.5, "w": "x", "I_w": 1},
+        {"S": 0.5, "w": 1, "I_w": 1, "v": 2},  # a symbol the problem does not use
+    ],
+)
 def test_bad_values(values):
     with pytest.raises(SuperlossError):
         mc(Circuit([[sym("w")]], [[1]]), SparseUniform(sym("S")), [sym("I_w")], values, samples=100)

@@ -27,8 +27,20 @@ def test_half_absolute_value_optimum_by_hand():
 
 def test_inhibition_strength_matches_a_dense_scan_of_the_piecewise_loss():
     fixed = {s: v for s, v in CANONICAL.items() if s != kappa}
-    best = optimize(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 40)}, fixed={**fixed, S: sp.Rational(9, 10)}), starts=6, samples=0)
-    pw = piecewise_loss(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 40)}, fixed=fixed))
+    best = optimize(
+        Problem(
+            asymmetric_inhibition(),
+            SparseUniform(S),
+            IMPORTANCE,
+            free={kappa: (0, 40)},
+            fixed={**fixed, S: sp.Rational(9, 10)},
+        ),
+        starts=6,
+        samples=0,
+    )
+    pw = piecewise_loss(
+        Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 40)}, fixed=fixed)
+    )
     scan = sp.lambdify(kappa, pw.expr.subs(S, sp.Rational(9, 10)), "numpy")
     grid = np.linspace(0.001, 40, 40000)  # kappa = 0 itself divides by zero in other pieces
     values = np.array([float(scan(k)) for k in grid])
@@ -39,7 +51,12 @@ def test_inhibition_strength_matches_a_dense_scan_of_the_piecewise_loss():
 
 def test_optimal_kappa_is_a_root_of_its_exact_stationary_condition():
     fixed = {**{s: v for s, v in CANONICAL.items() if s != kappa}, S: sp.Rational(9, 10)}
-    best = optimize(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 100)}, fixed=fixed), starts=4, samples=0, global_search=True)
+    best = optimize(
+        Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={kappa: (0, 100)}, fixed=fixed),
+        starts=4,
+        samples=0,
+        global_search=True,
+    )
     condition = stationary(best.regime, kappa)
     roots = condition.roots_at(fixed)
     assert min(abs(r - best.params[kappa]) for r in roots) < 1e-6
@@ -50,7 +67,12 @@ def test_optimal_output_biases_are_roots_of_their_exact_stationary_conditions():
     """Each output bias enters only its own output's terms: one polynomial condition each."""
     biases = syms("b_a b_b b_c")
     fixed = {**{s: v for s, v in CANONICAL.items() if s not in biases}, S: sp.Rational(9, 10)}
-    best = optimize(Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={b: (-1, 1) for b in biases}, fixed=fixed), starts=3, samples=0, global_search=False)
+    best = optimize(
+        Problem(asymmetric_inhibition(), SparseUniform(S), IMPORTANCE, free={b: (-1, 1) for b in biases}, fixed=fixed),
+        starts=3,
+        samples=0,
+        global_search=False,
+    )
     assert best.verdict == "minimum" and best.gradient_norm < 1e-8
     point = {**fixed, **{b: sp.Rational(v) for b, v in best.params.items()}}
     for b in biases:
@@ -62,7 +84,13 @@ def test_optimal_output_biases_are_roots_of_their_exact_stationary_conditions():
 def test_certificate_reports_the_rescaling_as_a_flat_direction_and_agrees_with_monte_carlo():
     w, o = syms("w o")
     fixed = {S: sp.Rational(9, 10), **{b: sp.Rational(-1, 50) for b in syms("b_a b_b b_c")}}
-    best = optimize(Problem(symmetric_superposition(), SparseUniform(S), IMPORTANCE, free={w: (0.1, 5), o: (0.1, 5)}, fixed=fixed), starts=4, seed=3, samples=2_000_000, global_search=True)
+    best = optimize(
+        Problem(symmetric_superposition(), SparseUniform(S), IMPORTANCE, free={w: (0.1, 5), o: (0.1, 5)}, fixed=fixed),
+        starts=4,
+        seed=3,
+        samples=2_000_000,
+        global_search=True,
+    )
     assert best.verdict == "minimum" and len(best.hessian_eigenvalues) == 1
     (flat,) = best.symmetries
     assert flat == pytest.approx({w: best.params[w], o: -best.params[o]})
@@ -73,12 +101,14 @@ def test_certificate_reports_the_rescaling_as_a_flat_direction_and_agrees_with_m
     assert np.linalg.norm(f.hessian(x) @ v) < 1e-8 * np.linalg.norm(f.hessian(x)) * np.linalg.norm(v)
     assert best.global_loss == pytest.approx(best.loss, rel=1e-9)
     assert best.monte_carlo.stderr < 0.01 * best.loss and abs(best.zscore) < 5
-    assert abs(best.monte_carlo.zscore(1.03 * best.loss)) > 5    # the check can fail
+    assert abs(best.monte_carlo.zscore(1.03 * best.loss)) > 5  # the check can fail
 
 
 def test_json_result_names_parameters_and_certificate():
     w = sym("w")
-    data = optimize(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (0.5, 3)}), starts=2, samples=10_000).to_dict()
+    data = optimize(
+        Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (0.5, 3)}), starts=2, samples=10_000
+    ).to_dict()
     assert set(data["params"]) == {"w"} and data["certificate"]["verdict"] == "minimum"
     assert data["certificate"]["monte_carlo"]["samples"] == 10_000
 
@@ -90,27 +120,41 @@ def test_an_optimum_on_a_bound_is_reported_with_its_outward_gradient():
     assert best.gradient_norm == 0.0 and best.verdict == "minimum"
 
 
-@pytest.mark.parametrize("free, message", [
-    ({kappa: (1, 1)}, "low < high"),
-    ({kappa: (0, float("inf"))}, "finite"),
-    ({kappa: "wide"}, "expected"),
-    ({}, "nothing to optimize"),
-])
+@pytest.mark.parametrize(
+    "free, message",
+    [
+        ({kappa: (1, 1)}, "low < high"),
+        ({kappa: (0, float("inf"))}, "finite"),
+        ({kappa: "wide"}, "expected"),
+        ({}, "nothing to optimize"),
+    ],
+)
 def test_bad_bounds(free, message):
     fixed = {s: v for s, v in CANONICAL.items() if s != kappa}
     with pytest.raises(SuperlossError, match=message):
         optimize(Problem(asymmetric_inhibition(), SparseUniform(sp.Rational(1, 2)), free=free, fixed=fixed))
     # A weight left out of the fixed ones and the free ones is named.
     with pytest.raises(SuperlossError, match="no value for kappa"):
-        optimize(Problem(asymmetric_inhibition(), SparseUniform(sp.Rational(1, 2)), free={sym("w_a"): (0, 1)},
-                         fixed={s: v for s, v in fixed.items() if s.name != "w_a"}))
+        optimize(
+            Problem(
+                asymmetric_inhibition(),
+                SparseUniform(sp.Rational(1, 2)),
+                free={sym("w_a"): (0, 1)},
+                fixed={s: v for s, v in fixed.items() if s.name != "w_a"},
+            )
+        )
 
 
 def test_regimes_are_not_shared_between_laws_with_different_numeric_sparsities():
     """1/3 - |w|/3 + w^2/6 at S = 0 is 1/6 at w = 1; at S = 1/2 the loss halves."""
     w = sym("w")
     for sparsity, expected in ((0, 1 / 6), (sp.Rational(1, 2), 1 / 12)):
-        best = optimize(Problem(Circuit([[w]], [[1]]), SparseUniform(sparsity), free={w: (0.2, 3)}), starts=2, samples=0, global_search=False)
+        best = optimize(
+            Problem(Circuit([[w]], [[1]]), SparseUniform(sparsity), free={w: (0.2, 3)}),
+            starts=2,
+            samples=0,
+            global_search=False,
+        )
         assert best.loss == pytest.approx(expected, rel=1e-9)
 
 

@@ -37,15 +37,25 @@ def test_optimal_loss_never_falls_as_the_rider_matters_more():
 def test_phase_figure_marks_the_free_models(tmp_path):
     from numeric.plots import phase_figure, save
 
-    record = {"S": [0.5, 0.9, 0.99], "I_b": [0.1, 1.0], "structure": [["rider dropped"] * 3,
-              ["rider dropped", "asymmetric with inhibition", "asymmetric with inhibition"]],
-              "bought": [[0, 0, 0], [0, 0.3, 0.8]]}
+    record = {
+        "S": [0.5, 0.9, 0.99],
+        "I_b": [0.1, 1.0],
+        "structure": [
+            ["rider dropped"] * 3,
+            ["rider dropped", "asymmetric with inhibition", "asymmetric with inhibition"],
+        ],
+        "bought": [[0, 0, 0], [0, 0.3, 0.8]],
+    }
     overlay = {"S": [0.5, 0.99], "I_b": [0.1, 1.0], "motif": [[0, 0.5], [0, 1]]}
     fig = phase_figure(record, overlay=overlay)
     left = fig.axes[0]
     filled, empty = left.collections[-2:]
     assert len(filled.get_offsets()) == 2 and len(empty.get_offsets()) == 2
     labels = [t.get_text() for t in left.get_legend().get_texts()]
-    assert labels == ["rider dropped", "asymmetric with inhibition", "free models with the motif",
-                      "free models without it"]
+    assert labels == [
+        "rider dropped",
+        "asymmetric with inhibition",
+        "free models with the motif",
+        "free models without it",
+    ]
     assert all(p.stat().st_size > 0 for p in save(fig, tmp_path / "phase"))

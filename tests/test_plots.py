@@ -39,8 +39,9 @@ def _boundaries(ax) -> dict:
         if gid.startswith("boundary: "):
             assert isinstance(child, ContourSet)
             vertices = np.vstack([p.vertices for p in child.get_paths() if len(p.vertices)])
-            out[sp.sympify(gid.removeprefix("boundary: "), locals={"w": w, "v": v, "kappa": kappa,
-                                                                   "delta": delta})] = vertices
+            out[sp.sympify(gid.removeprefix("boundary: "), locals={"w": w, "v": v, "kappa": kappa, "delta": delta})] = (
+                vertices
+            )
     return out
 
 
@@ -84,9 +85,13 @@ def test_landscape_of_the_motif_draws_its_regime_boundaries_in_kappa_and_delta()
     fixed = {S: sp.Rational(9, 10), I_b: sp.Rational(3, 10)}
     law, importance = SparseUniform(S), [1, I_b, 1]
     regime = expected_loss(asymmetric_inhibition(), law, importance, at=CANONICAL)
-    point = SimpleNamespace(params={p: float(x) for p, x in CANONICAL.items()}, fixed=fixed, regime=regime,
-                            bounds={kappa: (0.0, 1000.0), delta: (0.0, 1.0)},
-                            problem=Problem(asymmetric_inhibition(), law, importance, fixed=fixed))
+    point = SimpleNamespace(
+        params={p: float(x) for p, x in CANONICAL.items()},
+        fixed=fixed,
+        regime=regime,
+        bounds={kappa: (0.0, 1000.0), delta: (0.0, 1.0)},
+        problem=Problem(asymmetric_inhibition(), law, importance, fixed=fixed),
+    )
     fig = plots.landscape(point, "kappa", "delta", span={kappa: (0, 40), delta: (0, 1)}, points=5)
     ax = fig.axes[0]
     assert ax.get_xlabel() == r"$\kappa$" and ax.get_ylabel() == r"$\delta$"
@@ -142,11 +147,13 @@ def _case(S_, I, **losses) -> dict:
 
 
 def test_loss_against_sparsity_from_study_dicts():
-    cases = [_case("1/2", "1/10", full=0.0068, rider_dropped=0.0068, symmetric=0.042),
-             _case("9/10", "1/10", full=0.0016, rider_dropped=0.0016, symmetric=0.009),
-             _case("99/100", "1/10", full=4.3e-5, rider_dropped=1.7e-4, symmetric=9.2e-4),
-             _case("0.5", "1", full=0.068, no_leak=0.068),
-             _case("0.99", "1", full=1.5e-4, no_leak=2.3e-4)]
+    cases = [
+        _case("1/2", "1/10", full=0.0068, rider_dropped=0.0068, symmetric=0.042),
+        _case("9/10", "1/10", full=0.0016, rider_dropped=0.0016, symmetric=0.009),
+        _case("99/100", "1/10", full=4.3e-5, rider_dropped=1.7e-4, symmetric=9.2e-4),
+        _case("0.5", "1", full=0.068, no_leak=0.068),
+        _case("0.99", "1", full=1.5e-4, no_leak=2.3e-4),
+    ]
     fig = plots.loss_against_sparsity(cases)
     assert len(fig.axes) == 2
     low, high = fig.axes
@@ -166,8 +173,16 @@ def test_loss_against_sparsity_from_study_dicts():
 
 def test_loss_against_sparsity_from_case_objects_and_bad_input():
     optimum = SimpleNamespace
-    cases = [Case(sp.Rational(s), sp.Rational(3, 10), {"full": optimum(loss=x), "no leak": optimum(loss=2 * x)},
-                  "asymmetric with inhibition", []) for s, x in (("7/10", 0.013), ("97/100", 4.6e-4))]
+    cases = [
+        Case(
+            sp.Rational(s),
+            sp.Rational(3, 10),
+            {"full": optimum(loss=x), "no leak": optimum(loss=2 * x)},
+            "asymmetric with inhibition",
+            [],
+        )
+        for s, x in (("7/10", 0.013), ("97/100", 4.6e-4))
+    ]
     fig = plots.loss_against_sparsity(cases)
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
     with pytest.raises(SuperlossError, match="unknown variant 'other'"):
@@ -219,8 +234,9 @@ def test_weight_diagram_checks_its_input():
 
 
 def test_training_curves_of_a_short_run(tmp_path):
-    result = train("hidden", 3, 5, [0.7, 0.9], [1, 0.3, 1], seeds=[0, 1], config=TrainConfig(steps=30, batch=64),
-                   progress=False)
+    result = train(
+        "hidden", 3, 5, [0.7, 0.9], [1, 0.3, 1], seeds=[0, 1], config=TrainConfig(steps=30, batch=64), progress=False
+    )
     fig = plots.training_curves(result)
     assert len(fig.axes) == 1
     ax = fig.axes[0]
@@ -245,8 +261,10 @@ def test_training_curves_of_a_short_run(tmp_path):
 
 
 def test_every_figure_is_in_the_house_style():
-    figures = [plots.weight_diagram(asymmetric_inhibition().subs(CANONICAL)),
-               plots.loss_against_sparsity([_case("1/2", "1", full=0.07), _case("9/10", "1", full=0.008)])]
+    figures = [
+        plots.weight_diagram(asymmetric_inhibition().subs(CANONICAL)),
+        plots.loss_against_sparsity([_case("1/2", "1", full=0.07), _case("9/10", "1", full=0.008)]),
+    ]
     for fig in figures:
         assert fig.get_figwidth() == plots.WIDTH["single"]
         FigureCanvasAgg(fig).draw()  # ticks are made at draw time, outside the style's settings
@@ -259,6 +277,8 @@ def test_every_figure_is_in_the_house_style():
 
 
 def test_no_pyplot_and_no_matplotlib_in_analytic():
-    code = ("import sys, analytic, analytic.presets; assert 'matplotlib' not in sys.modules; "
-            "import numeric.plots; assert 'matplotlib.pyplot' not in sys.modules")
+    code = (
+        "import sys, analytic, analytic.presets; assert 'matplotlib' not in sys.modules; "
+        "import numeric.plots; assert 'matplotlib.pyplot' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -38,8 +38,9 @@ def test_value_agrees_with_monte_carlo_where_weights_vanish():
     """A corner where closed forms divide by zero: the rider dropped, no inhibition."""
     point = {**{p: 0 for p in PARAMS}, sym("w_a"): 1, sym("o_a"): 1, S: sp.Rational(1, 2), I_b: 1}
     weights = {p: point[p] for p in PARAMS}
-    pointwise = PointwiseLoss(Problem(STUDY.circuit, STUDY.law, STUDY.importance, free=PARAMS,
-                                      fixed={S: point[S], I_b: point[I_b]}))
+    pointwise = PointwiseLoss(
+        Problem(STUDY.circuit, STUDY.law, STUDY.importance, free=PARAMS, fixed={S: point[S], I_b: point[I_b]})
+    )
     value = pointwise.value([float(weights[p]) for p in PARAMS])
     ok, _ = agrees_with_monte_carlo(value, STUDY.circuit, STUDY.law, STUDY.importance, point, seed=5)
     wrong, _ = agrees_with_monte_carlo(1.03 * value, STUDY.circuit, STUDY.law, STUDY.importance, point, seed=5)
@@ -48,7 +49,8 @@ def test_value_agrees_with_monte_carlo_where_weights_vanish():
 
 def test_only_weights_can_be_free():
     with pytest.raises(SuperlossError, match="not weights"):
-        PointwiseLoss(Problem(STUDY.circuit, STUDY.law, STUDY.importance, free=[S],
-                              fixed={I_b: 1, **{p: 1 for p in PARAMS}}))
+        PointwiseLoss(
+            Problem(STUDY.circuit, STUDY.law, STUDY.importance, free=[S], fixed={I_b: 1, **{p: 1 for p in PARAMS}})
+        )
     with pytest.raises(SuperlossError, match="no value for"):
         PointwiseLoss(Problem(STUDY.circuit, SparseUniform(S), STUDY.importance, free=PARAMS, fixed={I_b: 1}))

@@ -17,33 +17,44 @@ MOTIF = asymmetric_inhibition()
 IMPORTANCE = [1, I_b, 1]
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: Problem(Circuit([[S]], [[1]]), SparseUniform(S)), "S is both a weight of the circuit and a symbol of "
-                                                               "the feature law"),
-    (lambda: Problem(Circuit([[I_b, 1]], [[1], [1]]), SparseUniform(0), [1, I_b]), "I_b is both a weight"),
-    (lambda: Problem(Circuit([[sp.Symbol("pi")]], [[1]]), SparseUniform(0)), "'pi' reads as a constant"),
-    (lambda: Problem(Circuit([[w, sp.Symbol("w")]], [[1], [1]]), SparseUniform(0)), "two different symbols"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={I_b: -1}), "negative (-1)"),
-    (lambda: Problem(MOTIF, SparseUniform(S), [1, -2, 1]), "negative (-2)"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={S: sp.Rational(3, 2)}), "outside [0, 1]"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={"zeta": 1}), "zeta is not a symbol"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, free=["kappa"], fixed={"kappa": 1}), "both free and fixed"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, free=["kappa", "kappa"]), "given twice"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={S: "0.5"}), "is text"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={S: sp.oo}), "not a finite real number"),
-    (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, free={"kappa": (1, 0)}), "low < high"),
-    (lambda: Problem(MOTIF, SparseUniform([S, S]), IMPORTANCE), "2 entries, but the circuit has 3"),
-    (lambda: Problem(MOTIF, OneHot(), [1, 2]), "importance has 2 entries"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: Problem(Circuit([[S]], [[1]]), SparseUniform(S)),
+            "S is both a weight of the circuit and a symbol of the feature law",
+        ),
+        (lambda: Problem(Circuit([[I_b, 1]], [[1], [1]]), SparseUniform(0), [1, I_b]), "I_b is both a weight"),
+        (lambda: Problem(Circuit([[sp.Symbol("pi")]], [[1]]), SparseUniform(0)), "'pi' reads as a constant"),
+        (lambda: Problem(Circuit([[w, sp.Symbol("w")]], [[1], [1]]), SparseUniform(0)), "two different symbols"),
+        (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={I_b: -1}), "negative (-1)"),
+        (lambda: Problem(MOTIF, SparseUniform(S), [1, -2, 1]), "negative (-2)"),
+        (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={S: sp.Rational(3, 2)}), "outside [0, 1]"),
+        (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={"zeta": 1}), "zeta is not a symbol"),
+        (
+            lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, free=["kappa"], fixed={"kappa": 1}),
+            "both free and fixed",
+        ),
+        (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, free=["kappa", "kappa"]), "given twice"),
+        (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={S: "0.5"}), "is text"),
+        (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, fixed={S: sp.oo}), "not a finite real number"),
+        (lambda: Problem(MOTIF, SparseUniform(S), IMPORTANCE, free={"kappa": (1, 0)}), "low < high"),
+        (lambda: Problem(MOTIF, SparseUniform([S, S]), IMPORTANCE), "2 entries, but the circuit has 3"),
+        (lambda: Problem(MOTIF, OneHot(), [1, 2]), "importance has 2 entries"),
+    ],
+)
 def test_bad_problems_are_refused_in_one_line(make, message):
-    with pytest.raises(SuperlossError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")) as info:
+    with pytest.raises(
+        SuperlossError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ) as info:
         make()
     assert "\n" not in str(info.value)
 
 
 def test_roles_names_and_new_problems():
-    problem = Problem(MOTIF, SparseUniform(S), IMPORTANCE, free={"kappa": (0, 40), sp.Symbol("delta"): (0, 1)},
-                      fixed={"S": 0.9})
+    problem = Problem(
+        MOTIF, SparseUniform(S), IMPORTANCE, free={"kappa": (0, 40), sp.Symbol("delta"): (0, 1)}, fixed={"S": 0.9}
+    )
     kappa, delta = syms("kappa delta")
     assert problem.params == (kappa, delta) and problem.bounds == {kappa: (0.0, 40.0), delta: (0.0, 1.0)}
     assert problem.numbers == {S: sp.Float(0.9)} and I_b in problem.unset and kappa not in problem.unset
@@ -70,8 +81,7 @@ def test_the_loss_of_the_all_zero_model_sets_the_scale():
 def test_a_perfect_fit_prints_a_loss_of_zero_and_checks_it_by_an_absolute_tolerance():
     # ReLU(w x) + ReLU(-x) is |x| at w = 1: the float engines give a few rounding errors there.
     circuit = Circuit([[w], [-1]], [[1, 1]])
-    best = optimize(Problem(circuit, SparseUniform(sp.Rational(1, 2)), free={w: (0.5, 2)}), starts=3,
-                    samples=20_000)
+    best = optimize(Problem(circuit, SparseUniform(sp.Rational(1, 2)), free={w: (0.5, 2)}), starts=3, samples=20_000)
     assert best.loss == 0.0 and best.params[w] == pytest.approx(1.0, abs=1e-6)
     assert best.monte_carlo.zero_variance and best.zscore is None and best.monte_carlo.agrees(best.loss)
     text = str(best)
@@ -88,9 +98,9 @@ def test_conditions_that_are_always_true_are_dropped_before_they_are_counted_or_
     # Unfiltered, t**2 + 1 > 0 would be a fifth condition (printed as True).
     assert [str(c) for c in loss.conditions] == ["t > 0", "t + 1 > 0", "t < 1", "t**2 + 2*t < 1"]
     assert "True" not in align(loss)
-    assert Regime.from_factors({(t ** 2 + 1, 1), (w, 1), (t ** 2 * w ** 4 + 3, 1)}).conditions == (w > 0,)
+    assert Regime.from_factors({(t**2 + 1, 1), (w, 1), (t**2 * w**4 + 3, 1)}).conditions == (w > 0,)
     # The check is sound: a sum of squares without a positive constant can vanish.
-    assert len(Regime.from_factors({(t ** 2 + w ** 2, 1)}).conditions) == 1
+    assert len(Regime.from_factors({(t**2 + w**2, 1)}).conditions) == 1
 
 
 def test_numerical_conditions_are_not_bad_input_and_bad_input_is_never_retried():

@@ -104,15 +104,21 @@ def test_the_papers_three_configurations_have_the_closed_forms_the_docs_use():
         zero = {"b_1": 0.0, "b_2": 0.0}
         assert _loss({"w_1": 1.0, "w_2": 0.0, **zero}, density, r) == pytest.approx(r * density / 3, rel=1e-12)
         assert _loss({"w_1": 0.0, "w_2": 1.0, **zero}, density, r) == pytest.approx(density / 3, rel=1e-12)
-        assert _loss({"w_1": 1.0, "w_2": -1.0, **zero}, density, r) == pytest.approx((1 + r) * density ** 2 / 6,
-                                                                                       rel=1e-12)
+        assert _loss({"w_1": 1.0, "w_2": -1.0, **zero}, density, r) == pytest.approx(
+            (1 + r) * density**2 / 6, rel=1e-12
+        )
 
 
 def test_a_grid_optimum_is_the_certified_optimum_and_agrees_with_monte_carlo(grid):
     circuit, symbols = reconstruction_circuit()
     point = grid.params[0][1]  # r = 0.1, density 0.1: superposition
     fixed = {S: 1 - DENSITIES[1], R: IMPORTANCES[0]}
-    best = optimize(Problem(circuit, law(), importance(), free=BOX, fixed=fixed), starts=2, samples=0, x0={p: point[p.name] for p in symbols})
+    best = optimize(
+        Problem(circuit, law(), importance(), free=BOX, fixed=fixed),
+        starts=2,
+        samples=0,
+        x0={p: point[p.name] for p in symbols},
+    )
     assert best.loss == pytest.approx(grid.loss[0, 1], rel=1e-8)
     assert best.verdict == "minimum" and not best.active_bounds
     assert classify(best.params) == grid.structure[0, 1]

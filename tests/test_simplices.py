@@ -24,12 +24,25 @@ RTOL = 1e-9
 
 def exact_term(W1, W2, b1, b2, i, A, hidden, output, target, low, high) -> float:
     """The same integral by the exact engine, the floats taken at their binary value."""
+
     def fr(x):
         return Fraction(float(x))
 
-    planes = TermPlanes([[fr(x) for x in row] for row in W1], [[fr(x) for x in row] for row in W2],
-                        [fr(x) for x in b1], [fr(x) for x in b2], i, tuple(A), hidden, output, target,
-                        Fraction(1), fr(low), fr(high), feeds=tuple(j for j in range(len(W1)) if W2[i][j] != 0))
+    planes = TermPlanes(
+        [[fr(x) for x in row] for row in W1],
+        [[fr(x) for x in row] for row in W2],
+        [fr(x) for x in b1],
+        [fr(x) for x in b2],
+        i,
+        tuple(A),
+        hidden,
+        output,
+        target,
+        Fraction(1),
+        fr(low),
+        fr(high),
+        feeds=tuple(j for j in range(len(W1)) if W2[i][j] != 0),
+    )
     geo, cells = cells_of_term(planes)
     return float(integrate_cells(geo, cells, planes, lambda v: list(geo.points[v])))
 
@@ -51,17 +64,22 @@ def random_network(rng, n: int, m: int, bias: str, sparse: bool):
     return W1, W2, b1, rng.normal(0, 0.3, n)
 
 
-CONFIGS = [(hidden, output, target, bounds)
-           for hidden in ("relu", "linear") for output in ("relu", "linear")
-           for target in ("abs", "identity") for bounds in ((-1.0, 1.0), (0.0, 1.0))]
+CONFIGS = [
+    (hidden, output, target, bounds)
+    for hidden in ("relu", "linear")
+    for output in ("relu", "linear")
+    for target in ("abs", "identity")
+    for bounds in ((-1.0, 1.0), (0.0, 1.0))
+]
 
 
 @pytest.mark.parametrize("seed, hidden, output, target, bounds", [(k, *c) for k, c in enumerate(CONFIGS)])
 def test_random_networks_match_exact_engine(seed, hidden, output, target, bounds):
     rng = np.random.default_rng(seed)
     low, high = bounds
-    for trial, (n, m, bias, sparse) in enumerate([(2, 3, "none", False), (3, 4, "some", False),
-                                                   (3, 5, "none", True), (2, 5, "some", True)]):
+    for trial, (n, m, bias, sparse) in enumerate(
+        [(2, 3, "none", False), (3, 4, "some", False), (3, 5, "none", True), (2, 5, "some", True)]
+    ):
         W1, W2, b1, b2 = random_network(rng, n, m, bias, sparse)
         for i in range(n):
             for A in patterns(n):
@@ -136,8 +154,11 @@ def test_trained_size_network_all_terms():
     W1, W2, b2 = trained_size_weights()
     b1 = np.zeros(len(W1))
     cells.clear_cache()
-    terms = {(i, A): term_integral(W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
-             for i in range(6) for A in patterns(6)}
+    terms = {
+        (i, A): term_integral(W1, W2, b1, b2, i, A, "relu", "relu", "abs", -1.0, 1.0)
+        for i in range(6)
+        for A in patterns(6)
+    }
     assert all(np.isfinite(v) and v >= 0 for v in terms.values())
     # The 6-dimensional cells tile the cube.
     geo = cells.cached_arrangement(np.ascontiguousarray(W1), b1, -1.0, 1.0)
@@ -153,9 +174,11 @@ def test_segments_are_the_general_cells():
     # coincide, sit on the ends of the segment, or lie outside it.
     rng = np.random.default_rng(11)
     cases = [(rng.normal(size=(4, 1)), rng.normal(size=4) * 0.5) for _ in range(20)]
-    cases += [(np.array([[1.0], [2.0], [-1.0]]), np.array([0.0, 0.0, 0.0])),
-              (np.array([[1.0], [1.0]]), np.array([1.0, -1.0])),
-              (np.array([[3.0], [-0.5]]), np.array([9.0, 2.0]))]
+    cases += [
+        (np.array([[1.0], [2.0], [-1.0]]), np.array([0.0, 0.0, 0.0])),
+        (np.array([[1.0], [1.0]]), np.array([1.0, -1.0])),
+        (np.array([[3.0], [-0.5]]), np.array([9.0, 2.0])),
+    ]
     for a, c in cases:
         fast, general = cells._segments(a, c, -1.0, 1.0), cells._cut_and_pull(a, c, -1.0, 1.0)
 
@@ -177,8 +200,11 @@ def test_fan_is_the_general_cells():
     # against the general cutting, with lines through corners and repeated lines.
     rng = np.random.default_rng(12)
     cases = [rng.normal(size=(h, 2)) for h in (1, 2, 3, 5) for _ in range(5)]
-    cases += [np.array([[1.0, 1.0], [1.0, -1.0]]), np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]),
-              np.array([[0.3, -0.7], [-0.6, 1.4]])]
+    cases += [
+        np.array([[1.0, 1.0], [1.0, -1.0]]),
+        np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]),
+        np.array([[0.3, -0.7], [-0.6, 1.4]]),
+    ]
     for a in cases:
         for low, high in ((-1.0, 1.0), (-0.5, 2.0)):
             c = np.zeros(len(a))
@@ -196,8 +222,11 @@ def test_cone_is_the_general_cells():
     # the general cutting, with planes through edges and corners and repeated planes.
     rng = np.random.default_rng(13)
     cases = [rng.normal(size=(h, 3)) for h in (1, 2, 3, 5) for _ in range(4)]
-    cases += [np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0], [1.0, 0.0, -1.0]]),
-              np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]), np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])]
+    cases += [
+        np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0], [1.0, 0.0, -1.0]]),
+        np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]),
+        np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),
+    ]
     for a in cases:
         for low, high in ((-1.0, 1.0), (-0.5, 2.0)):
             c = np.zeros(len(a))

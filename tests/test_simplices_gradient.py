@@ -15,8 +15,12 @@ import pytest
 
 from analytic.simplices import pattern_gradient, term_gradient, term_integral
 
-CONFIGS = [(hidden, output, target)
-           for hidden in ("relu", "linear") for output in ("relu", "linear") for target in ("abs", "identity")]
+CONFIGS = [
+    (hidden, output, target)
+    for hidden in ("relu", "linear")
+    for output in ("relu", "linear")
+    for target in ("abs", "identity")
+]
 
 
 def patterns(n: int, sizes=None):
@@ -143,6 +147,7 @@ def test_kink_convention():
 
     def f(b):
         return term_integral(W1, W2, zero, np.array([b]), 0, (0,), "relu", "relu", "abs", -1.0, 1.0)
+
     h = 1e-7
     assert (f(0.0) - f(-h)) / h == pytest.approx(-0.5, abs=1e-6)
     assert (f(h) - f(0.0)) / h == pytest.approx(-1.5, abs=1e-6)
@@ -168,4 +173,4 @@ def test_rescaling_symmetry(hidden):
                 c = np.where(np.arange(m) == 1, 2.5, 1.0)
                 moved = term_integral(W1 * c[:, None], W2 / c, b1 * c, b2, i, A, hidden, "relu", target, -1.0, 1.0)
                 assert moved == pytest.approx(value, rel=1e-12, abs=1e-15)
-    assert alive > 50   # not every output is dead
+    assert alive > 50  # not every output is dead

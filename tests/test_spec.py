@@ -23,7 +23,10 @@ S, I_a, I_b, I_c, r = syms("S I_a I_b I_c r")
 
 def same_circuit(a: Circuit, b: Circuit) -> bool:
     return (
-        a.W1 == b.W1 and a.W2 == b.W2 and a.b1 == b.b1 and a.b2 == b.b2
+        a.W1 == b.W1
+        and a.W2 == b.W2
+        and a.b1 == b.b1
+        and a.b2 == b.b2
         and (a.hidden, a.output, a.target, a.features) == (b.hidden, b.output, b.target, b.features)
     )
 
@@ -297,76 +300,99 @@ def test_load_spec_missing_and_binary_files(tmp_path):
 
 _REJECTIONS = [
     ("[circuit\npreset = 1", "TOML syntax error"),
-    ("[circuit]\npreset = \"asymmetric_inhibition\"\n[law]\nkind = = 1\n", "line 4"),
+    ('[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = = 1\n', "line 4"),
     ("colour = 1\n" + MOTIF, "unknown key 'colour' in the top level"),
     (MOTIF.replace("[law]", "flavour = 2\n[law]"), "unknown key 'flavour' in [circuit]"),
     (MOTIF + "high = 1\nwidth = 3\n", "unknown key 'width' in [law] of kind sparse_uniform"),
     (MOTIF + "importance = [1, 1, 1]\n", "'importance' belongs at the top of the file"),
-    ("[law]\nkind = \"one_hot\"\n", "missing [circuit] table"),
-    ("[circuit]\npreset = \"asymmetric_inhibition\"\n", "missing [law] table"),
-    ("circuit = 3\n[law]\nkind = \"one_hot\"\n", "'circuit' must be a table"),
+    ('[law]\nkind = "one_hot"\n', "missing [circuit] table"),
+    ('[circuit]\npreset = "asymmetric_inhibition"\n', "missing [law] table"),
+    ('circuit = 3\n[law]\nkind = "one_hot"\n', "'circuit' must be a table"),
     (MOTIF.replace("[law]", "W1 = [[1]]\n[law]"), "both preset and W1"),
     (MOTIF.replace("asymmetric_inhibition", "asymmetric"), "unknown preset 'asymmetric' (known: asymmetric_inhibition"),
     (MOTIF.replace("[law]", "args = { n = 3 }\n[law]"), "bad arguments for preset 'asymmetric_inhibition'"),
-    (MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", "args = { n = \"k\" }\n[law]"),
-     "bad arguments for preset 'monosemantic_abs'"),
-    (MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", "args = { n = 0 }\n[law]"),
-     "monosemantic_abs needs n >= 1"),
-    (MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", "args = { n = 1000000 }\n[law]"),
-     "too large"),
-    (MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", "args = { n = true }\n[law]"),
-     "boolean"),
+    (
+        MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", 'args = { n = "k" }\n[law]'),
+        "bad arguments for preset 'monosemantic_abs'",
+    ),
+    (
+        MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", "args = { n = 0 }\n[law]"),
+        "monosemantic_abs needs n >= 1",
+    ),
+    (
+        MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", "args = { n = 1000000 }\n[law]"),
+        "too large",
+    ),
+    (
+        MOTIF.replace("asymmetric_inhibition", "monosemantic_abs").replace("[law]", "args = { n = true }\n[law]"),
+        "boolean",
+    ),
     (MOTIF.replace("[law]", "args = 3\n[law]"), "circuit.args must be a table"),
-    ("[circuit]\nW1 = [[1]]\n[law]\nkind = \"one_hot\"\n", "missing: W2"),
-    ("[circuit]\nW1 = [[1]]\nW2 = [[1]]\nargs = {}\n[law]\nkind = \"one_hot\"\n", "only for presets"),
-    ("[circuit]\nW1 = [[1, 2]]\nW2 = [[1, 2]]\n[law]\nkind = \"one_hot\"\n", "W2 has shape 1 x 2, expected 2 x 1"),
-    ("[circuit]\nW1 = [[1, 2], [3]]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n", "rows of different lengths"),
-    ("[circuit]\nW1 = [1, 2]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n", "list of rows"),
-    ("[circuit]\nW1 = [[1]]\nW2 = [[1]]\nhidden = \"tanh\"\n[law]\nkind = \"one_hot\"\n", "hidden='tanh' is not one of"),
-    ("[circuit]\nW1 = [[1]]\nW2 = [[1]]\nhidden = 1\n[law]\nkind = \"one_hot\"\n", "circuit.hidden must be a string"),
-    ("[circuit]\nW1 = [[1]]\nW2 = [[1]]\nfeatures = [\"a\", \"b\"]\n[law]\nkind = \"one_hot\"\n", "features must be 1"),
-    ("[circuit]\nW1 = [[1]]\nW2 = [[1]]\nb2 = [1, 2]\n[law]\nkind = \"one_hot\"\n", "b2 has 2 entries"),
-    ("[circuit]\nW1 = [[\"w + foo(2)\"]]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n",
-     "circuit.W1[0][0] 'w + foo(2)': unknown function 'foo' (only sqrt is allowed)"),
-    ("[circuit]\nW1 = [[\"__import__('os')\"]]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n", "circuit.W1[0][0]"),
-    ("[circuit]\nW1 = [[nan]]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n", "circuit.W1[0][0] is nan; numbers must be finite"),
-    ("[circuit]\nW1 = [[1]]\nW2 = [[-inf]]\n[law]\nkind = \"one_hot\"\n", "circuit.W2[0][0] is -inf"),
-    ("[circuit]\nW1 = [[true]]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n", "circuit.W1[0][0] is a boolean"),
-    ("[circuit]\nW1 = [[1979-05-27]]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n", "expected a number or an expression"),
-    ("[circuit]\nW1 = [[\"1/w\"]]\nW2 = [[1]]\nsubstitute = { w = 0 }\n[law]\nkind = \"one_hot\"\n",
-     "not a finite real expression"),
+    ('[circuit]\nW1 = [[1]]\n[law]\nkind = "one_hot"\n', "missing: W2"),
+    ('[circuit]\nW1 = [[1]]\nW2 = [[1]]\nargs = {}\n[law]\nkind = "one_hot"\n', "only for presets"),
+    ('[circuit]\nW1 = [[1, 2]]\nW2 = [[1, 2]]\n[law]\nkind = "one_hot"\n', "W2 has shape 1 x 2, expected 2 x 1"),
+    ('[circuit]\nW1 = [[1, 2], [3]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n', "rows of different lengths"),
+    ('[circuit]\nW1 = [1, 2]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n', "list of rows"),
+    ('[circuit]\nW1 = [[1]]\nW2 = [[1]]\nhidden = "tanh"\n[law]\nkind = "one_hot"\n', "hidden='tanh' is not one of"),
+    ('[circuit]\nW1 = [[1]]\nW2 = [[1]]\nhidden = 1\n[law]\nkind = "one_hot"\n', "circuit.hidden must be a string"),
+    ('[circuit]\nW1 = [[1]]\nW2 = [[1]]\nfeatures = ["a", "b"]\n[law]\nkind = "one_hot"\n', "features must be 1"),
+    ('[circuit]\nW1 = [[1]]\nW2 = [[1]]\nb2 = [1, 2]\n[law]\nkind = "one_hot"\n', "b2 has 2 entries"),
+    (
+        '[circuit]\nW1 = [["w + foo(2)"]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n',
+        "circuit.W1[0][0] 'w + foo(2)': unknown function 'foo' (only sqrt is allowed)",
+    ),
+    ('[circuit]\nW1 = [["__import__(\'os\')"]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n', "circuit.W1[0][0]"),
+    (
+        '[circuit]\nW1 = [[nan]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n',
+        "circuit.W1[0][0] is nan; numbers must be finite",
+    ),
+    ('[circuit]\nW1 = [[1]]\nW2 = [[-inf]]\n[law]\nkind = "one_hot"\n', "circuit.W2[0][0] is -inf"),
+    ('[circuit]\nW1 = [[true]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n', "circuit.W1[0][0] is a boolean"),
+    ('[circuit]\nW1 = [[1979-05-27]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n', "expected a number or an expression"),
+    (
+        '[circuit]\nW1 = [["1/w"]]\nW2 = [[1]]\nsubstitute = { w = 0 }\n[law]\nkind = "one_hot"\n',
+        "not a finite real expression",
+    ),
     (MOTIF.replace("sparse_uniform", "gaussian"), "unknown law kind 'gaussian' (known: sparse_uniform, one_hot)"),
-    (MOTIF.replace("kind = \"sparse_uniform\"\n", ""), "[law] needs kind"),
-    (MOTIF.replace("sparsity = \"S\"\n", ""), "needs sparsity"),
+    (MOTIF.replace('kind = "sparse_uniform"\n', ""), "[law] needs kind"),
+    (MOTIF.replace('sparsity = "S"\n', ""), "needs sparsity"),
     (MOTIF.replace("sparse_uniform", "one_hot"), "unknown key 'sparsity' in [law] of kind one_hot"),
-    (MOTIF.replace("\"S\"", "1.5"), "outside [0, 1]"),
-    (MOTIF.replace("\"S\"", "\"-1/2\""), "outside [0, 1]"),
-    (MOTIF.replace("\"S\"", "[\"S\", 2, 0]"), "outside [0, 1]"),
-    (MOTIF.replace("\"S\"", "[\"S\", 0]"), "law.sparsity has 2 entries, but the circuit has 3 features"),
-    (MOTIF.replace("\"S\"", "false"), "law.sparsity is a boolean"),
+    (MOTIF.replace('"S"', "1.5"), "outside [0, 1]"),
+    (MOTIF.replace('"S"', '"-1/2"'), "outside [0, 1]"),
+    (MOTIF.replace('"S"', '["S", 2, 0]'), "outside [0, 1]"),
+    (MOTIF.replace('"S"', '["S", 0]'), "law.sparsity has 2 entries, but the circuit has 3 features"),
+    (MOTIF.replace('"S"', "false"), "law.sparsity is a boolean"),
     (MOTIF.replace("[law]", "substitute = { S = 2 }\n[law]"), "outside [0, 1]"),
     (MOTIF + "low = 1\nhigh = 0\n", "must be below"),
-    (MOTIF + "low = \"a\"\n", "must be numbers"),
+    (MOTIF + 'low = "a"\n', "must be numbers"),
     ("importance = [1, 1]\n" + MOTIF, "importance has 2 entries, but the circuit has 3 features"),
     ("importance = [1, -1, 1]\n" + MOTIF, "importance of feature 'b' is negative (-1); importances must be >= 0"),
-    ("importance = [1, \"-1/2\", 1]\n" + MOTIF, "importances must be >= 0"),
-    ("importance = [1, \"r\", 1]\n" + MOTIF.replace("[law]", "substitute = { r = -2 }\n[law]"),
-     "importances must be >= 0"),
+    ('importance = [1, "-1/2", 1]\n' + MOTIF, "importances must be >= 0"),
+    (
+        'importance = [1, "r", 1]\n' + MOTIF.replace("[law]", "substitute = { r = -2 }\n[law]"),
+        "importances must be >= 0",
+    ),
     ("importance = [1, true, 1]\n" + MOTIF, "importance[1] is a boolean"),
-    ("importance = [1, \"1/r\", 1]\n" + MOTIF.replace("[law]", "substitute = { r = 0 }\n[law]"),
-     "importance of feature 'b' is zoo, which is not a finite real number"),
+    (
+        'importance = [1, "1/r", 1]\n' + MOTIF.replace("[law]", "substitute = { r = 0 }\n[law]"),
+        "importance of feature 'b' is zoo, which is not a finite real number",
+    ),
     ("importance = 3\n" + MOTIF, "importance must be a list or a table"),
     (MOTIF + "[importance]\nz = 2\n", "importance names feature 'z'; the features are a, b, c"),
-    (MOTIF.replace("[law]", "substitute = { zeta = 1 }\n[law]"),
-     "circuit.substitute names 'zeta', which does not occur in the circuit, law or importance"),
+    (
+        MOTIF.replace("[law]", "substitute = { zeta = 1 }\n[law]"),
+        "circuit.substitute names 'zeta', which does not occur in the circuit, law or importance",
+    ),
     (MOTIF.replace("[law]", "substitute = 3\n[law]"), "circuit.substitute must be a table"),
     (MOTIF + "[at]\nzeta = 1\n", "[at] names 'zeta', which does not occur"),
-    (MOTIF.replace("[law]", "substitute = { kappa = 1 }\n[law]") + "[at]\nkappa = 2\n",
-     "[at] names 'kappa', which circuit.substitute already fixes"),
+    (
+        MOTIF.replace("[law]", "substitute = { kappa = 1 }\n[law]") + "[at]\nkappa = 2\n",
+        "[at] names 'kappa', which circuit.substitute already fixes",
+    ),
     (MOTIF + "[at]\nw_a = nan\n", "at.w_a is nan"),
     (MOTIF + "[at]\nw_a = inf\n", "at.w_a is inf"),
     (MOTIF + "[at]\nw_a = true\n", "at.w_a is a boolean"),
-    (MOTIF + "[at]\nw_a = \"9**9**9**9\"\n", "at.w_a '9**9**9**9'"),
+    (MOTIF + '[at]\nw_a = "9**9**9**9"\n', "at.w_a '9**9**9**9'"),
     (MOTIF + "[at]\nw_a = [1]\n", "at.w_a is a list"),
     (MOTIF + "[latex]\nw_a = 3\n", "latex.w_a must be a string"),
 ]
@@ -384,7 +410,7 @@ def test_rejections(text, fragment):
 @settings(max_examples=200, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_toml_floats_are_read_through_their_shortest_decimal(value):
-    loaded = spec(f"[circuit]\nW1 = [[{value!r}]]\nW2 = [[1]]\n[law]\nkind = \"one_hot\"\n")
+    loaded = spec(f'[circuit]\nW1 = [[{value!r}]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n')
     exact = Fraction(repr(value))
     assert loaded.circuit.W1[0, 0] == sp.Rational(exact.numerator, exact.denominator)
     assert math.isclose(float(loaded.circuit.W1[0, 0]), value, rel_tol=0, abs_tol=0) or value == 0
@@ -401,8 +427,10 @@ def test_any_text_loads_or_raises_superloss_error(text):
 
 
 def test_bounds_table():
-    s = spec('[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = "sparse_uniform"\nsparsity = 0.5\n'
-             '[bounds]\nkappa = [0, 1000]\nb_a = ["-1/2", 0.5]')
+    s = spec(
+        '[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = "sparse_uniform"\nsparsity = 0.5\n'
+        '[bounds]\nkappa = [0, 1000]\nb_a = ["-1/2", 0.5]'
+    )
     assert s.bounds == {sym("kappa"): (0, 1000), sym("b_a"): (sp.Rational(-1, 2), sp.Rational(1, 2))}
     base = '[circuit]\npreset = "asymmetric_inhibition"\n[law]\nkind = "sparse_uniform"\nsparsity = "S"\n[bounds]\n'
     assert "low < high" in refused(base + "kappa = [5, 1]")

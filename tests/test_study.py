@@ -20,8 +20,9 @@ def test_every_variant_is_the_full_motif_at_its_embedded_point(name):
     full = asymmetric_inhibition()
     circuit = full.subs(VARIANTS[name]) if VARIANTS[name] else full
     rng = np.random.default_rng(len(name))
-    params = {s: float(rng.uniform(0.2, 2.0)) * (1 if s not in ("b_a", "b_b", "b_c") else -0.05)
-              for s in circuit.symbols}
+    params = {
+        s: float(rng.uniform(0.2, 2.0)) * (1 if s not in ("b_a", "b_b", "b_c") else -0.05) for s in circuit.symbols
+    }
     variant = PointwiseLoss(Problem(circuit, SparseUniform(S), [1, I_b, 1], free=list(params), fixed=FIXED))
     motif = PointwiseLoss(Problem(full, SparseUniform(S), [1, I_b, 1], free=list(BOX), fixed=FIXED))
     embedded = _embed(VARIANTS[name], params)

@@ -15,7 +15,8 @@ def names(fields):
 
 def test_the_motif_host_neuron_rescales_and_the_inhibitor_is_pinned_by_its_unit_weight():
     assert names(rescalings(asymmetric_inhibition())) == [
-        {"gamma": "-gamma", "o_a": "-o_a", "o_b": "-o_b", "w_a": "w_a", "w_b": "w_b"}]
+        {"gamma": "-gamma", "o_a": "-o_a", "o_b": "-o_b", "w_a": "w_a", "w_b": "w_b"}
+    ]
 
 
 def test_one_symmetry_per_free_unit_and_none_for_tied_or_linear_units():
@@ -25,7 +26,7 @@ def test_one_symmetry_per_free_unit_and_none_for_tied_or_linear_units():
     w = sym("w")
     # w is both the input and the output weight: scaling one by c and the other by 1/c is impossible.
     assert rescalings(Circuit([[w]], [[w]])) == ()
-    assert rescalings(relu_output([[w, 1]])) == ()          # w is the input and the output weight
+    assert rescalings(relu_output([[w, 1]])) == ()  # w is the input and the output weight
 
 
 def test_hidden_bias_scales_with_the_input_row():

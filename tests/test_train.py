@@ -18,8 +18,12 @@ SMALL = TrainConfig(steps=60, batch=32, lr=1e-2)
 
 def _random_problem(hidden: str, output: str, K: int = 3, n: int = 3, m: int = 4, B: int = 5, seed: int = 0):
     rng = np.random.default_rng(seed)
-    arrays = {"W1": rng.normal(size=(K, m, n)), "b1": rng.normal(size=(K, m)) * 0.3,
-              "W2": rng.normal(size=(K, n, m)), "b2": rng.normal(size=(K, n)) * 0.3}
+    arrays = {
+        "W1": rng.normal(size=(K, m, n)),
+        "b1": rng.normal(size=(K, m)) * 0.3,
+        "W2": rng.normal(size=(K, n, m)),
+        "b2": rng.normal(size=(K, n)) * 0.3,
+    }
     x = rng.uniform(-1, 1, size=(K, n, B))
     target = np.abs(x) + rng.normal(size=x.shape) * 0.1
     importance = rng.uniform(0.1, 2, size=(K, n))
@@ -33,8 +37,9 @@ def test_gradients_match_central_differences(hidden, output):
     def loss(a):
         return forward_backward(a["W1"], a["W2"], a["b1"], a["b2"], x, target, importance, hidden, output).loss
 
-    grads = forward_backward(arrays["W1"], arrays["W2"], arrays["b1"], arrays["b2"], x, target, importance,
-                             hidden, output)
+    grads = forward_backward(
+        arrays["W1"], arrays["W2"], arrays["b1"], arrays["b2"], x, target, importance, hidden, output
+    )
     eps = 1e-6
     for name, array in arrays.items():
         numeric = np.zeros_like(array)
@@ -78,23 +83,27 @@ def test_model_gradients_match_central_differences(model):
             minus = {**weights, name: weights[name].copy()}
             plus[name][index] += eps
             minus[name][index] -= eps
-            numeric = (spec.loss_and_grads(plus, x, target, importance)[0][index[0]]
-                       - spec.loss_and_grads(minus, x, target, importance)[0][index[0]]) / (2 * eps)
+            numeric = (
+                spec.loss_and_grads(plus, x, target, importance)[0][index[0]]
+                - spec.loss_and_grads(minus, x, target, importance)[0][index[0]]
+            ) / (2 * eps)
             assert grad[index] == pytest.approx(numeric, rel=1e-6, abs=1e-8), (name, index)
 
 
-@pytest.mark.parametrize("optimizer, decay, schedule, warmup", [
-    ("adam", 0.0, "constant", 0), ("adam", 0.1, "cosine", 0), ("adamw", 0.1, "warmup_cosine", 2)])
+@pytest.mark.parametrize(
+    "optimizer, decay, schedule, warmup",
+    [("adam", 0.0, "constant", 0), ("adam", 0.1, "cosine", 0), ("adamw", 0.1, "warmup_cosine", 2)],
+)
 def test_adam_matches_torch(optimizer, decay, schedule, warmup):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     steps = 6
     params = [rng.normal(size=(2, 3)), rng.normal(size=(2, 4, 2))]
     reference = [torch.tensor(p.copy(), requires_grad=True) for p in params]
-    ours = {"adam": Adam, "adamw": AdamW}[optimizer](params, lr=0.05, weight_decay=decay, schedule=schedule,
-                                                       warmup=warmup, steps=steps)
-    theirs = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer](reference, lr=0.05,
-                                                                               weight_decay=decay)
+    ours = {"adam": Adam, "adamw": AdamW}[optimizer](
+        params, lr=0.05, weight_decay=decay, schedule=schedule, warmup=warmup, steps=steps
+    )
+    theirs = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[optimizer](reference, lr=0.05, weight_decay=decay)
     factor = torch.optim.lr_scheduler.LambdaLR(theirs, lambda t: SCHEDULES[schedule](t, steps, warmup))
     for step in range(steps):
         grads = [rng.normal(size=p.shape) for p in params]
@@ -109,7 +118,7 @@ def test_adam_matches_torch(optimizer, decay, schedule, warmup):
 
 def test_clipping_is_per_instance():
     params = [np.zeros((2, 3)), np.zeros((2, 1))]
-    grads = [np.array([[3.0, 0, 0], [0.1, 0, 0]]), np.array([[4.0], [0.0]])]   # norms 5 and 0.1
+    grads = [np.array([[3.0, 0, 0], [0.1, 0, 0]]), np.array([[4.0], [0.0]])]  # norms 5 and 0.1
     np.testing.assert_allclose(Adam(params, clip=1.0).clip_factor(grads), [1 / (5 + 1e-6), 1.0])
     # Adam's first step moves each entry by lr * sign(g): clipping (a common scale) leaves it unchanged.
     opt = Adam(params, lr=0.1, clip=1.0)
@@ -140,7 +149,7 @@ def test_an_instance_trains_the_same_whatever_else_is_in_the_batch():
     many = train("hidden", 3, 2, [0.5, 0.9], [[1, 1, 1], [1, 0.5, 0.25]], [7, 0], SMALL, progress=False)
     rows = list(zip(many.seeds.tolist(), many.sparsities.tolist(), map(tuple, many.importances.tolist()), strict=True))
     k = rows.index((0, 0.9, (1.0, 0.5, 0.25)))
-    assert k == 7                                       # seed-major: (seed 1, S 1, importance 1)
+    assert k == 7  # seed-major: (seed 1, S 1, importance 1)
     for name in alone.weights:
         assert np.array_equal(alone.weights[name][0], many.weights[name][k])
     assert np.array_equal(alone.history[:, 0], many.history[:, k])
@@ -150,7 +159,7 @@ def test_instances_with_one_seed_share_their_initialization():
     trainer = Trainer("hidden", 3, 2, [0.1, 0.9], [[1, 1, 1]], [0, 1], SMALL)
     W1 = trainer.weights["W1"]
     assert np.array_equal(W1[0], W1[1]) and not np.array_equal(W1[0], W1[2])
-    assert np.abs(W1).max() <= math.sqrt(6 / (3 + 2))         # Xavier uniform
+    assert np.abs(W1).max() <= math.sqrt(6 / (3 + 2))  # Xavier uniform
 
 
 def test_sampled_features_follow_the_law():
@@ -168,8 +177,9 @@ def test_sampled_features_follow_the_law():
     assert np.array_equal(target, x) and x.min() >= 0 and x.max() < 1
 
 
-@pytest.mark.parametrize("model, n, m, S, importance", [("hidden", 3, 4, 0.7, [1, 0.7, 0.5]),
-                                                        ("reconstruction", 3, 2, 0.5, [1, 1, 0.5])])
+@pytest.mark.parametrize(
+    "model, n, m, S, importance", [("hidden", 3, 4, 0.7, [1, 0.7, 0.5]), ("reconstruction", 3, 2, 0.5, [1, 1, 0.5])]
+)
 def test_training_lowers_the_loss_and_the_estimate_matches_the_exact_loss(model, n, m, S, importance):
     config = TrainConfig(steps=1500, batch=256, lr=1e-2, schedule="cosine")
     result = train(model, n, m, [S], [importance], [0, 1], config, progress=False)
@@ -187,8 +197,16 @@ def test_training_lowers_the_loss_and_the_estimate_matches_the_exact_loss(model,
 
 
 def test_two_features_one_neuron_at_full_density():
-    result = train("reconstruction", 2, 1, [0.0], [[1, 1]], [0],
-                   TrainConfig(steps=1500, batch=256, lr=1e-2, schedule="cosine"), progress=False)
+    result = train(
+        "reconstruction",
+        2,
+        1,
+        [0.0],
+        [[1, 1]],
+        [0],
+        TrainConfig(steps=1500, batch=256, lr=1e-2, schedule="cosine"),
+        progress=False,
+    )
     exact = float(expected_loss(result.circuit(0), result.law(0), [1, 1]).expr)
     # The zero model loses E[x_1^2 + x_2^2] = 2/3; one feature kept and the other's mean as a bias: 1/12.
     assert exact < 0.1
@@ -210,8 +228,7 @@ def test_history_and_final_estimate_follow_their_definitions():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    config = TrainConfig(steps=30, batch=16, lr=1e-2, dtype="float32", clip=1.0, optimizer="adamw",
-                         weight_decay=0.01)
+    config = TrainConfig(steps=30, batch=16, lr=1e-2, dtype="float32", clip=1.0, optimizer="adamw", weight_decay=0.01)
     result = train("hidden", 3, 2, [0.3, 0.8], [[1, 0.5, 0.2]], [0, 2], config, progress=False)
     result.save(tmp_path / "run")
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["result.json", "weights.npz"]
@@ -226,31 +243,65 @@ def test_save_and_load_round_trip(tmp_path):
     assert np.array_equal(loaded.final_estimate.stderr, result.final_estimate.stderr)
     for k in range(result.instances):
         a, b = result.circuit(k), loaded.circuit(k)
-        assert (a.W1, a.W2, a.b1, a.b2, a.hidden, a.output, a.target) == (b.W1, b.W2, b.b1, b.b2, b.hidden,
-                                                                          b.output, b.target)
+        assert (a.W1, a.W2, a.b1, a.b2, a.hidden, a.output, a.target) == (
+            b.W1,
+            b.W2,
+            b.b1,
+            b.b2,
+            b.hidden,
+            b.output,
+            b.target,
+        )
         assert loaded.law(k).sparsity == result.law(k).sparsity and loaded.importance(k) == result.importance(k)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n": 0}, "n must be"), ({"m": -1}, "m must be"), ({"sparsities": [1.5]}, "sparsities"),
-    ({"sparsities": [-0.1]}, "sparsities"), ({"sparsities": []}, "sparsities"),
-    ({"importances": [[1, -1]]}, "importances"), ({"importances": [[1, 1, 1]]}, "importances"),
-    ({"seeds": [-1]}, "seeds"), ({"model": "conv"}, "model"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": 0}, "n must be"),
+        ({"m": -1}, "m must be"),
+        ({"sparsities": [1.5]}, "sparsities"),
+        ({"sparsities": [-0.1]}, "sparsities"),
+        ({"sparsities": []}, "sparsities"),
+        ({"importances": [[1, -1]]}, "importances"),
+        ({"importances": [[1, 1, 1]]}, "importances"),
+        ({"seeds": [-1]}, "seeds"),
+        ({"model": "conv"}, "model"),
+    ],
+)
 def test_bad_training_input(kwargs, message):
-    args = {"model": "hidden", "n": 2, "m": 1, "sparsities": [0.5], "importances": [[1, 1]], "seeds": [0],
-            "config": SMALL, "progress": False, **kwargs}
+    args = {
+        "model": "hidden",
+        "n": 2,
+        "m": 1,
+        "sparsities": [0.5],
+        "importances": [[1, 1]],
+        "seeds": [0],
+        "config": SMALL,
+        "progress": False,
+        **kwargs,
+    }
     with pytest.raises(SuperlossError, match=message) as error:
         train(**args)
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"lr": 0}, "lr"), ({"lr": -1e-3}, "lr"), ({"steps": 0}, "steps"), ({"batch": -4}, "batch"),
-    ({"weight_decay": -0.1}, "weight_decay"), ({"optimizer": "sgd"}, "optimizer"), ({"schedule": "step"}, "schedule"),
-    ({"warmup": 10}, "warmup"), ({"schedule": "warmup_cosine", "steps": 10, "warmup": 10}, "warmup"),
-    ({"clip": 0.0}, "clip"), ({"dtype": "float16"}, "dtype"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lr": 0}, "lr"),
+        ({"lr": -1e-3}, "lr"),
+        ({"steps": 0}, "steps"),
+        ({"batch": -4}, "batch"),
+        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"schedule": "step"}, "schedule"),
+        ({"warmup": 10}, "warmup"),
+        ({"schedule": "warmup_cosine", "steps": 10, "warmup": 10}, "warmup"),
+        ({"clip": 0.0}, "clip"),
+        ({"dtype": "float16"}, "dtype"),
+    ],
+)
 def test_bad_config(kwargs, message):
     with pytest.raises(SuperlossError, match=message) as error:
         TrainConfig(**kwargs)

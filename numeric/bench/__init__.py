@@ -30,8 +30,9 @@ __all__ = ["BenchmarkError", "TRAINED_SIZE_SEED", "fresh", "median", "trained_si
 TRAINED_SIZE_SEED = 0
 
 
-def trained_size_weights(seed: int = TRAINED_SIZE_SEED, features: int = 6,
-                         neurons: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def trained_size_weights(
+    seed: int = TRAINED_SIZE_SEED, features: int = 6, neurons: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(W1, W2, b2)`` of the benchmark's n = 6, m = 10 float network (other sizes for tests:
     ``features`` monosemantic neurons, then ``neurons - features`` more, each the negative half
     of one feature; every weight perturbed by a normal of sd 0.05, ``b2`` of sd 0.02).

@@ -26,12 +26,19 @@ from ..optimize import random_starts
 def _exact(circuit, sparsity: str, rider_importance: str) -> PointwiseLoss:
     """The exact loss of the motif over its ten weights, at (S, I_b)."""
     fixed = {motif.S: sp.Rational(sparsity), motif.I_b: sp.Rational(rider_importance)}
-    return PointwiseLoss(Problem(circuit, SparseUniform(motif.S), [1, motif.I_b, 1], free=list(motif.BOX),
-                                 fixed=fixed))
+    return PointwiseLoss(Problem(circuit, SparseUniform(motif.S), [1, motif.I_b, 1], free=list(motif.BOX), fixed=fixed))
 
 
-def nelder_mead(sparsity: str = "9/10", rider_importance: str = "3/10", runs: int = 100, samples: int = 20_000,
-                seed: int = 0, jobs: int = 2, max_evaluations: int = 4000, starts: int = 16) -> dict:
+def nelder_mead(
+    sparsity: str = "9/10",
+    rider_importance: str = "3/10",
+    runs: int = 100,
+    samples: int = 20_000,
+    seed: int = 0,
+    jobs: int = 2,
+    max_evaluations: int = 4000,
+    starts: int = 16,
+) -> dict:
     """The best of ``runs`` bounded Nelder-Mead searches (at most ``max_evaluations`` each, on
     ``jobs`` processes) on a Monte Carlo loss of ``samples`` feature vectors, from starts drawn as
     the optimizer's are, re-scored exactly: ``best_nelder_mead`` and ``median_nelder_mead``; and
@@ -52,10 +59,16 @@ def nelder_mead(sparsity: str = "9/10", rider_importance: str = "3/10", runs: in
     lo, hi = np.array(list(motif.BOX.values()), dtype=float).T
     points = random_starts(lo, hi, runs, rng)
     options = {"maxfev": max_evaluations, "xatol": 1e-7, "fatol": 1e-10}
-    ends = Parallel(n_jobs=jobs)(delayed(minimize)(mc, x0, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)),
-                                                   options=options) for x0 in points)
+    ends = Parallel(n_jobs=jobs)(
+        delayed(minimize)(mc, x0, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)), options=options)
+        for x0 in points
+    )
     exact = _exact(circuit, sparsity, rider_importance)
     rescored = [exact.value(r.x) for r in ends]
     case = study.run_case(sparsity, rider_importance, starts=starts, samples=0)
-    return {"best_nelder_mead": min(rescored), "median_nelder_mead": float(np.median(rescored)),
-            "optimizer": case.full.loss, "structure": case.structure}
+    return {
+        "best_nelder_mead": min(rescored),
+        "median_nelder_mead": float(np.median(rescored)),
+        "optimizer": case.full.loss,
+        "structure": case.structure,
+    }

@@ -27,14 +27,13 @@ def motif() -> dict:
     return {"seconds": time.perf_counter() - start, "conditions": len(loss.conditions)}
 
 
-def trained_network(seed: int = TRAINED_SIZE_SEED, features: int = 6, neurons: int = 10,
-                    decay: float = 0.7) -> dict:
+def trained_network(seed: int = TRAINED_SIZE_SEED, features: int = 6, neurons: int = 10, decay: float = 0.7) -> dict:
     """The exact loss of the float network :func:`numeric.bench.trained_size_weights` as a
     polynomial in ``S``, importances ``decay^i``: ``seconds`` and the number of ``terms``
     (outputs times patterns of active features)."""
     W1, W2, b2 = trained_size_weights(seed, features, neurons)
     circuit = Circuit(W1.tolist(), W2.tolist(), b2=b2.tolist())
-    importance = [decay ** i for i in range(features)]
+    importance = [decay**i for i in range(features)]
     start = time.perf_counter()
     loss = expected_loss(circuit, SparseUniform(sym("S")), importance)
     return {"seconds": time.perf_counter() - start, "terms": len(loss.terms)}

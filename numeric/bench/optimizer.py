@@ -36,8 +36,13 @@ def _problem(free: Sequence[str] | None) -> Problem:
     study's box, the others held at the canonical point, the first start."""
     names = [s.name for s in BOX] if free is None else list(free)
     fixed = FIXED | {s: CANONICAL[s] for s in BOX if s.name not in names}
-    return Problem(asymmetric_inhibition(), SparseUniform(S), [1, I_b, 1],
-                   free={s: box for s, box in BOX.items() if s.name in names}, fixed=fixed)
+    return Problem(
+        asymmetric_inhibition(),
+        SparseUniform(S),
+        [1, I_b, 1],
+        free={s: box for s, box in BOX.items() if s.name in names},
+        fixed=fixed,
+    )
 
 
 def _timed(problem: Problem, starts: int, jobs: int, global_search: bool = False) -> tuple[float, Optimum]:
@@ -47,9 +52,16 @@ def _timed(problem: Problem, starts: int, jobs: int, global_search: bool = False
     return time.perf_counter() - start, best
 
 
-def motif_optimization(starts: int = 16, jobs: int = 2, warm_runs: int = 5, one_core_runs: int = 3,
-                       pointwise_number: int = 5, closed_number: int = 200,
-                       repeats: int = 3, free: Sequence[str] | None = None) -> dict:
+def motif_optimization(
+    starts: int = 16,
+    jobs: int = 2,
+    warm_runs: int = 5,
+    one_core_runs: int = 3,
+    pointwise_number: int = 5,
+    closed_number: int = 200,
+    repeats: int = 3,
+    free: Sequence[str] | None = None,
+) -> dict:
     """The motif's optimization with ``starts`` starts on ``jobs`` processes, in seconds: ``cold``,
     ``warm`` (median of ``warm_runs``), ``warm_one_core`` (median of ``one_core_runs``) and
     ``with_global`` (one run, warm, with differential evolution, whose best is ``global_loss``);
@@ -68,8 +80,14 @@ def motif_optimization(starts: int = 16, jobs: int = 2, warm_runs: int = 5, one_
     x = np.array([best.params[s] for s in problem.params])
     pointwise, closed = PointwiseLoss(problem), RegimeLoss(problem)
     closed.value(x)  # derives and compiles the optimum's regime, outside the clock
-    out["pointwise_ms"] = 1e3 * min(timeit.repeat(lambda: pointwise.value_and_gradient(x), number=pointwise_number,
-                                                  repeat=repeats)) / pointwise_number
-    out["closed_us"] = 1e6 * min(timeit.repeat(lambda: (closed.value(x), closed.gradient(x)), number=closed_number,
-                                               repeat=repeats)) / closed_number
+    out["pointwise_ms"] = (
+        1e3
+        * min(timeit.repeat(lambda: pointwise.value_and_gradient(x), number=pointwise_number, repeat=repeats))
+        / pointwise_number
+    )
+    out["closed_us"] = (
+        1e6
+        * min(timeit.repeat(lambda: (closed.value(x), closed.gradient(x)), number=closed_number, repeat=repeats))
+        / closed_number
+    )
     return out

@@ -34,16 +34,21 @@ def diagram(points: int = 40, jobs: int = 2) -> dict:
     optima ``improved``."""
     start = time.perf_counter()
     d = phase_diagram(points=points, jobs=jobs)
-    return {"seconds": time.perf_counter() - start, "points": points, "improved": int(d.improved),
-            "inhibition": int((d.structure == "asymmetric with inhibition").sum())}
+    return {
+        "seconds": time.perf_counter() - start,
+        "points": points,
+        "improved": int(d.improved),
+        "inhibition": int((d.structure == "asymmetric with inhibition").sum()),
+    }
 
 
 def _median(f: Callable[[], object], repeats: int) -> float:
     return statistics.median(timeit.repeat(f, number=1, repeat=repeats))
 
 
-def engines(points: int = 80, counts: Sequence[int] = COUNTS, pointwise_repeats: int = 5,
-            batch_repeats: int = 15, seed: int = 0) -> dict:
+def engines(
+    points: int = 80, counts: Sequence[int] = COUNTS, pointwise_repeats: int = 5, batch_repeats: int = 15, seed: int = 0
+) -> dict:
     """One value and gradient, in seconds per point: ``pointwise`` over ``points`` points one at a
     time, and ``batch_{count}`` for each of ``counts`` points at once. The points scatter around
     the canonical one; half are the full motif's, half the variant's without inhibition, at
@@ -58,15 +63,21 @@ def engines(points: int = 80, counts: Sequence[int] = COUNTS, pointwise_repeats:
 
     def parts(count: int) -> list[tuple]:
         rest = slice(half, half + count - count // 2)
-        return [(batched["full"], X[:count // 2], F[:count // 2]), (batched["without"], X[rest][:, inner], F[rest])]
+        return [(batched["full"], X[: count // 2], F[: count // 2]), (batched["without"], X[rest][:, inner], F[rest])]
 
     # The same points on the pointwise engine, one at a time.
     variants = [batched["full"]] * half + [batched["without"]] * (len(X) - half)
-    pointwise = [PointwiseLoss(engine.problem.replace(varying=(), fixed={S: s, I_b: i}))
-                 for engine, (s, i) in zip(variants, F, strict=True)]
+    pointwise = [
+        PointwiseLoss(engine.problem.replace(varying=(), fixed={S: s, I_b: i}))
+        for engine, (s, i) in zip(variants, F, strict=True)
+    ]
     at = [x if k < half else x[inner] for k, x in enumerate(X)]
-    out = {"pointwise": _median(lambda: [p.value_and_gradient(x) for p, x in zip(pointwise, at, strict=True)],
-                                pointwise_repeats) / len(X)}
+    out = {
+        "pointwise": _median(
+            lambda: [p.value_and_gradient(x) for p, x in zip(pointwise, at, strict=True)], pointwise_repeats
+        )
+        / len(X)
+    }
     for count in counts:
         out[f"batch_{count}"] = _median(lambda count=count: evaluate(parts(count)), batch_repeats) / count
     return out

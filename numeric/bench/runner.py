@@ -45,8 +45,7 @@ def command(target: str, kwargs: Mapping | None = None) -> list[str]:
     return [sys.executable, "-P", "-m", "numeric.bench", target, json.dumps(dict(kwargs or {}))]
 
 
-def fresh(target: str, timeout: float = DEFAULT_TIMEOUT, *, env: Mapping[str, str] | None = None,
-          **kwargs) -> dict:
+def fresh(target: str, timeout: float = DEFAULT_TIMEOUT, *, env: Mapping[str, str] | None = None, **kwargs) -> dict:
     """Run the benchmark ``target`` (``MODULE:FUNCTION``) with ``kwargs`` in a fresh interpreter.
 
     Returns its JSON result plus ``wall``, the wall time of the whole process (imports included).
@@ -57,8 +56,7 @@ def fresh(target: str, timeout: float = DEFAULT_TIMEOUT, *, env: Mapping[str, st
     child_env["PYTHONPATH"] = os.pathsep.join(p for p in (_source_root(), child_env.get("PYTHONPATH")) if p)
     start = time.perf_counter()
     try:
-        out = subprocess.run(command(target, kwargs), capture_output=True, text=True, timeout=timeout,
-                             env=child_env)
+        out = subprocess.run(command(target, kwargs), capture_output=True, text=True, timeout=timeout, env=child_env)
     except subprocess.TimeoutExpired:
         raise BenchmarkError(f"{target}: no result after {timeout:.0f} s") from None
     wall = time.perf_counter() - start
@@ -87,7 +85,7 @@ def median(results: Sequence[Mapping], key: str) -> float:
 def main(argv: Sequence[str]) -> int:
     """The child's side: ``TARGET [JSON]`` -> the function's result, as JSON, on the last line."""
     if not 1 <= len(argv) <= 2 or ":" not in argv[0]:
-        print("usage: python -m numeric.bench MODULE:FUNCTION ['{\"keyword\": \"arguments\"}']", file=sys.stderr)
+        print('usage: python -m numeric.bench MODULE:FUNCTION [\'{"keyword": "arguments"}\']', file=sys.stderr)
         return 2
     module, _, name = argv[0].partition(":")
     kwargs = json.loads(argv[1]) if len(argv) == 2 else {}

@@ -50,8 +50,14 @@ def _args(target: str, sizes: Sizes, **kwargs) -> dict:
     return {**kwargs, **((sizes or {}).get(target) or {})}
 
 
-def _runs(target: str, runs: int, sizes: Sizes, timeout: float = DEFAULT_TIMEOUT,
-          env: Mapping[str, str] | None = None, **kwargs) -> list[dict]:
+def _runs(
+    target: str,
+    runs: int,
+    sizes: Sizes,
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+    **kwargs,
+) -> list[dict]:
     """``runs`` results of ``target``, each from a fresh process."""
     return [fresh(target, timeout, env=env, **_args(target, sizes, **kwargs)) for _ in range(runs)]
 
@@ -61,8 +67,10 @@ def _cores() -> int:
 
 
 def _machine() -> str:
-    return (f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
-            f"{_cores()} cores")
+    return (
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
+        f"{_cores()} cores"
+    )
 
 
 def run(quick: bool = False, runs: int = 3, sizes: Sizes = None) -> None:
@@ -73,50 +81,70 @@ def run(quick: bool = False, runs: int = 3, sizes: Sizes = None) -> None:
     print("|---|---|---|")
     results = _runs(MOTIF, runs, sizes)
     motif = results[-1]
-    print(f"| motif, 10 weights + S, I symbolic, canonical regime, cold | <= 10 s | {median(results, 'seconds'):.2f} s "
-          f"({motif['conditions']} conditions); whole process with imports {median(results, 'wall'):.1f} s |")
+    print(
+        f"| motif, 10 weights + S, I symbolic, canonical regime, cold | <= 10 s | {median(results, 'seconds'):.2f} s "
+        f"({motif['conditions']} conditions); whole process with imports {median(results, 'wall'):.1f} s |"
+    )
     results = _runs(TRAINED, runs, sizes)
-    print(f"| n = 6, m = 10 float network, exact loss as a polynomial in S | <= 60 s | "
-          f"{median(results, 'seconds'):.1f} s; whole process {median(results, 'wall'):.1f} s |")
+    print(
+        f"| n = 6, m = 10 float network, exact loss as a polynomial in S | <= 60 s | "
+        f"{median(results, 'seconds'):.1f} s; whole process {median(results, 'wall'):.1f} s |"
+    )
     results = _runs(OURS, runs, sizes)
     ours, ours_s = results[-1], median(results, "seconds")
-    print(f"| 2-feature nested-ReLU term, superloss (regime at r = e = 1/2, k = 3) | - | {ours_s:.3f} s, "
-          f"{ours['ops']} ops |")
+    print(
+        f"| 2-feature nested-ReLU term, superloss (regime at r = e = 1/2, k = 3) | - | {ours_s:.3f} s, "
+        f"{ours['ops']} ops |"
+    )
     result = fresh(OPTIMIZATION, timeout=1800, **_args(OPTIMIZATION, sizes))
     starts = result["starts"]
-    print(f"| motif optimization, 10 weights (9 up to the rescaling), {starts} starts, S = 0.9, I_b = 0.3, "
-          f"2 processes | <= 5 s warm | warm (closed forms of its regimes cached) {result['warm']:.1f} s, cold "
-          f"(new process) {result['cold']:.1f} s; on one core, warm {result['warm_one_core']:.1f} s; loss "
-          f"{result['loss']:.10g}, {result['hits']} of {starts} starts, {result['verdict']} |")
-    print(f"| the same with differential evolution as a global cross-check | - | {result['with_global']:.0f} s; "
-          f"its best loss {result['global_loss']:.10g} |")
-    print(f"| one value + gradient at the optimum | - | pointwise engine {result['pointwise_ms']:.1f} ms, "
-          f"compiled closed form {result['closed_us']:.0f} us "
-          f"({1e3 * result['pointwise_ms'] / result['closed_us']:.0f}x) |")
+    print(
+        f"| motif optimization, 10 weights (9 up to the rescaling), {starts} starts, S = 0.9, I_b = 0.3, "
+        f"2 processes | <= 5 s warm | warm (closed forms of its regimes cached) {result['warm']:.1f} s, cold "
+        f"(new process) {result['cold']:.1f} s; on one core, warm {result['warm_one_core']:.1f} s; loss "
+        f"{result['loss']:.10g}, {result['hits']} of {starts} starts, {result['verdict']} |"
+    )
+    print(
+        f"| the same with differential evolution as a global cross-check | - | {result['with_global']:.0f} s; "
+        f"its best loss {result['global_loss']:.10g} |"
+    )
+    print(
+        f"| one value + gradient at the optimum | - | pointwise engine {result['pointwise_ms']:.1f} ms, "
+        f"compiled closed form {result['closed_us']:.0f} us "
+        f"({1e3 * result['pointwise_ms'] / result['closed_us']:.0f}x) |"
+    )
     if not quick:
         plain = fresh(PLAIN, **_args(PLAIN, sizes))
         agree = abs(plain["value"] - ours["value"]) <= 1e-9 * abs(plain["value"])
-        print(f"| same term, plain sympy.integrate (every regime at once, in Min/Max) | - | "
-              f"{plain['seconds']:.1f} s, "
-              f"{plain['ops']} ops; ratio {plain['seconds'] / ours_s:.0f}x; values "
-              f"{'agree' if agree else 'DIFFER'} ({plain['value']:.12g} vs {ours['value']:.12g}) |")
+        print(
+            f"| same term, plain sympy.integrate (every regime at once, in Min/Max) | - | "
+            f"{plain['seconds']:.1f} s, "
+            f"{plain['ops']} ops; ratio {plain['seconds'] / ours_s:.0f}x; values "
+            f"{'agree' if agree else 'DIFFER'} ({plain['value']:.12g} vs {ours['value']:.12g}) |"
+        )
 
 
 def baseline(cases: Sequence[tuple[str, str]] = BASELINE_CASES, sizes: Sizes = None) -> None:
     """Print the optimizer against the Nelder-Mead baseline on the study ``cases`` (S, I_b), each
     case in a fresh process."""
-    print("| S | I_b | optimizer (full motif) | best of 100 Nelder-Mead on Monte Carlo, re-scored exactly "
-          "| median of the 100 | optimizer no worse |")
+    print(
+        "| S | I_b | optimizer (full motif) | best of 100 Nelder-Mead on Monte Carlo, re-scored exactly "
+        "| median of the 100 | optimizer no worse |"
+    )
     print("|---|---|---|---|---|---|")
     for s, i in cases:
         r = fresh(NELDER_MEAD, timeout=7200, **_args(NELDER_MEAD, sizes, sparsity=s, rider_importance=i))
         ok = r["optimizer"] <= r["best_nelder_mead"] * (1 + 1e-9)
-        print(f"| {s} | {i} | {r['optimizer']:.8g} ({r['structure']}) | {r['best_nelder_mead']:.8g} | "
-              f"{r['median_nelder_mead']:.8g} | {'yes' if ok else 'NO'} |", flush=True)
+        print(
+            f"| {s} | {i} | {r['optimizer']:.8g} ({r['structure']}) | {r['best_nelder_mead']:.8g} | "
+            f"{r['median_nelder_mead']:.8g} | {'yes' if ok else 'NO'} |",
+            flush=True,
+        )
 
 
-def training_throughput(runs: int = 5, threads: int = 2, cases: Sequence[tuple] = TRAINING_CASES,
-                        sizes: Sizes = None) -> None:
+def training_throughput(
+    runs: int = 5, threads: int = 2, cases: Sequence[tuple] = TRAINING_CASES, sizes: Sizes = None
+) -> None:
     """Print training steps per second of the numpy trainer (:mod:`numeric.train`)
     against PyTorch on the CPU, as a markdown table.
 
@@ -128,21 +156,36 @@ def training_throughput(runs: int = 5, threads: int = 2, cases: Sequence[tuple] 
     figure is the median of ``runs`` runs. Needs PyTorch: ``pip install '.[bench]'``.
     """
     limits = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    print(f"{_machine()}; {threads} thread(s) per process; float32 in both; batch 1024; Adam lr 1e-3; "
-          f"median of {runs} runs, each in a fresh process, warm-up steps excluded")
+    print(
+        f"{_machine()}; {threads} thread(s) per process; float32 in both; batch 1024; Adam lr 1e-3; "
+        f"median of {runs} runs, each in a fresh process, warm-up steps excluded"
+    )
     print("| n | m | instances | numpy trainer (steps/s) | PyTorch CPU (steps/s) | numpy / PyTorch |")
     print("|---|---|---|---|---|---|")
     for n, m, seeds, sparsities, decay, warm, steps in cases:
-        case = {"features": n, "neurons": m, "seeds": list(seeds), "sparsities": list(sparsities), "decay": decay,
-                "warm": warm, "steps": steps}
+        case = {
+            "features": n,
+            "neurons": m,
+            "seeds": list(seeds),
+            "sparsities": list(sparsities),
+            "decay": decay,
+            "warm": warm,
+            "steps": steps,
+        }
         rates = {}
         for name, target, extra in (("numpy", NUMPY_TRAINER, {}), ("torch", TORCH_TRAINER, {"threads": threads})):
             results = _runs(target, runs, sizes, env=limits, **case, **extra)
             rates[name] = statistics.median(r["steps"] / r["seconds"] for r in results)
-        instances = (f"{len(seeds)} (seeds; S = {sparsities[0]})" if len(seeds) > 1
-                     else f"{len(sparsities)} (S = {', '.join(map(str, sparsities))})")
-        print(f"| {n} | {m} | {instances}; I_i = {decay}^i | {rates['numpy']:.0f} | {rates['torch']:.0f} | "
-              f"{rates['numpy'] / rates['torch']:.2f} |", flush=True)
+        instances = (
+            f"{len(seeds)} (seeds; S = {sparsities[0]})"
+            if len(seeds) > 1
+            else f"{len(sparsities)} (S = {', '.join(map(str, sparsities))})"
+        )
+        print(
+            f"| {n} | {m} | {instances}; I_i = {decay}^i | {rates['numpy']:.0f} | {rates['torch']:.0f} | "
+            f"{rates['numpy'] / rates['torch']:.2f} |",
+            flush=True,
+        )
 
 
 def phase(runs: int = 3, jobs: int = 2, sizes: Sizes = None) -> None:
@@ -155,15 +198,20 @@ def phase(runs: int = 3, jobs: int = 2, sizes: Sizes = None) -> None:
     results = _runs(DIAGRAM, runs, sizes, timeout=3600, jobs=jobs)
     points = results[-1]["points"]
     each = ", ".join(f"{r['seconds']:.0f}" for r in results)
-    print(f"| {points} x {points} motif phase diagram, {jobs} processes | <= 120 s | "
-          f"{median(results, 'seconds'):.0f} s (whole process {median(results, 'wall'):.0f} s; runs {each} s); "
-          f"{results[-1]['inhibition']} points with inhibition, {results[-1]['improved']} losses lowered by "
-          f"the neighbours' optima |", flush=True)
+    print(
+        f"| {points} x {points} motif phase diagram, {jobs} processes | <= 120 s | "
+        f"{median(results, 'seconds'):.0f} s (whole process {median(results, 'wall'):.0f} s; runs {each} s); "
+        f"{results[-1]['inhibition']} points with inhibition, {results[-1]['improved']} losses lowered by "
+        f"the neighbours' optima |",
+        flush=True,
+    )
     kwargs = _args(ENGINES, sizes, counts=list(ENGINE_COUNTS))
     engines = fresh(ENGINES, **kwargs)
     pointwise = engines["pointwise"]
     print(f"| one value + gradient, pointwise engine, one point at a time | - | {1e3 * pointwise:.2f} ms |")
     for count in kwargs["counts"]:
         each = engines[f"batch_{count}"]
-        print(f"| the same, batched engine, {count} points at once (half without inhibition) | - | "
-              f"{1e3 * each:.2f} ms per point ({pointwise / each:.1f}x) |")
+        print(
+            f"| the same, batched engine, {count} points at once (half without inhibition) | - | "
+            f"{1e3 * each:.2f} ms per point ({pointwise / each:.1f}x) |"
+        )

@@ -20,13 +20,28 @@ from ..train import TrainConfig, Trainer
 FEATURES, NEURONS, SEEDS, SPARSITIES, DECAY, WARM, STEPS = 6, 10, tuple(range(10)), (0.8,), 0.7, 50, 1000
 
 
-def numpy_trainer(features: int = FEATURES, neurons: int = NEURONS, seeds: Sequence[int] = SEEDS,
-                  sparsities: Sequence[float] = SPARSITIES, decay: float = DECAY, warm: int = WARM,
-                  steps: int = STEPS, batch: int = 1024, lr: float = 1e-3) -> dict:
+def numpy_trainer(
+    features: int = FEATURES,
+    neurons: int = NEURONS,
+    seeds: Sequence[int] = SEEDS,
+    sparsities: Sequence[float] = SPARSITIES,
+    decay: float = DECAY,
+    warm: int = WARM,
+    steps: int = STEPS,
+    batch: int = 1024,
+    lr: float = 1e-3,
+) -> dict:
     """``seconds`` for ``steps`` steps of :class:`numeric.train.Trainer`, one instance per seed
     and sparsity, importances ``decay^i``."""
-    trainer = Trainer("hidden", features, neurons, list(sparsities), [[decay ** i for i in range(features)]],
-                      list(seeds), TrainConfig(steps=warm + steps, batch=batch, lr=lr, dtype="float32"))
+    trainer = Trainer(
+        "hidden",
+        features,
+        neurons,
+        list(sparsities),
+        [[decay**i for i in range(features)]],
+        list(seeds),
+        TrainConfig(steps=warm + steps, batch=batch, lr=lr, dtype="float32"),
+    )
     for _ in range(warm):
         trainer.step()
     start = time.perf_counter()
@@ -35,9 +50,18 @@ def numpy_trainer(features: int = FEATURES, neurons: int = NEURONS, seeds: Seque
     return {"seconds": time.perf_counter() - start, "steps": steps}
 
 
-def torch_trainer(features: int = FEATURES, neurons: int = NEURONS, seeds: Sequence[int] = SEEDS,
-                  sparsities: Sequence[float] = SPARSITIES, decay: float = DECAY, warm: int = WARM,
-                  steps: int = STEPS, batch: int = 1024, lr: float = 1e-3, threads: int | None = None) -> dict:
+def torch_trainer(
+    features: int = FEATURES,
+    neurons: int = NEURONS,
+    seeds: Sequence[int] = SEEDS,
+    sparsities: Sequence[float] = SPARSITIES,
+    decay: float = DECAY,
+    warm: int = WARM,
+    steps: int = STEPS,
+    batch: int = 1024,
+    lr: float = 1e-3,
+    threads: int | None = None,
+) -> dict:
     """The same computation written the usual PyTorch way: autograd, ``torch.optim.Adam``, one
     ``(u, v)`` draw per seed shared by the sparsities, as the numpy trainer does; ``threads``
     (if given) goes to ``torch.set_num_threads``. Needs PyTorch: ``pip install '.[bench]'``."""
@@ -51,7 +75,7 @@ def torch_trainer(features: int = FEATURES, neurons: int = NEURONS, seeds: Seque
     W1 = ((2 * torch.rand(K, m, n) - 1) * bound).requires_grad_()
     W2 = ((2 * torch.rand(K, n, m) - 1) * bound).requires_grad_()
     b = torch.zeros(K, n, requires_grad=True)
-    importance = torch.tensor([decay ** i for i in range(n)])[:, None]
+    importance = torch.tensor([decay**i for i in range(n)])[:, None]
     threshold = torch.tensor(list(sparsities)).view(1, -1, 1, 1)
     optimizer = torch.optim.Adam([W1, W2, b], lr=lr)
 

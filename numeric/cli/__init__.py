@@ -30,8 +30,12 @@ from .arguments import Parser
 #: The order in which ``superloss --help`` lists the commands: the exact ones and the main job first.
 ORDER = ("derive", "check", "report", "optimize", "study", "train", "compare", "phase", "plot", "bench")
 #: Every command of every family, in that order.
-COMMANDS = tuple(sorted(exact.COMMANDS + search.COMMANDS + training.COMMANDS + outputs.COMMANDS,
-                        key=lambda command: ORDER.index(command.name)))
+COMMANDS = tuple(
+    sorted(
+        exact.COMMANDS + search.COMMANDS + training.COMMANDS + outputs.COMMANDS,
+        key=lambda command: ORDER.index(command.name),
+    )
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="superloss", description="Exact expected loss of small ReLU circuits.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS:
-        p = sub.add_parser(command.name, help=command.help, description=command.help,
-                           epilog=f"example: {command.example}")
+        p = sub.add_parser(
+            command.name, help=command.help, description=command.help, epilog=f"example: {command.example}"
+        )
         command.arguments(p)
         p.set_defaults(run=command.run)
     return parser
@@ -72,4 +77,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
-

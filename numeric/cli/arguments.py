@@ -81,8 +81,9 @@ def parse_numbers(items: Sequence[str], what: str, low: float, high: float, clos
         value = parse_expression(item, what=what)
         inside = value.is_number and value.is_real and low <= value and (value <= high if closed_high else value < high)
         if not inside:
-            raise SuperlossError(f"{what} {item!r}: must be a number in "
-                                 f"[{low:g}, {high:g}{']' if closed_high else ')'}")
+            raise SuperlossError(
+                f"{what} {item!r}: must be a number in [{low:g}, {high:g}{']' if closed_high else ')'}"
+            )
         out.append(sp.Rational(str(value)) if value.is_Float else sp.nsimplify(value))
     return out
 

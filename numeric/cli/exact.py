@@ -32,15 +32,18 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="TOML spec file (see docs/spec.md)")
     p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point: fixes the regime (repeatable)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
-    p.add_argument("--facets", action="store_true",
-                   help="show only the conditions that bound the regime (numeric search, slower)")
-    p.add_argument("--latex", metavar="FILE",
-                   help="also write the loss as a LaTeX align* block (see docs/latex.md)")
-    p.add_argument("--standalone", action="store_true",
-                   help="with --latex: a complete document that compiles with pdflatex")
-    p.add_argument("--split", metavar="p|pattern",
-                   help="with --latex: one line group per power of p = 1 - S (default) or per pattern "
-                        "of active features")
+    p.add_argument(
+        "--facets", action="store_true", help="show only the conditions that bound the regime (numeric search, slower)"
+    )
+    p.add_argument("--latex", metavar="FILE", help="also write the loss as a LaTeX align* block (see docs/latex.md)")
+    p.add_argument(
+        "--standalone", action="store_true", help="with --latex: a complete document that compiles with pdflatex"
+    )
+    p.add_argument(
+        "--split",
+        metavar="p|pattern",
+        help="with --latex: one line group per power of p = 1 - S (default) or per pattern of active features",
+    )
 
 
 def cmd_derive(args: argparse.Namespace) -> None:
@@ -65,8 +68,10 @@ def cmd_derive(args: argparse.Namespace) -> None:
         print("with " + ", ".join(f"{s} = {v}" for s, v in problem.numbers.items()) + " put in")
     found = None
     if loss.regime is not None:
-        print(f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
-              + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else ""))
+        print(
+            f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
+            + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else "")
+        )
         if args.facets:
             from ..facets import facets
 
@@ -91,9 +96,15 @@ def cmd_derive(args: argparse.Namespace) -> None:
             "witness": {str(s): str(v) for s, v in loss.witness.items()},
             "on_boundary": loss.on_boundary,
             "facets": found,
-            "terms": [{"output": spec.circuit.features[i], "pattern": sorted(spec.circuit.features[k] for k in A),
-                       "probability": str(loss.probability[(i, A)]), "expectation": str(t)}
-                      for (i, A), t in loss.terms.items()],
+            "terms": [
+                {
+                    "output": spec.circuit.features[i],
+                    "pattern": sorted(spec.circuit.features[k] for k in A),
+                    "probability": str(loss.probability[(i, A)]),
+                    "expectation": str(t),
+                }
+                for (i, A), t in loss.terms.items()
+            ],
         }
         write_atomically(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -110,8 +121,10 @@ DERIVE = Command(
     name="derive",
     help="Print the closed-form expected loss of a spec and its regime conditions.",
     example="superloss derive docs/examples/motif_symbolic.toml --at kappa=30 --json loss.json "
-            "--latex loss.tex --standalone",
-    arguments=derive_arguments, run=cmd_derive)
+    "--latex loss.tex --standalone",
+    arguments=derive_arguments,
+    run=cmd_derive,
+)
 
 
 def check_arguments(p: argparse.ArgumentParser) -> None:
@@ -146,6 +159,8 @@ CHECK = Command(
     name="check",
     help="Compare the closed form with a seeded Monte Carlo estimate.",
     example="superloss check docs/examples/motif_symbolic.toml --at S=0.9 --at I_a=1 --at I_b=0.3 --at I_c=1",
-    arguments=check_arguments, run=cmd_check)
+    arguments=check_arguments,
+    run=cmd_check,
+)
 
 COMMANDS = (DERIVE, CHECK)

@@ -33,7 +33,9 @@ REPORT = Command(
     name="report",
     help="The main job: the motif's closed form, its Monte Carlo check, a summary.",
     example="superloss report --out my-report",
-    arguments=report_arguments, run=cmd_report)
+    arguments=report_arguments,
+    run=cmd_report,
+)
 
 
 def _plot_sparsity(args):
@@ -95,20 +97,31 @@ def cmd_plot(args: argparse.Namespace) -> None:
 PLOT = Command(
     name="plot",
     help="Figures (PNG and PDF): loss against S from a study, training curves or weight diagrams from a train "
-         "folder, a phase diagram.",
+    "folder, a phase diagram.",
     example="superloss plot training trained/ --out training",
-    arguments=plot_arguments, run=cmd_plot)
+    arguments=plot_arguments,
+    run=cmd_plot,
+)
 
 
 def bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="skip the slow plain-SymPy comparison")
-    p.add_argument("--baseline", action="store_true",
-                   help="instead: the optimizer against 100 Nelder-Mead runs on a Monte Carlo loss, on three "
-                        "study cases (about twenty minutes)")
-    p.add_argument("--training", action="store_true",
-                   help="instead: the numpy trainer against PyTorch on the CPU (needs the 'bench' extra: torch)")
-    p.add_argument("--phase", action="store_true",
-                   help="instead: the 40 x 40 phase diagram (three runs of about 1.5 minutes) and its engines")
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="instead: the optimizer against 100 Nelder-Mead runs on a Monte Carlo loss, on three "
+        "study cases (about twenty minutes)",
+    )
+    p.add_argument(
+        "--training",
+        action="store_true",
+        help="instead: the numpy trainer against PyTorch on the CPU (needs the 'bench' extra: torch)",
+    )
+    p.add_argument(
+        "--phase",
+        action="store_true",
+        help="instead: the 40 x 40 phase diagram (three runs of about 1.5 minutes) and its engines",
+    )
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -129,6 +142,8 @@ BENCH = Command(
     name="bench",
     help="Measure the engine against its targets and plain sympy.integrate.",
     example="superloss bench --quick",
-    arguments=bench_arguments, run=cmd_bench)
+    arguments=bench_arguments,
+    run=cmd_bench,
+)
 
 COMMANDS = (REPORT, PLOT, BENCH)

@@ -21,17 +21,32 @@ from .command import Command
 def optimize_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="TOML spec file")
     p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="fix a symbol, e.g. S=0.9 (repeatable)")
-    p.add_argument("--free", action="append", metavar="NAME",
-                   help="a weight to optimize (repeatable; default: every weight not fixed)")
-    p.add_argument("--bounds", action="append", metavar="NAME=LOW:HIGH",
-                   help="the box of a free weight (repeatable; default: the spec's [bounds])")
+    p.add_argument(
+        "--free",
+        action="append",
+        metavar="NAME",
+        help="a weight to optimize (repeatable; default: every weight not fixed)",
+    )
+    p.add_argument(
+        "--bounds",
+        action="append",
+        metavar="NAME=LOW:HIGH",
+        help="the box of a free weight (repeatable; default: the spec's [bounds])",
+    )
     p.add_argument("--starts", type=int, default=16, help="local searches from seeded starts (default 16)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--samples", type=int, default=1_000_000,
-                   help="Monte Carlo samples to check the optimum's loss (default 1,000,000; 0: no check)")
-    p.add_argument("--global", dest="global_search", action="store_true",
-                   help="also run differential evolution as an independent cross-check (about 20 s more on "
-                        "the full motif)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=1_000_000,
+        help="Monte Carlo samples to check the optimum's loss (default 1,000,000; 0: no check)",
+    )
+    p.add_argument(
+        "--global",
+        dest="global_search",
+        action="store_true",
+        help="also run differential evolution as an independent cross-check (about 20 s more on the full motif)",
+    )
     p.add_argument("--jobs", type=int, default=-1, help="processes for the starts (default -1: one per core)")
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
 
@@ -41,8 +56,10 @@ def cmd_optimize(args: argparse.Namespace) -> None:
 
     check_output_file(args.json, "--json")
     if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1:
-        raise SuperlossError(f"need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
-                             f"got {args.starts}, {args.seed} and {args.samples}")
+        raise SuperlossError(
+            f"need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
+            f"got {args.starts}, {args.seed} and {args.samples}"
+        )
     spec = load_spec(args.spec)
     fix, bounds = parse_assignments(args.fix, "--fix"), parse_bounds(args.bounds)
     fixed_names = {s.name for s in fix}
@@ -57,14 +74,22 @@ def cmd_optimize(args: argparse.Namespace) -> None:
     box = {problem.symbol(s): b for s, b in {**spec.bounds, **bounds}.items()}
     missing = [p.name for p in problem.params if p not in box]
     if missing:
-        raise SuperlossError(f"no bounds for {', '.join(missing)}: give --bounds NAME=LOW:HIGH "
-                             "or a [bounds] table in the spec")
+        raise SuperlossError(
+            f"no bounds for {', '.join(missing)}: give --bounds NAME=LOW:HIGH or a [bounds] table in the spec"
+        )
     problem = problem.replace(free={p: box[p] for p in problem.params})
     free = problem.params
     x0 = {s: spec.at[s] for s in free if s in spec.at}
     start = time.perf_counter()
-    best = optimize(problem, starts=args.starts, seed=args.seed, global_search=args.global_search,
-                    samples=args.samples, x0=x0 if len(x0) == len(free) else None, jobs=args.jobs)
+    best = optimize(
+        problem,
+        starts=args.starts,
+        seed=args.seed,
+        global_search=args.global_search,
+        samples=args.samples,
+        x0=x0 if len(x0) == len(free) else None,
+        jobs=args.jobs,
+    )
     print(best)
     print(f"optimized in {time.perf_counter() - start:.1f} s")
     if args.json is not None:
@@ -77,18 +102,32 @@ OPTIMIZE = Command(
     name="optimize",
     help="Find the parameters of least loss, with a certificate of the optimum.",
     example="superloss optimize docs/examples/motif_study.toml --fix S=0.9 --fix I_b=0.3 --json optimum.json",
-    arguments=optimize_arguments, run=cmd_optimize)
+    arguments=optimize_arguments,
+    run=cmd_optimize,
+)
 
 
 def study_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sparsity", action="append", metavar="S",
-                   help="a sparsity in [0, 1) (repeatable; default 0.5 0.7 0.9 0.97 0.99)")
-    p.add_argument("--importance", action="append", metavar="I_B",
-                   help="the rider's importance, > 0 (repeatable; default 0.1 0.3 1)")
+    p.add_argument(
+        "--sparsity",
+        action="append",
+        metavar="S",
+        help="a sparsity in [0, 1) (repeatable; default 0.5 0.7 0.9 0.97 0.99)",
+    )
+    p.add_argument(
+        "--importance",
+        action="append",
+        metavar="I_B",
+        help="the rider's importance, > 0 (repeatable; default 0.1 0.3 1)",
+    )
     p.add_argument("--starts", type=int, default=16, help="starts of the full motif's search (default 16)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--samples", type=int, default=1_000_000,
-                   help="Monte Carlo samples to check each optimum (default 1,000,000; 0: no check)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=1_000_000,
+        help="Monte Carlo samples to check each optimum (default 1,000,000; 0: no check)",
+    )
     p.add_argument("--jobs", type=int, default=-1, help="cases run in parallel (default -1: one per core)")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.add_argument("--json", metavar="FILE", help="also write every optimum with its certificate as JSON")
@@ -98,8 +137,10 @@ def cmd_study(args: argparse.Namespace) -> None:
     from .. import study
 
     if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1 or args.jobs == 0:
-        raise SuperlossError(f"need --starts >= 1, --seed >= 0, --samples 0 or >= 2 and --jobs != 0, "
-                             f"got {args.starts}, {args.seed}, {args.samples} and {args.jobs}")
+        raise SuperlossError(
+            f"need --starts >= 1, --seed >= 0, --samples 0 or >= 2 and --jobs != 0, "
+            f"got {args.starts}, {args.seed}, {args.samples} and {args.jobs}"
+        )
     check_output_file(args.json, "--json")
     check_output_file(args.markdown, "--markdown")
     sparsities = parse_numbers(args.sparsity or study.SPARSITIES, "--sparsity", 0, 1, closed_high=False)
@@ -107,8 +148,7 @@ def cmd_study(args: argparse.Namespace) -> None:
     if any(i == 0 for i in importances):
         raise SuperlossError("--importance 0: the rider must matter (a positive importance)")
     start = time.perf_counter()
-    cases = study.run(sparsities, importances, starts=args.starts, seed=args.seed, jobs=args.jobs,
-                      samples=args.samples)
+    cases = study.run(sparsities, importances, starts=args.starts, seed=args.seed, jobs=args.jobs, samples=args.samples)
     table = study.table(cases)
     notes = [f"S = {c.sparsity}, I_b = {c.rider_importance}: {r}" for c in cases for r in c.relaxations]
     print(table)
@@ -127,20 +167,30 @@ STUDY = Command(
     name="study",
     help="The motif study: the full motif and its nested variants optimized at each (S, I_b).",
     example="superloss study --sparsity 0.9 --sparsity 0.97 --importance 0.3 --json study.json",
-    arguments=study_arguments, run=cmd_study)
+    arguments=study_arguments,
+    run=cmd_study,
+)
 
 
 def phase_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=("motif", "reconstruction"), default="motif",
-                   help="the motif over (S, I_b) (default), or the paper's n = 2, m = 1 reconstruction model "
-                        "ReLU(W^T W x + b) over (1 - S, r)")
+    p.add_argument(
+        "--model",
+        choices=("motif", "reconstruction"),
+        default="motif",
+        help="the motif over (S, I_b) (default), or the paper's n = 2, m = 1 reconstruction model "
+        "ReLU(W^T W x + b) over (1 - S, r)",
+    )
     p.add_argument("--points", type=int, default=40, help="grid points along each axis (default 40)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the opening searches (default 0)")
-    p.add_argument("--jobs", type=int, default=-1,
-                   help="processes, the rows split among them (default -1: one per core)")
-    p.add_argument("--overlay", action="store_true",
-                   help="also train free 3 x 5 models (3 seeds) on a grid a quarter as fine, and mark where the "
-                        "detector finds the motif in them")
+    p.add_argument(
+        "--jobs", type=int, default=-1, help="processes, the rows split among them (default -1: one per core)"
+    )
+    p.add_argument(
+        "--overlay",
+        action="store_true",
+        help="also train free 3 x 5 models (3 seeds) on a grid a quarter as fine, and mark where the "
+        "detector finds the motif in them",
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (default: a new dated folder)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
 
@@ -151,8 +201,9 @@ def cmd_phase(args: argparse.Namespace) -> None:
     from ..plots import phase_figure, save
 
     if args.points < 2 or args.jobs == 0 or args.seed < 0:
-        raise SuperlossError(f"need --points >= 2, --jobs != 0 and --seed >= 0, got {args.points}, {args.jobs} "
-                             f"and {args.seed}")
+        raise SuperlossError(
+            f"need --points >= 2, --jobs != 0 and --seed >= 0, got {args.points}, {args.jobs} and {args.seed}"
+        )
     folder = output_folder(args.out, args.force, "phase")
     if args.model == "reconstruction":
         return _reconstruction_phase(args, folder)
@@ -171,8 +222,7 @@ def cmd_phase(args: argparse.Namespace) -> None:
         coarse = max(2, args.points // 4)
         overlay = trained_overlay(1 - np.geomspace(*P_RANGE, coarse), np.geomspace(*IMPORTANCE_RANGE, coarse))
         record["trained"] = overlay.to_dict()
-        print(f"free 3 x 5 models on a {coarse} x {coarse} grid: the motif in "
-              f"{overlay.motif.mean():.0%} of them")
+        print(f"free 3 x 5 models on a {coarse} x {coarse} grid: the motif in {overlay.motif.mean():.0%} of them")
     with staged_folder(folder) as tmp:
         write_atomically(tmp / "phase.json", json.dumps(record) + "\n")
         save(phase_figure(diagram, overlay=overlay), tmp / "phase")
@@ -199,6 +249,8 @@ PHASE = Command(
     name="phase",
     help="The motif's analytic phase diagram: the structure of its optimum over (S, I_b), and what inhibition buys.",
     example="superloss phase --points 12 --out phase",
-    arguments=phase_arguments, run=cmd_phase)
+    arguments=phase_arguments,
+    run=cmd_phase,
+)
 
 COMMANDS = (OPTIMIZE, STUDY, PHASE)

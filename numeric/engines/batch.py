@@ -83,12 +83,13 @@ def _kuhn(d: int, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
 def _orders(d1: int) -> np.ndarray:
     """For every pattern of signs of ``d1`` vertices (code ``sum_v (s_v + 1) 3^v``),
     the vertices positive first, then zero, then negative (each in their order)."""
-    signs = (np.arange(3 ** d1)[:, None] // 3 ** np.arange(d1)[None, :]) % 3 - 1
+    signs = (np.arange(3**d1)[:, None] // 3 ** np.arange(d1)[None, :]) % 3 - 1
     return np.argsort(-signs, axis=1, kind="stable")
 
 
-def _cut(values: np.ndarray, volume: np.ndarray, plane: np.ndarray, scale: np.ndarray,
-         both: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cut(
+    values: np.ndarray, volume: np.ndarray, plane: np.ndarray, scale: np.ndarray, both: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simplices, given by the values ``(K, d+1, F)`` at their vertices of ``F``
     affine functions, cut by the zero set of the affine ``plane`` ``(K, d+1)``
     (zero below ``TOLERANCE * scale``). Returns the pieces' values, volumes and
@@ -123,17 +124,22 @@ def _cut(values: np.ndarray, volume: np.ndarray, plane: np.ndarray, scale: np.nd
         nz = d1 - p - n
         order = _orders(d1)[pattern[chosen]]
         vals, c = values[group[:, None], order], plane[group[:, None], order]
-        alpha, beta = c[:, :p], -c[:, p + nz:]
+        alpha, beta = c[:, :p], -c[:, p + nz :]
         t = alpha[:, :, None] / (alpha[:, :, None] + beta[:, None, :])
         start = vals[:, :p, None]
-        crossings = (start + t[:, :, :, None] * (vals[:, None, p + nz:] - start)).reshape(k, p * n, F)
-        ext = np.concatenate([vals[:, :p + nz], crossings, vals[:, p + nz:]], axis=1)
+        crossings = (start + t[:, :, :, None] * (vals[:, None, p + nz :] - start)).reshape(k, p * n, F)
+        ext = np.concatenate([vals[:, : p + nz], crossings, vals[:, p + nz :]], axis=1)
         weight = np.concatenate([alpha, np.ones((k, nz)), (t * beta[:, None, :]).reshape(k, p * n), beta], axis=1)
         scaled = volume[group] / (alpha.prod(1) * beta.prod(1))
-        for template in staircases(p, nz, n)[:2 if both else 1]:
+        for template in staircases(p, nz, n)[: 2 if both else 1]:
             m = len(template)
-            out.append((ext[:, template].reshape(k * m, d1, F), (scaled[:, None] * weight[:, template].prod(2)).ravel(),
-                        np.repeat(group, m)))
+            out.append(
+                (
+                    ext[:, template].reshape(k * m, d1, F),
+                    (scaled[:, None] * weight[:, template].prod(2)).ravel(),
+                    np.repeat(group, m),
+                )
+            )
     return tuple(np.concatenate(part) for part in zip(*out, strict=True))
 
 
@@ -144,9 +150,19 @@ def _bilinear(volume: np.ndarray, f: np.ndarray, g: np.ndarray) -> np.ndarray:
     return volume * (f.sum(1) * g.sum(1) + (f * g).sum(1)) / (d1 * (d1 + 1))
 
 
-def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, factors: dict[tuple, np.ndarray],
-                hidden: str, output: str, target: str, low: float, high: float,
-                gradient: bool = True) -> tuple[np.ndarray, ...]:
+def batch_terms(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    factors: dict[tuple, np.ndarray],
+    hidden: str,
+    output: str,
+    target: str,
+    low: float,
+    high: float,
+    gradient: bool = True,
+) -> tuple[np.ndarray, ...]:
     """``(values, dW1, dW2, db1, db2)`` for ``B`` networks (``W1`` ``(B, m, n)``,
     ``W2`` ``(B, n, m)``, ``b1`` ``(B, m)``, ``b2`` ``(B, n)``): ``values[b] =
     sum_A sum_i factors[A][b, i] * term_integral(i, A)`` of network ``b``, and its
@@ -171,7 +187,7 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         cols = np.array(patterns, dtype=np.intp).reshape(len(patterns), d)
         WA = W1[point[:, None, None], np.arange(m)[None, :, None], cols[pat][:, None, :]]
         bias1, bias2 = b1[point], b2[point]
-        weight = np.stack([factors[A] for A in patterns])[pat, point]                  # (U, n)
+        weight = np.stack([factors[A] for A in patterns])[pat, point]  # (U, n)
         # The target's column of each output in its pattern (d: not in it, target 0, a column of zeros).
         column = np.array([[A.index(i) if i in A else d for i in range(n)] for A in patterns])[pat]
         base, volume0 = _kuhn(d, float(low), float(high))
@@ -182,10 +198,10 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         carried = np.concatenate([np.broadcast_to(base, (U,) + base.shape), pre], axis=3).reshape(U * K0, d + 1, d + m)
         volume = np.tile(volume0, U)
         owner = np.repeat(np.arange(U), K0)
-        scale = np.abs(WA).sum(2) * radius + np.abs(bias1)                            # (U, m)
+        scale = np.abs(WA).sum(2) * radius + np.abs(bias1)  # (U, m)
         if hidden == "relu":
             # With 0 inside the interval, a plane x_k = 0 runs along faces of the boxes: it cuts nothing.
-            along = (low < 0 < high) & ((WA != 0).sum(2) <= 1) & (bias1 == 0)        # (U, m)
+            along = (low < 0 < high) & ((WA != 0).sum(2) <= 1) & (bias1 == 0)  # (U, m)
             for j in np.flatnonzero(~along.all(0)):
                 carried, volume, parent = _cut(carried, volume, carried[:, :, d + j], scale[owner, j], both=True)
                 owner = owner[parent]
@@ -193,8 +209,8 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
         else:
             firing = np.ones((len(owner), m), dtype=bool)
         X = carried[:, :, :d]
-        gain = firing[:, None, :] * W2[point][owner]                                   # (K, n, m): W2 where firing
-        z = np.einsum("kvj,kij->kvi", carried[:, :, d:], gain) + bias2[owner][:, None, :]   # (K, d+1, n)
+        gain = firing[:, None, :] * W2[point][owner]  # (K, n, m): W2 where firing
+        z = np.einsum("kvj,kij->kvi", carried[:, :, d:], gain) + bias2[owner][:, None, :]  # (K, d+1, n)
         padded = np.concatenate([X, np.zeros(X.shape[:2] + (1,))], axis=2)
         y = np.take_along_axis(padded, np.broadcast_to(column[owner][:, None, :], z.shape), axis=2)
         if target == "abs":
@@ -239,7 +255,7 @@ def batch_terms(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, 
             block, b = sums[mine], point[mine]
             values[b] += block[:, :, 0].sum(1)
             if gradient:
-                S1, Sx = block[:, :, 1:1 + m], block[:, :, 1 + m:-1].reshape(len(b), n, m, d)
+                S1, Sx = block[:, :, 1 : 1 + m], block[:, :, 1 + m : -1].reshape(len(b), n, m, d)
                 grads[1][b] += np.einsum("bijd,bjd->bij", Sx, WA[mine]) + S1 * b1[b, None, :]
                 grads[2][b] += (W2[b] * S1).sum(1)
                 grads[0][np.ix_(b, np.arange(m), cols[a])] += np.einsum("bij,bijd->bjd", W2[b], Sx)
@@ -284,7 +300,7 @@ class BatchLoss:
         self._jacobian = _Columns(self.params, self._map.derivatives)
         law, numbers = problem.law, problem.numbers
         self._low, self._high = float(law.low), float(law.high)
-        volume = (law.high - law.low)
+        volume = law.high - law.low
         n = self.circuit.n
         expressions: dict[tuple, list] = {}
         for i, A, prob in problem.patterns():
@@ -292,8 +308,10 @@ class BatchLoss:
             expressions.setdefault(tuple(sorted(A)), [sp.S.Zero] * n)[i] = factor
         largest = max(map(len, expressions))
         if largest > MAX_FEATURES:
-            raise SuperlossError(f"a pattern of {largest} features is too large for the batched engine (at most "
-                                 f"{MAX_FEATURES}): use numeric.engines.pointwise.PointwiseLoss")
+            raise SuperlossError(
+                f"a pattern of {largest} features is too large for the batched engine (at most "
+                f"{MAX_FEATURES}): use numeric.engines.pointwise.PointwiseLoss"
+            )
         self._patterns = list(expressions)
         self._factors = _Columns(self.varying, [e for row in expressions.values() for e in row])
 
@@ -339,7 +357,7 @@ def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient
     factors = {}
     for (X, _, own), start in zip(inputs, np.cumsum([0] + sizes), strict=False):
         for A, f in own.items():
-            factors.setdefault(A, np.zeros((len(W1), W2.shape[1])))[start:start + len(X)] = f
+            factors.setdefault(A, np.zeros((len(W1), W2.shape[1])))[start : start + len(X)] = f
     _, _, hidden, output, target, low, high = kinds.pop()
     values, *grads = batch_terms(W1, W2, b1, b2, factors, hidden, output, target, low, high, gradient)
     out = []

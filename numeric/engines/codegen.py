@@ -35,8 +35,13 @@ __all__ = ["Functions"]
 
 #: The printer lambdify uses for "numpy", told not to sort the terms of sums:
 #: sorting thousands of generated terms was a quarter of the compile time.
-_PRINTER_SETTINGS = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
-                     "user_functions": {}, "order": "none"}
+_PRINTER_SETTINGS = {
+    "fully_qualified_modules": False,
+    "inline": True,
+    "allow_unknown_functions": True,
+    "user_functions": {},
+    "order": "none",
+}
 
 
 class _Code:
@@ -98,8 +103,13 @@ class _Code:
 
     def compile(self, outputs: list[sp.Expr]) -> Callable:
         # lambdify's cse hook takes (assignments, outputs): ours are already made.
-        return sp.lambdify(list(self.args), outputs, "numpy", printer=NumPyPrinter(_PRINTER_SETTINGS),
-                           cse=lambda exprs: (self.assignments, exprs))
+        return sp.lambdify(
+            list(self.args),
+            outputs,
+            "numpy",
+            printer=NumPyPrinter(_PRINTER_SETTINGS),
+            cse=lambda exprs: (self.assignments, exprs),
+        )
 
 
 class _Symbolic:
@@ -116,6 +126,7 @@ class _Symbolic:
 
 # --- one term and its derivatives ------------------------------------------------------------
 
+
 class _Term:
     """One term ``P * N / D`` of the loss: pattern probability ``P``, and the
     conditional expectation as polynomials ``N`` and ``D`` (or, if it is not a
@@ -126,8 +137,7 @@ class _Term:
         # exact binary value, as expected_loss takes them: the polynomial
         # arithmetic stays exact, and no float is printed into the code (lambdify
         # prints 15 digits, not enough to give the same double back).
-        self.P, self.term = (e.xreplace({f: sp.Rational(f) for f in e.atoms(sp.Float)})
-                             for e in (probability, term))
+        self.P, self.term = (e.xreplace({f: sp.Rational(f) for f in e.atoms(sp.Float)}) for e in (probability, term))
         self.params, self.ring = params, ring
         self.parts = self._polynomials(self.term, ring)
         if self.parts is not None:
@@ -199,8 +209,12 @@ class _Term:
                     expr = named(Nij)
                 else:
                     # Differentiate t_i D = N_i - t D_i once more and solve for t_ij.
-                    expr = (named(Nij) - first.get(j, 0) * named(dD[i]) - first.get(i, 0) * named(dD[j])
-                            - t * named(dD[i].diff(gens[j]))) / D_
+                    expr = (
+                        named(Nij)
+                        - first.get(j, 0) * named(dD[i])
+                        - first.get(i, 0) * named(dD[j])
+                        - t * named(dD[i].diff(gens[j]))
+                    ) / D_
                 if expr != 0:
                     second[(i, j)] = out.let(expr)
         return t, first, second
@@ -239,8 +253,11 @@ class _Term:
             for j in both[a:]:
                 e = P * second.get((i, j), 0)
                 if dP:
-                    e += (dP.get(i, 0) * first.get(j, 0) + dP.get(j, 0) * first.get(i, 0)
-                          + sp.diff(dP.get(i, 0), self.params[j]) * t)
+                    e += (
+                        dP.get(i, 0) * first.get(j, 0)
+                        + dP.get(j, 0) * first.get(i, 0)
+                        + sp.diff(dP.get(i, 0), self.params[j]) * t
+                    )
                 if e != 0:
                     hessian.setdefault((i, j), []).append(e)
 
@@ -262,8 +279,11 @@ class Functions:
         self.params, self.fixed_symbols = params, fixed_symbols
         args = list(params) + list(fixed_symbols)
         ring = PolyRing(args, sp.QQ)
-        self.terms = [_Term(loss.probability[k], t, params, ring) for k, t in loss.terms.items()
-                      if t != 0 and loss.probability[k] != 0]
+        self.terms = [
+            _Term(loss.probability[k], t, params, ring)
+            for k, t in loss.terms.items()
+            if t != 0 and loss.probability[k] != 0
+        ]
         self.n = len(params)
         # One program per function, so that value() does not pay for derivatives;
         # derivatives are compiled when first asked for (a global search needs values only).
@@ -284,8 +304,11 @@ class Functions:
         code = _Code(self.params + self.fixed_symbols)
         _, _, hessian = _sums(self.terms, code, 2)
         upper = sorted(hessian)
-        return (np.array([i for i, _ in upper], dtype=int), np.array([j for _, j in upper], dtype=int),
-                code.compile([sp.Add(*hessian[k]) for k in upper]))
+        return (
+            np.array([i for i, _ in upper], dtype=int),
+            np.array([j for _, j in upper], dtype=int),
+            code.compile([sp.Add(*hessian[k]) for k in upper]),
+        )
 
     @cached_property
     def value_expr(self) -> sp.Expr:

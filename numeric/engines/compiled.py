@@ -29,6 +29,7 @@ __all__ = ["CompiledLoss", "compile_loss"]
 
 # --- compiled losses ------------------------------------------------------------------------
 
+
 class CompiledLoss:
     """A loss as numeric functions of ``params``, every other symbol fixed.
 
@@ -60,8 +61,9 @@ class CompiledLoss:
     def _point(self, x) -> list[float]:
         x = np.asarray(x, dtype=float)
         if x.shape != (self.n,):
-            raise SuperlossError(f"expected a point of {self.n} numbers "
-                                 f"({', '.join(p.name for p in self.params)}), got shape {x.shape}")
+            raise SuperlossError(
+                f"expected a point of {self.n} numbers ({', '.join(p.name for p in self.params)}), got shape {x.shape}"
+            )
         # Python floats: scalar arithmetic on them is several times faster than on numpy scalars.
         return x.tolist()
 
@@ -154,12 +156,14 @@ def compile_loss(loss: Loss, params: Sequence[sp.Symbol], fixed: Mapping | None 
     if not params:
         raise SuperlossError("params is empty; give at least one free parameter")
     needed = set(loss.expr.free_symbols).union(
-        *(t.free_symbols | loss.probability[k].free_symbols for k, t in loss.terms.items()))
+        *(t.free_symbols | loss.probability[k].free_symbols for k, t in loss.terms.items())
+    )
     free = sorted((s for s in needed if s not in params), key=lambda s: s.name)
     missing = [s.name for s in free if s not in problem.fixed]
     if missing:
-        raise SuperlossError("fixed has no value for " + ", ".join(missing) + "; every symbol that is not a "
-                             "param needs one")
+        raise SuperlossError(
+            "fixed has no value for " + ", ".join(missing) + "; every symbol that is not a param needs one"
+        )
     fixed_values = {s: problem.fixed[s] for s in free}
     fixed_symbols = tuple(fixed_values)
     key = _loss_key(loss, params, fixed_symbols)

@@ -27,8 +27,7 @@ from greenlet import getcurrent, greenlet
 __all__ = ["lockstep"]
 
 
-def lockstep(tasks: Sequence[Callable[[Callable[[Any], Any]], Any]],
-             evaluate: Callable[[list], Sequence]) -> list:
+def lockstep(tasks: Sequence[Callable[[Callable[[Any], Any]], Any]], evaluate: Callable[[list], Sequence]) -> list:
     """Run ``task(ask)`` for every task; ``ask(question)`` returns the matching
     entry of ``evaluate(questions)``, evaluated for the questions of all the
     live tasks at once (in the order of the tasks). The tasks' results, in
@@ -46,7 +45,7 @@ def lockstep(tasks: Sequence[Callable[[Callable[[Any], Any]], Any]],
         if not task.dead:
             waiting[k] = question
     while waiting:
-        batch = list(waiting.items())                               # in the order of the tasks
+        batch = list(waiting.items())  # in the order of the tasks
         waiting = {}
         for (k, _), answer in zip(batch, list(evaluate([question for _, question in batch])), strict=True):
             question = runs[k].switch(answer)

@@ -78,8 +78,15 @@ class MonteCarloResult:
         return f"{self.mean:.6g} ± {self.stderr:.2g} (Monte Carlo, {self.samples} samples, seed {self.seed})"
 
 
-def forward(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray, b2: np.ndarray, x: np.ndarray,
-            hidden: str = "relu", output: str = "relu") -> np.ndarray:
+def forward(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray,
+    b2: np.ndarray,
+    x: np.ndarray,
+    hidden: str = "relu",
+    output: str = "relu",
+) -> np.ndarray:
     """``y' = out(W2 hid(W1 x + b1) + b2)`` for a batch ``x`` of shape (size, n).
 
     >>> forward(np.eye(2), np.eye(2), np.zeros(2), np.zeros(2), np.array([[1.0, -2.0]]))
@@ -101,8 +108,9 @@ def _array(exprs, what: str) -> np.ndarray:
     return values
 
 
-def monte_carlo_loss(problem: Problem, *, samples: int = 1_000_000, seed: int = 0,
-                     batch: int = 200_000) -> MonteCarloResult:
+def monte_carlo_loss(
+    problem: Problem, *, samples: int = 1_000_000, seed: int = 0, batch: int = 200_000
+) -> MonteCarloResult:
     """Estimate ``E[sum_i I_i (y_i - y'_i)^2]`` from ``samples`` draws of ``x ~ law``.
 
     Every symbol of the problem must be fixed (``problem.fix(point)`` fixes the

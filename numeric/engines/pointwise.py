@@ -60,19 +60,28 @@ class PointwiseLoss:
         """``[W1, W2, b1, b2]`` at the point ``x`` (float arrays)."""
         x = np.asarray(x, dtype=float)
         if x.shape != (len(self.params),):
-            raise SuperlossError(f"expected a point of {len(self.params)} numbers "
-                                 f"({', '.join(p.name for p in self.params)}), got shape {x.shape}")
+            raise SuperlossError(
+                f"expected a point of {len(self.params)} numbers "
+                f"({', '.join(p.name for p in self.params)}), got shape {x.shape}"
+            )
         return self._map.layout.split(np.array(self._entries(*x.tolist()), dtype=float))
 
     def value(self, x) -> float:
         """The exact loss at ``x`` (float64 rounding only)."""
         W1, W2, b1, b2 = self.weights(x)
         c = self.circuit
-        return float(sum(factor * integrals[i]
-                         for A, outputs in self._patterns.items()
-                         for integrals in [term_integrals(W1, W2, b1, b2, A, c.hidden, c.output, c.target,
-                                                          self._low, self._high, outputs=list(outputs))]
-                         for i, factor in outputs.items()))
+        return float(
+            sum(
+                factor * integrals[i]
+                for A, outputs in self._patterns.items()
+                for integrals in [
+                    term_integrals(
+                        W1, W2, b1, b2, A, c.hidden, c.output, c.target, self._low, self._high, outputs=list(outputs)
+                    )
+                ]
+                for i, factor in outputs.items()
+            )
+        )
 
     def value_and_gradient(self, x) -> tuple[float, np.ndarray]:
         """The exact loss at ``x`` and its gradient in the params (at a kink:
@@ -82,8 +91,9 @@ class PointwiseLoss:
         value = 0.0
         entries = np.zeros(len(self._map.entries))
         for A, outputs in self._patterns.items():
-            v, *parts = pattern_gradient(W1, W2, b1, b2, A, c.hidden, c.output, c.target, self._low, self._high,
-                                         outputs)
+            v, *parts = pattern_gradient(
+                W1, W2, b1, b2, A, c.hidden, c.output, c.target, self._low, self._high, outputs
+            )
             value += v
             entries += np.concatenate([p.ravel() for p in parts])
         return value, self.pullback(x, entries)

@@ -120,8 +120,10 @@ class RegimeLoss:
     def _point(self, x) -> tuple[np.ndarray, list[float]]:
         x = np.asarray(x, dtype=float)
         if x.shape != (len(self.params),):
-            raise SuperlossError(f"expected a point of {len(self.params)} numbers "
-                                 f"({', '.join(p.name for p in self.params)}), got shape {x.shape}")
+            raise SuperlossError(
+                f"expected a point of {len(self.params)} numbers "
+                f"({', '.join(p.name for p in self.params)}), got shape {x.shape}"
+            )
         values = x.tolist()
         return x, [values[i] for i in self._weight_index]
 
@@ -168,8 +170,10 @@ class RegimeLoss:
         except ZeroDivisionError:
             out = None
         if out is None or not np.all(np.isfinite(out)):
-            raise SingularPoint(f"the {what} of the regime's formula is singular at "
-                                + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.params, np.ravel(x), strict=True)))
+            raise SingularPoint(
+                f"the {what} of the regime's formula is singular at "
+                + ", ".join(f"{p.name} = {v:.6g}" for p, v in zip(self.params, np.ravel(x), strict=True))
+            )
         return out
 
     def value(self, x) -> float:
@@ -213,5 +217,7 @@ class RegimeLoss:
         return any(abs(v) <= tol * s for v, s in zip(values, scales, strict=True))
 
     def __repr__(self) -> str:
-        return (f"RegimeLoss(params=[{', '.join(p.name for p in self.params)}], regimes={len(self._pieces)}, "
-                f"derived={self.derived})")
+        return (
+            f"RegimeLoss(params=[{', '.join(p.name for p in self.params)}], regimes={len(self._pieces)}, "
+            f"derived={self.derived})"
+        )

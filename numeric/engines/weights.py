@@ -33,8 +33,12 @@ class WeightMap:
         params = problem.params
         self.layout = problem.layout
         self.entries = list(problem.free_circuit.entries())
-        jacobian = [(e, k, sp.diff(entry, p)) for e, entry in enumerate(self.entries)
-                    for k, p in enumerate(params) if entry.has(p)]
+        jacobian = [
+            (e, k, sp.diff(entry, p))
+            for e, entry in enumerate(self.entries)
+            for k, p in enumerate(params)
+            if entry.has(p)
+        ]
         self.rows = np.array([e for e, _, _ in jacobian], dtype=int)
         self.cols = np.array([k for _, k, _ in jacobian], dtype=int)
         self.derivatives = [d for _, _, d in jacobian]

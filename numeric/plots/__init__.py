@@ -31,21 +31,39 @@ from .landscape import BOUNDARY_POINTS, landscape
 from .phase import STRUCTURE_COLOURS, phase_figure, reconstruction_figure
 from .study import VARIANT_STYLE, loss_against_sparsity
 from .style import (
-                    CATEGORY_ORDER,
-                    FORMATS,
-                    LANDSCAPE_CMAP,
-                    MANY_CATEGORIES,
-                    OKABE_ITO,
-                    STYLE,
-                    WIDTH,
-                    feature_colours,
-                    label,
-                    save,
+    CATEGORY_ORDER,
+    FORMATS,
+    LANDSCAPE_CMAP,
+    MANY_CATEGORIES,
+    OKABE_ITO,
+    STYLE,
+    WIDTH,
+    feature_colours,
+    label,
+    save,
 )
 from .training import IMPORTANCE_STYLES, training_curves
 from .weights import weight_diagram
 
-__all__ = ["BOUNDARY_POINTS", "CATEGORY_ORDER", "FORMATS", "IMPORTANCE_STYLES", "LANDSCAPE_CMAP", "MANY_CATEGORIES",
-           "OKABE_ITO", "STRUCTURE_COLOURS", "STYLE", "VARIANT_STYLE", "WIDTH", "feature_colours", "label",
-           "landscape", "loss_against_sparsity", "phase_figure", "reconstruction_figure", "save", "training_curves",
-           "weight_diagram"]
+__all__ = [
+    "BOUNDARY_POINTS",
+    "CATEGORY_ORDER",
+    "FORMATS",
+    "IMPORTANCE_STYLES",
+    "LANDSCAPE_CMAP",
+    "MANY_CATEGORIES",
+    "OKABE_ITO",
+    "STRUCTURE_COLOURS",
+    "STYLE",
+    "VARIANT_STYLE",
+    "WIDTH",
+    "feature_colours",
+    "label",
+    "landscape",
+    "loss_against_sparsity",
+    "phase_figure",
+    "reconstruction_figure",
+    "save",
+    "training_curves",
+    "weight_diagram",
+]

@@ -23,8 +23,15 @@ __all__ = ["BOUNDARY_POINTS", "landscape"]
 BOUNDARY_POINTS = 201
 
 
-def landscape(optimum, x: sp.Symbol | str, y: sp.Symbol | str, span: Mapping | None = None, points: int = 41, *,
-              figsize: tuple[float, float] | None = None) -> Figure:
+def landscape(
+    optimum,
+    x: sp.Symbol | str,
+    y: sp.Symbol | str,
+    span: Mapping | None = None,
+    points: int = 41,
+    *,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
     """The exact loss over the parameters ``x`` and ``y`` of an optimum
     (:class:`numeric.optimize.Optimum`), every other parameter at its optimum value.
 
@@ -44,8 +51,9 @@ def landscape(optimum, x: sp.Symbol | str, y: sp.Symbol | str, span: Mapping | N
         raise SuperlossError(f"landscape needs two different parameters, got {names[0]} twice")
     missing = [n for n in names if n not in by_name]
     if missing:
-        raise SuperlossError(f"{', '.join(missing)}: not a free parameter of the optimum; "
-                             f"its parameters are {', '.join(by_name)}")
+        raise SuperlossError(
+            f"{', '.join(missing)}: not a free parameter of the optimum; its parameters are {', '.join(by_name)}"
+        )
     x, y = by_name[names[0]], by_name[names[1]]
     if not isinstance(points, (int, np.integer)) or points < 2:
         raise SuperlossError(f"points must be an integer of at least 2, got {points!r}")
@@ -67,8 +75,9 @@ def landscape(optimum, x: sp.Symbol | str, y: sp.Symbol | str, span: Mapping | N
         if top <= floor * (1 + 1e-9):
             floor, top = floor / 1.01, top * 1.01
         levels = np.geomspace(floor, top, 25)
-        filled = ax.contourf(xs, ys, np.clip(values, floor, top), levels=levels, norm=LogNorm(floor, top),
-                             cmap=LANDSCAPE_CMAP)
+        filled = ax.contourf(
+            xs, ys, np.clip(values, floor, top), levels=levels, norm=LogNorm(floor, top), cmap=LANDSCAPE_CMAP
+        )
         filled.set_gid("loss")
         bar = fig.colorbar(filled, ax=ax, label="loss")
         # Over a decade or less, ticks at 1, 2 and 5 times powers of ten, so that some fall inside.
@@ -81,8 +90,17 @@ def landscape(optimum, x: sp.Symbol | str, y: sp.Symbol | str, span: Mapping | N
         for expr, contour in _boundaries(ax, optimum, x, y, fixed, (x_lo, x_hi), (y_lo, y_hi)):
             contour.set_gid(f"boundary: {expr}")
 
-        star = ax.plot([optimum.params[x]], [optimum.params[y]], linestyle="none", marker="*", markersize=9,
-                       markerfacecolor="white", markeredgecolor="black", markeredgewidth=0.6, zorder=5)[0]
+        star = ax.plot(
+            [optimum.params[x]],
+            [optimum.params[y]],
+            linestyle="none",
+            marker="*",
+            markersize=9,
+            markerfacecolor="white",
+            markeredgecolor="black",
+            markeredgewidth=0.6,
+            zorder=5,
+        )[0]
         star.set_gid("optimum")
         ax.set_xlim(x_lo, x_hi)
         ax.set_ylim(y_lo, y_hi)
@@ -98,7 +116,7 @@ def _tick_label(value: float, _position=None) -> str:
     exponent = int(np.floor(np.log10(value) + 1e-9))
     if -2 <= exponent < 3:
         return f"{value:.3g}"
-    mantissa = value / 10.0 ** exponent
+    mantissa = value / 10.0**exponent
     head = "" if abs(mantissa - 1) < 1e-9 else f"{mantissa:.3g}" + r"\times"
     return f"${head}10^{{{exponent}}}$"
 
@@ -143,7 +161,8 @@ def _boundaries(ax, optimum, x: sp.Symbol, y: sp.Symbol, fixed: Mapping, xs: tup
         values = np.broadcast_to(np.asarray(sp.lambdify([x, y], expr, "numpy")(U, V), dtype=float), U.shape)
         if not (np.nanmin(values) < 0 < np.nanmax(values)):
             continue  # its zero set misses the box
-        contour = ax.contour(U, V, values, levels=[0.0], colors=OKABE_ITO["vermillion"], linewidths=0.7,
-                             linestyles="--", zorder=4)
+        contour = ax.contour(
+            U, V, values, levels=[0.0], colors=OKABE_ITO["vermillion"], linewidths=0.7, linestyles="--", zorder=4
+        )
         out.append((expr, contour))
     return out

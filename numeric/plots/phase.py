@@ -41,8 +41,9 @@ def phase_figure(diagram, overlay=None, *, figsize: tuple[float, float] | None =
         left, right = fig.subplots(1, 2)
         cmap = ListedColormap([STRUCTURE_COLOURS[n] for n in names])
         left.pcolormesh(p, importance, codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, shading="nearest")
-        mesh = right.pcolormesh(p, importance, np.clip(bought, 0, 1), cmap=LANDSCAPE_CMAP, vmin=0, vmax=1,
-                                shading="nearest")
+        mesh = right.pcolormesh(
+            p, importance, np.clip(bought, 0, 1), cmap=LANDSCAPE_CMAP, vmin=0, vmax=1, shading="nearest"
+        )
         fig.colorbar(mesh, ax=right, label="loss bought by inhibition (fraction)")
         for ax in (left, right):
             ax.set_xscale("log")
@@ -55,17 +56,30 @@ def phase_figure(diagram, overlay=None, *, figsize: tuple[float, float] | None =
             tp, ti = np.meshgrid(1 - np.asarray(trained["S"], dtype=float), np.asarray(trained["I_b"], dtype=float))
             share = np.asarray(trained["motif"], dtype=float)
             some = share > 0
-            left.scatter(tp[some], ti[some], s=8 + 30 * share[some], color=OKABE_ITO["black"], zorder=3,
-                         label="free models with the motif")
-            left.scatter(tp[~some], ti[~some], s=10, facecolors="none", edgecolors=OKABE_ITO["black"],
-                         linewidths=0.6, zorder=3, label="free models without it")
+            left.scatter(
+                tp[some],
+                ti[some],
+                s=8 + 30 * share[some],
+                color=OKABE_ITO["black"],
+                zorder=3,
+                label="free models with the motif",
+            )
+            left.scatter(
+                tp[~some],
+                ti[~some],
+                s=10,
+                facecolors="none",
+                edgecolors=OKABE_ITO["black"],
+                linewidths=0.6,
+                zorder=3,
+                label="free models without it",
+            )
         shown = [n for n in names if (codes == names.index(n)).any()]
         # A framed legend: it sits on top of the orange region.
         handles = [Patch(color=STRUCTURE_COLOURS[n], label=n) for n in shown]
         handles += left.get_legend_handles_labels()[0]
         # Below the axes: inside, it would hide part of the diagram.
-        left.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.2), ncols=2, fontsize=6,
-                    frameon=False)
+        left.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.2), ncols=2, fontsize=6, frameon=False)
     return fig
 
 
@@ -80,8 +94,10 @@ def reconstruction_figure(phases, *, figsize: tuple[float, float] | None = None)
     record = phases.to_dict() if hasattr(phases, "to_dict") else phases
     for key in ("density", "r", "structure"):
         if key not in record:
-            raise SuperlossError(f"a reconstruction phase diagram needs the keys density, r and structure; "
-                                 f"this one has {', '.join(map(str, record)) or 'none'}")
+            raise SuperlossError(
+                f"a reconstruction phase diagram needs the keys density, r and structure; "
+                f"this one has {', '.join(map(str, record)) or 'none'}"
+            )
     density = np.asarray(record["density"], dtype=float)
     importance = np.asarray(record["r"], dtype=float)
     names = list(STRUCTURES)
@@ -90,15 +106,16 @@ def reconstruction_figure(phases, *, figsize: tuple[float, float] | None = None)
         raise SuperlossError(f"unknown structure {unknown[0]!r}; the structures are {', '.join(names)}")
     codes = np.array([[names.index(str(s)) for s in row] for row in record["structure"]], dtype=float)
     if codes.shape != (importance.size, density.size):
-        raise SuperlossError(f"structure must be {importance.size} x {density.size} (r x density), "
-                             f"got {codes.shape[0]} x {codes.shape[1] if codes.ndim == 2 else 0}")
+        raise SuperlossError(
+            f"structure must be {importance.size} x {density.size} (r x density), "
+            f"got {codes.shape[0]} x {codes.shape[1] if codes.ndim == 2 else 0}"
+        )
     colours = {n: OKABE_ITO[STRUCTURES[n]["colour"]] for n in names}
     with house_style():
         fig = new_figure(figsize or (WIDTH["single"], 2.8))
         ax = fig.add_subplot()
         cmap = ListedColormap([colours[n] for n in names])
-        mesh = ax.pcolormesh(density, importance, codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5,
-                             shading="nearest")
+        mesh = ax.pcolormesh(density, importance, codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, shading="nearest")
         mesh.set_gid("structure")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -107,6 +124,12 @@ def reconstruction_figure(phases, *, figsize: tuple[float, float] | None = None)
         ax.set_ylabel(r"relative importance $r$ of feature 2")
         shown = [n for n in names if (codes == names.index(n)).any()]
         # Above the axes, in one row: every corner of the diagram holds data.
-        fig.legend(handles=[Patch(color=colours[n], label=n) for n in shown], loc="outside upper center",
-                   ncols=len(shown), fontsize=6, handlelength=1.0, columnspacing=1.0)
+        fig.legend(
+            handles=[Patch(color=colours[n], label=n) for n in shown],
+            loc="outside upper center",
+            ncols=len(shown),
+            fontsize=6,
+            handlelength=1.0,
+            columnspacing=1.0,
+        )
     return fig

@@ -38,8 +38,9 @@ def _case_record(case) -> tuple[float, float, dict[str, float]]:
     if isinstance(case, Mapping):
         for key in ("S", "I_b", "optima"):
             if key not in case:
-                raise SuperlossError(f"a study case needs the keys S, I_b and optima; this one has "
-                                     f"{', '.join(map(str, case)) or 'none'}")
+                raise SuperlossError(
+                    f"a study case needs the keys S, I_b and optima; this one has {', '.join(map(str, case)) or 'none'}"
+                )
         S, I_b, optima = case["S"], case["I_b"], case["optima"]
         losses = {name: o.get("loss") if isinstance(o, Mapping) else o for name, o in optima.items()}
     else:
@@ -88,9 +89,18 @@ def loss_against_sparsity(cases: Iterable, *, figsize: tuple[float, float] | Non
                 p, values = zip(*points, strict=True)
                 style = VARIANT_STYLE[name]
                 full = name == "full"
-                line = ax.plot(p, values, color=style["color"], marker=style["marker"], linewidth=0.9 if full else 0.7,
-                               markersize=4 if full else 3.5, markerfacecolor=style["color"] if full else "none",
-                               markeredgewidth=0.8, label=name, zorder=2 + depth)[0]
+                line = ax.plot(
+                    p,
+                    values,
+                    color=style["color"],
+                    marker=style["marker"],
+                    linewidth=0.9 if full else 0.7,
+                    markersize=4 if full else 3.5,
+                    markerfacecolor=style["color"] if full else "none",
+                    markeredgewidth=0.8,
+                    label=name,
+                    zorder=2 + depth,
+                )[0]
                 line.set_gid(name)
                 handles[name] = line
             ax.set_xscale("log")
@@ -99,7 +109,7 @@ def loss_against_sparsity(cases: Iterable, *, figsize: tuple[float, float] | Non
             ax.xaxis.set_major_locator(FixedLocator(ticks))
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_xticklabels([f"{S:g}" for S in sparsities])
-            ax.set_xlim(max(ticks) * 1.35, min(ticks) / 1.35)   # sparser to the right
+            ax.set_xlim(max(ticks) * 1.35, min(ticks) / 1.35)  # sparser to the right
             ax.set_title(f"$I_b = {I_b:g}$")
             ax.set_xlabel("sparsity $S$")
         axes[0].set_ylabel("loss")

@@ -18,8 +18,20 @@ from analytic.names import symbol_name
 
 from ..files import atomic
 
-__all__ = ["CATEGORY_ORDER", "FORMATS", "LANDSCAPE_CMAP", "MANY_CATEGORIES", "OKABE_ITO", "STYLE", "WIDTH",
-           "feature_colours", "house_style", "label", "new_figure", "save"]
+__all__ = [
+    "CATEGORY_ORDER",
+    "FORMATS",
+    "LANDSCAPE_CMAP",
+    "MANY_CATEGORIES",
+    "OKABE_ITO",
+    "STYLE",
+    "WIDTH",
+    "feature_colours",
+    "house_style",
+    "label",
+    "new_figure",
+    "save",
+]
 
 #: The Okabe-Ito palette (Okabe and Ito 2008): eight colours told apart with every common
 #: colour-vision deficiency.

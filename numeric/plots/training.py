@@ -48,17 +48,41 @@ def training_curves(result, *, figsize: tuple[float, float] | None = None) -> Fi
             c = colour[float(sparsities[k])]
             line = ax.plot(steps, history[:, k], color=c, linewidth=0.6, alpha=0.8, linestyle=style[vectors[k]])[0]
             line.set_gid("instance")
-            dot = ax.errorbar([steps[-1]], [mean[k]], yerr=[stderr[k]], fmt="o", color=c, markersize=2.5,
-                              markeredgecolor="black", markeredgewidth=0.3, elinewidth=0.6, capsize=0, zorder=4)
+            dot = ax.errorbar(
+                [steps[-1]],
+                [mean[k]],
+                yerr=[stderr[k]],
+                fmt="o",
+                color=c,
+                markersize=2.5,
+                markeredgecolor="black",
+                markeredgewidth=0.3,
+                elinewidth=0.6,
+                capsize=0,
+                zorder=4,
+            )
             dot.lines[0].set_gid("final estimate")
         ax.set_yscale("log", nonpositive="mask")
         ax.set_xlabel("step")
         ax.set_ylabel("loss (batch mean)")
         handles = [Line2D([], [], color=colour[S], linewidth=1.0, label=f"$S = {S:g}$") for S in groups]
         if len(distinct) > 1:
-            handles += [Line2D([], [], color="0.3", linewidth=0.8, linestyle=style[v], label=f"importance {k + 1}")
-                        for k, v in enumerate(distinct)]
-        handles.append(Line2D([], [], color="0.3", marker="o", markersize=2.5, linestyle="none",
-                              markeredgecolor="black", markeredgewidth=0.3, label="final estimate"))
+            handles += [
+                Line2D([], [], color="0.3", linewidth=0.8, linestyle=style[v], label=f"importance {k + 1}")
+                for k, v in enumerate(distinct)
+            ]
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="o",
+                markersize=2.5,
+                linestyle="none",
+                markeredgecolor="black",
+                markeredgewidth=0.3,
+                label="final estimate",
+            )
+        )
         ax.legend(handles=handles, loc="upper right")
     return fig

@@ -34,8 +34,9 @@ def _stack(values: np.ndarray) -> np.ndarray:
     return bottoms
 
 
-def weight_diagram(W1, W2=None, b=None, features: Sequence[str] | None = None, *,
-                   figsize: tuple[float, float] | None = None) -> Figure:
+def weight_diagram(
+    W1, W2=None, b=None, features: Sequence[str] | None = None, *, figsize: tuple[float, float] | None = None
+) -> Figure:
     """Each neuron's input weights (row ``j`` of ``W1``, above) and output weights
     (column ``j`` of ``W2``, below) as stacked bars, one colour per feature.
 
@@ -52,8 +53,9 @@ def weight_diagram(W1, W2=None, b=None, features: Sequence[str] | None = None, *
         if W2 is not None:
             raise SuperlossError("weight_diagram takes a circuit alone or the arrays W1 and W2, not both")
         if not circuit.is_numeric:
-            raise SuperlossError(f"weight_diagram needs numeric weights; substitute "
-                                 f"{', '.join(s.name for s in circuit.symbols)} first")
+            raise SuperlossError(
+                f"weight_diagram needs numeric weights; substitute {', '.join(s.name for s in circuit.symbols)} first"
+            )
         W1, W2 = np.array(circuit.W1.tolist(), dtype=float), np.array(circuit.W2.tolist(), dtype=float)
         b = np.array(circuit.b2.tolist(), dtype=float).reshape(-1) if b is None else b
         hidden_bias = np.array(circuit.b1.tolist(), dtype=float).reshape(-1)
@@ -65,8 +67,7 @@ def weight_diagram(W1, W2=None, b=None, features: Sequence[str] | None = None, *
         raise SuperlossError(f"W1 must be a non-empty m x n matrix, got shape {W1.shape}")
     m, n = W1.shape
     if W2.shape != (n, m):
-        raise SuperlossError(f"W2 must be {n} x {m} (features x neurons) for W1 of shape {m} x {n}, "
-                             f"got {W2.shape}")
+        raise SuperlossError(f"W2 must be {n} x {m} (features x neurons) for W1 of shape {m} x {n}, got {W2.shape}")
     if b is not None:
         b = _matrix(b, "b").reshape(-1)
         if b.shape != (n,):
@@ -91,9 +92,15 @@ def weight_diagram(W1, W2=None, b=None, features: Sequence[str] | None = None, *
             bottoms = _stack(values)
             for i in range(values.shape[1]):
                 feature = i < n
-                ax.bar(xs, values[:, i], bottom=bottoms[:, i], width=0.7, linewidth=0,
-                              color=colours[i] if feature else "0.6",
-                              label=_feature_label(names[i]) if feature else "hidden bias")
+                ax.bar(
+                    xs,
+                    values[:, i],
+                    bottom=bottoms[:, i],
+                    width=0.7,
+                    linewidth=0,
+                    color=colours[i] if feature else "0.6",
+                    label=_feature_label(names[i]) if feature else "hidden bias",
+                )
             ax.axhline(0.0, color="0.3", linewidth=0.5, zorder=0)
         top.set_ylabel("input weight")
         bottom.set_ylabel("output weight")

@@ -28,6 +28,23 @@ from .optimizers import OPTIMIZERS, SCHEDULES, WARMUP_SCHEDULES, Adam, AdamW
 from .result import LossEstimate, TrainResult
 from .trainer import Trainer, train
 
-__all__ = ["train", "Trainer", "TrainConfig", "TrainResult", "LossEstimate", "Adam", "AdamW", "OPTIMIZERS",
-           "SCHEDULES", "WARMUP_SCHEDULES", "MODELS", "Model", "Gradients", "forward_backward", "ACTIVATIONS",
-           "DTYPES", "FINAL_FRACTION", "HISTORY_POINTS"]
+__all__ = [
+    "train",
+    "Trainer",
+    "TrainConfig",
+    "TrainResult",
+    "LossEstimate",
+    "Adam",
+    "AdamW",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "WARMUP_SCHEDULES",
+    "MODELS",
+    "Model",
+    "Gradients",
+    "forward_backward",
+    "ACTIVATIONS",
+    "DTYPES",
+    "FINAL_FRACTION",
+    "HISTORY_POINTS",
+]

@@ -62,9 +62,18 @@ class Gradients:
     b2: np.ndarray | None
 
 
-def forward_backward(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray | None, b2: np.ndarray | None,
-                     x: np.ndarray, target: np.ndarray, importance: np.ndarray,
-                     hidden: str = "relu", output: str = "relu", workspace: dict | None = None) -> Gradients:
+def forward_backward(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b1: np.ndarray | None,
+    b2: np.ndarray | None,
+    x: np.ndarray,
+    target: np.ndarray,
+    importance: np.ndarray,
+    hidden: str = "relu",
+    output: str = "relu",
+    workspace: dict | None = None,
+) -> Gradients:
     """Loss ``L_k = (1/B) sum_b sum_i I_ki (target_kib - y'_kib)^2`` of every instance
     ``k`` and its gradients, for ``y' = out(W2 hid(W1 x + b1) + b2)``.
 
@@ -102,7 +111,7 @@ def forward_backward(W1: np.ndarray, W2: np.ndarray, b1: np.ndarray | None, b2: 
     # dL/dy' = s r with s = (2/B) I per feature row. The big arrays carry r only; s
     # scales the small matrices instead (W2's rows, the gradients' rows): one pass fewer.
     s = (2.0 / batch) * importance
-    squares = np.matmul(r[:, :, None, :], r[:, :, :, None]).reshape(K, n)     # sum_b r^2 per feature
+    squares = np.matmul(r[:, :, None, :], r[:, :, :, None]).reshape(K, n)  # sum_b r^2 per feature
     loss = (squares * importance).sum(axis=1) / batch
     if out_back is not None:
         out_back(r, y, _scratch(workspace, "y>0", (K, n, batch), bool))

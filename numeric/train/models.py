@@ -55,8 +55,7 @@ def _hidden_grads(w: dict[str, np.ndarray], x, target, importance, workspace=Non
 
 
 def _hidden_circuit(w: dict[str, np.ndarray]) -> Circuit:
-    return Circuit(w["W1"].tolist(), w["W2"].tolist(), b2=w["b"].tolist(), hidden="relu", output="relu",
-                   target="abs")
+    return Circuit(w["W1"].tolist(), w["W2"].tolist(), b2=w["b"].tolist(), hidden="relu", output="relu", target="abs")
 
 
 def _reconstruction_init(rng: np.random.Generator, n: int, m: int) -> dict[str, np.ndarray]:
@@ -65,8 +64,7 @@ def _reconstruction_init(rng: np.random.Generator, n: int, m: int) -> dict[str, 
 
 def _reconstruction_grads(w: dict[str, np.ndarray], x, target, importance, workspace=None):
     W = w["W"]
-    g = forward_backward(W, W.swapaxes(1, 2), None, w["b"], x, target, importance, hidden="linear",
-                         workspace=workspace)
+    g = forward_backward(W, W.swapaxes(1, 2), None, w["b"], x, target, importance, hidden="linear", workspace=workspace)
     # Tied weights: W is used as W1 and as W2 = W^T; its gradient is the sum of both uses.
     return g.loss, [g.W1 + g.W2.swapaxes(1, 2), g.b2]
 
@@ -79,6 +77,7 @@ def _reconstruction_circuit(w: dict[str, np.ndarray]) -> Circuit:
 #: ``[-sqrt(6 / (m + n)), sqrt(6 / (m + n))]`` for every weight matrix, biases 0.
 MODELS: dict[str, Model] = {
     "hidden": Model(("W1", "W2", "b"), -1, 1, "abs", _hidden_init, _hidden_grads, _hidden_circuit),
-    "reconstruction": Model(("W", "b"), 0, 1, "identity", _reconstruction_init, _reconstruction_grads,
-                            _reconstruction_circuit),
+    "reconstruction": Model(
+        ("W", "b"), 0, 1, "identity", _reconstruction_init, _reconstruction_grads, _reconstruction_circuit
+    ),
 }

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # A schedule maps (step, steps, warmup) to the factor applied to the base learning
 # rate at that step (steps counted from 0).
 
+
 def _constant(step: int, steps: int, warmup: int) -> float:
     return 1.0
 
@@ -55,8 +56,9 @@ def check_schedule(schedule: str, warmup: int, steps: int | None) -> None:
     if not is_int(warmup) or warmup < 0:
         raise SuperlossError(f"warmup must be an integer >= 0, got {warmup!r}")
     if warmup and schedule not in WARMUP_SCHEDULES:
-        raise SuperlossError(f"warmup={warmup} is used only by schedule {' or '.join(map(repr, WARMUP_SCHEDULES))}, "
-                             f"not {schedule!r}")
+        raise SuperlossError(
+            f"warmup={warmup} is used only by schedule {' or '.join(map(repr, WARMUP_SCHEDULES))}, not {schedule!r}"
+        )
     if schedule != "constant" and steps is None:
         raise SuperlossError(f"schedule {schedule!r} needs the total number of steps")
     if steps is not None and warmup >= steps:
@@ -64,6 +66,7 @@ def check_schedule(schedule: str, warmup: int, steps: int | None) -> None:
 
 
 # --- the optimizer --------------------------------------------------------------
+
 
 class Adam:
     """Adam on a list of arrays whose first axis is the instance axis, in place.
@@ -86,15 +89,26 @@ class Adam:
 
     decoupled = False
 
-    def __init__(self, params: Sequence[np.ndarray], lr: float = 1e-3, *, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, schedule: str = "constant", warmup: int = 0,
-                 steps: int | None = None, clip: float | None = None):
+    def __init__(
+        self,
+        params: Sequence[np.ndarray],
+        lr: float = 1e-3,
+        *,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        schedule: str = "constant",
+        warmup: int = 0,
+        steps: int | None = None,
+        clip: float | None = None,
+    ):
         self.params = list(params)
         if not self.params:
             raise SuperlossError("the optimizer needs at least one array")
         if any(p.ndim < 1 for p in self.params) or len({p.shape[0] for p in self.params}) != 1:
-            raise SuperlossError("every array must have the same leading (instance) axis, got shapes "
-                                 f"{[p.shape for p in self.params]}")
+            raise SuperlossError(
+                f"every array must have the same leading (instance) axis, got shapes {[p.shape for p in self.params]}"
+            )
         if not is_real(lr) or lr <= 0:
             raise SuperlossError(f"lr must be a finite number > 0, got {lr!r}")
         if not is_real(weight_decay) or weight_decay < 0:
@@ -111,9 +125,15 @@ class Adam:
     @classmethod
     def from_config(cls, params: Sequence[np.ndarray], config: TrainConfig) -> "Adam":
         """The optimizer ``config`` names (Adam or AdamW), with its settings."""
-        return OPTIMIZERS[config.optimizer](params, config.lr, weight_decay=config.weight_decay,
-                                            schedule=config.schedule, warmup=config.warmup,
-                                            steps=config.steps, clip=config.clip)
+        return OPTIMIZERS[config.optimizer](
+            params,
+            config.lr,
+            weight_decay=config.weight_decay,
+            schedule=config.schedule,
+            warmup=config.warmup,
+            steps=config.steps,
+            clip=config.clip,
+        )
 
     @property
     def instances(self) -> int:

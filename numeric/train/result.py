@@ -111,10 +111,23 @@ class TrainResult:
 
     def table(self) -> list[dict]:
         """One row per instance: seed, sparsity, importance, final loss and its standard error."""
-        return [{"seed": int(s), "sparsity": float(S), "importance": I.tolist(),
-                 "final_loss": float(mean), "final_stderr": float(se)}
-                for s, S, I, mean, se in zip(self.seeds, self.sparsities, self.importances,
-                                             self.final_estimate.mean, self.final_estimate.stderr, strict=True)]
+        return [
+            {
+                "seed": int(s),
+                "sparsity": float(S),
+                "importance": I.tolist(),
+                "final_loss": float(mean),
+                "final_stderr": float(se),
+            }
+            for s, S, I, mean, se in zip(
+                self.seeds,
+                self.sparsities,
+                self.importances,
+                self.final_estimate.mean,
+                self.final_estimate.stderr,
+                strict=True,
+            )
+        ]
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write ``result.json`` (config, instances, final estimates, history) and
@@ -125,9 +138,16 @@ class TrainResult:
         except OSError as exc:
             raise SuperlossError(f"cannot create {folder}: {exc.strerror or exc}") from None
         _save_npz(folder / "weights.npz", self.weights)
-        record = {"model": self.model, "n": self.n, "m": self.m, "config": asdict(self.config),
-                  "instances": self.table(), "final_steps": self.final_estimate.steps,
-                  "history_steps": self.history_steps.tolist(), "history": self.history.tolist()}
+        record = {
+            "model": self.model,
+            "n": self.n,
+            "m": self.m,
+            "config": asdict(self.config),
+            "instances": self.table(),
+            "final_steps": self.final_estimate.steps,
+            "history_steps": self.history_steps.tolist(),
+            "history": self.history.tolist(),
+        }
         # JSON writes floats by repr, which reads back to the same float64.
         write_atomically(folder / "result.json", json.dumps(record, indent=1) + "\n")
 
@@ -143,16 +163,23 @@ class TrainResult:
             raise SuperlossError(f"cannot read a training result from {folder}: {exc}") from None
         rows = record["instances"]
         n = record["n"]
-        return cls(model=record["model"], n=n, m=record["m"], config=TrainConfig(**record["config"]),
-                   seeds=np.array([r["seed"] for r in rows], dtype=np.int64),
-                   sparsities=np.array([r["sparsity"] for r in rows], dtype=np.float64),
-                   importances=np.array([r["importance"] for r in rows], dtype=np.float64).reshape(len(rows), n),
-                   weights={name: weights[name] for name in MODELS[record["model"]].names},
-                   history_steps=np.array(record["history_steps"], dtype=np.int64),
-                   history=np.array(record["history"], dtype=np.float64).reshape(-1, len(rows)),
-                   final_estimate=LossEstimate(np.array([r["final_loss"] for r in rows], dtype=np.float64),
-                                               np.array([r["final_stderr"] for r in rows], dtype=np.float64),
-                                               record["final_steps"]))
+        return cls(
+            model=record["model"],
+            n=n,
+            m=record["m"],
+            config=TrainConfig(**record["config"]),
+            seeds=np.array([r["seed"] for r in rows], dtype=np.int64),
+            sparsities=np.array([r["sparsity"] for r in rows], dtype=np.float64),
+            importances=np.array([r["importance"] for r in rows], dtype=np.float64).reshape(len(rows), n),
+            weights={name: weights[name] for name in MODELS[record["model"]].names},
+            history_steps=np.array(record["history_steps"], dtype=np.int64),
+            history=np.array(record["history"], dtype=np.float64).reshape(-1, len(rows)),
+            final_estimate=LossEstimate(
+                np.array([r["final_loss"] for r in rows], dtype=np.float64),
+                np.array([r["final_stderr"] for r in rows], dtype=np.float64),
+                record["final_steps"],
+            ),
+        )
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -37,6 +37,7 @@ def _generator(seed: int, role: int) -> np.random.Generator:
 
 # --- training -------------------------------------------------------------------------
 
+
 def _instances(n: int, m: int, sparsities, importances, seeds):
     """Validated ``(seeds, sparsities, importances)``, each one entry per list item."""
     for name, value in (("n", n), ("m", m)):
@@ -53,7 +54,7 @@ def _instances(n: int, m: int, sparsities, importances, seeds):
     except (TypeError, ValueError):
         raise SuperlossError("importances must be a list of vectors of numbers, one number per feature") from None
     if I.ndim == 1:
-        I = I[None, :]          # one vector given
+        I = I[None, :]  # one vector given
     if I.ndim != 2 or I.shape[0] == 0 or I.shape[1] != n:
         raise SuperlossError(f"importances must be a non-empty list of vectors of {n} numbers, got shape {I.shape}")
     if not np.all(np.isfinite(I)) or np.any(I < 0):
@@ -83,9 +84,16 @@ class Trainer:
     ((1,), (1, 1, 2))
     """
 
-    def __init__(self, model: str, n: int, m: int, sparsities: Sequence[float] | float,
-                 importances: Sequence[Sequence[float]] | Sequence[float], seeds: Sequence[int] | int,
-                 config: TrainConfig = TrainConfig()):
+    def __init__(
+        self,
+        model: str,
+        n: int,
+        m: int,
+        sparsities: Sequence[float] | float,
+        importances: Sequence[Sequence[float]] | Sequence[float],
+        seeds: Sequence[int] | int,
+        config: TrainConfig = TrainConfig(),
+    ):
         if model not in MODELS:
             raise SuperlossError(f"model={model!r} is not one of {', '.join(MODELS)}")
         if not isinstance(config, TrainConfig):
@@ -101,8 +109,10 @@ class Trainer:
         K = len(self.seeds)
 
         inits = [self._spec.init(_generator(s, _INIT), n, m) for s in seed_list]
-        self.weights = {name: np.repeat(np.stack([w[name] for w in inits]), per_seed, axis=0).astype(dtype)
-                        for name in self._spec.names}
+        self.weights = {
+            name: np.repeat(np.stack([w[name] for w in inits]), per_seed, axis=0).astype(dtype)
+            for name in self._spec.names
+        }
         self.optimizer = Adam.from_config([self.weights[name] for name in self._spec.names], config)
 
         self._rngs = [_generator(s, _DATA) for s in seed_list]
@@ -133,7 +143,7 @@ class Trainer:
         v *= self._spec.high - self._spec.low
         v += self._spec.low
         np.greater_equal(self._u, self._threshold, out=self._active)
-        np.multiply(self._active, v, out=self._x)      # an inactive entry may be -0.0, which equals 0
+        np.multiply(self._active, v, out=self._x)  # an inactive entry may be -0.0, which equals 0
         if self._target is not self._x:
             np.abs(self._x, out=self._target)
         shape = (len(self.seeds), self.n, self.config.batch)
@@ -168,17 +178,31 @@ class Trainer:
             stderr = final.std(axis=0, ddof=1) / math.sqrt(len(final))
         else:
             stderr = np.full(len(self.seeds), np.nan)
-        return TrainResult(model=self.model, n=self.n, m=self.m, config=self.config, seeds=self.seeds,
-                           sparsities=self.sparsities, importances=self.importances,
-                           weights={name: w.copy() for name, w in self.weights.items()},
-                           history_steps=np.array(self._history_steps, dtype=np.int64),
-                           history=np.array(self._history),
-                           final_estimate=LossEstimate(final.mean(axis=0), stderr, len(final)))
+        return TrainResult(
+            model=self.model,
+            n=self.n,
+            m=self.m,
+            config=self.config,
+            seeds=self.seeds,
+            sparsities=self.sparsities,
+            importances=self.importances,
+            weights={name: w.copy() for name, w in self.weights.items()},
+            history_steps=np.array(self._history_steps, dtype=np.int64),
+            history=np.array(self._history),
+            final_estimate=LossEstimate(final.mean(axis=0), stderr, len(final)),
+        )
 
 
-def train(model: str, n: int, m: int, sparsities: Sequence[float] | float,
-          importances: Sequence[Sequence[float]] | Sequence[float], seeds: Sequence[int] | int = (0,),
-          config: TrainConfig = TrainConfig(), progress: bool = True) -> TrainResult:
+def train(
+    model: str,
+    n: int,
+    m: int,
+    sparsities: Sequence[float] | float,
+    importances: Sequence[Sequence[float]] | Sequence[float],
+    seeds: Sequence[int] | int = (0,),
+    config: TrainConfig = TrainConfig(),
+    progress: bool = True,
+) -> TrainResult:
     """Train ``model`` (``"hidden"`` or ``"reconstruction"``) with ``n`` features and
     ``m`` neurons, one instance per ``(seed, S, importance vector)``, all at once.
 
