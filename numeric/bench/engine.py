@@ -58,8 +58,10 @@ def nested_relu_superloss(r: float = 0.5, k: float = 3, e: float = 0.5, nested: 
 
 
 def nested_relu_sympy(r: float = 0.5, k: float = 3, e: float = 0.5, nested: bool = True) -> dict:
-    """The same term by plain ``sympy.integrate`` with ``r, k, e`` positive symbols (every regime
-    at once, in ``Min``/``Max``): ``seconds``, ``ops`` and its ``value`` at ``(r, k, e)``."""
+    """The same term by plain ``sympy.integrate`` with ``r, k, e`` positive symbols: ``seconds``,
+    ``ops``, whether SymPy left an integral ``unevaluated`` (SymPy 1.14 returns the outer one over
+    ``x`` as an ``Integral`` of a ``Piecewise``) and its ``value`` at ``(r, k, e)`` (where an integral
+    is left, by numerical quadrature, outside the clock)."""
     x, y = sp.symbols("x y", real=True)
     rs, ks, es = sp.symbols("r k e", positive=True)
     inner = ks * sp.Max(0, es * x) if nested else 0
@@ -69,4 +71,9 @@ def nested_relu_sympy(r: float = 0.5, k: float = 3, e: float = 0.5, nested: bool
     value = sp.integrate(integrand, (y, -1, 1), (x, -1, 1)) / 4
     seconds = time.perf_counter() - start
     point = {rs: sp.Rational(str(r)), ks: sp.Rational(str(k)), es: sp.Rational(str(e))}
-    return {"seconds": seconds, "ops": int(sp.count_ops(value)), "value": float(value.subs(point))}
+    return {
+        "seconds": seconds,
+        "ops": int(sp.count_ops(value)),
+        "unevaluated": bool(value.has(sp.Integral)),
+        "value": float(value.subs(point)),
+    }
