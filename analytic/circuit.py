@@ -83,11 +83,6 @@ class Layout:
         """The shapes of ``W1, W2, b1, b2``."""
         return (self.m, self.n), (self.n, self.m), (self.m,), (self.n,)
 
-    @property
-    def size(self) -> int:
-        """The number of entries."""
-        return sum(prod(shape) for shape in self.shapes)
-
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         """``[W1, W2, b1, b2]`` from the entries along the last axis of ``flat``, for any leading axes."""
         out, start = [], 0

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import sympy as sp
 
 from .errors import SuperlossError
-from .symbols import CONSTANTS, sym
+from .symbols import sym
 
 MAX_LENGTH = 1000
 MAX_TOKENS = 500
@@ -291,9 +291,10 @@ class _Parser:
         if keyword.iskeyword(token.text):
             # Keywords would break generated code (and are never meant as weights).
             raise self.error(f"{token.text!r} is a Python keyword, not allowed as a name")
-        if token.text in CONSTANTS:
-            raise self.error(f"{token.text!r} reads as a constant, not allowed as a name ({', '.join(CONSTANTS)})")
-        return sym(token.text)
+        try:
+            return sym(token.text)
+        except SuperlossError as exc:  # a name that reads as a constant
+            raise self.error(str(exc)) from None
 
     def expect_close(self, opening: _Token) -> None:
         if not self.at_op(")"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from itertools import combinations
 from typing import ClassVar
 
@@ -26,6 +27,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import SuperlossError
+from .names import feature_name
 
 __all__ = ["LAWS", "FeatureLaw", "OneHot", "SparseUniform", "subsets"]
 
@@ -99,7 +101,7 @@ class FeatureLaw(ABC):
     def words(self, features: Sequence[str], latex: Mapping[sp.Symbol, str]) -> str:
         """Which features are active, as a LaTeX sentence (symbols named by ``latex``)."""
 
-    @property
+    @cached_property
     def symbols(self) -> frozenset[sp.Symbol]:
         """The free symbols of the law's parameters."""
         found: set = set()
@@ -139,10 +141,6 @@ class FeatureLaw(ABC):
         values = rng.uniform(float(self.low), float(self.high), size=(size, n))
         return np.where(self.active(n, size, rng), values, 0.0)
 
-    def describe(self) -> str:
-        """The law in one line of text."""
-        return repr(self)
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(" + ", ".join(f"{k}={v}" for k, v in self.parameters().items()) + ")"
 
@@ -165,6 +163,7 @@ class SparseUniform(FeatureLaw):
             values = _sparsity(sparsity)
         self.sparsity = values
         self.low, self.high = _interval(low, high)
+        self._floats: np.ndarray | None = None
 
     def parameters(self) -> dict[str, object]:
         return {"sparsity": self.sparsity, "low": self.low, "high": self.high}
@@ -186,12 +185,15 @@ class SparseUniform(FeatureLaw):
         return shared.pop() if len(shared) == 1 and isinstance(next(iter(shared)), sp.Symbol) else None
 
     def active(self, n: int, size: int, rng: np.random.Generator) -> np.ndarray:
-        S = np.array([float(s) for s in self.sparsity_of(n)], dtype=np.float64)
-        return rng.random((size, n)) >= S  # P(active) = 1 - S_i, exactly 0 when S_i = 1
+        return rng.random((size, n)) >= self._numeric(n)  # P(active) = 1 - S_i, exactly 0 when S_i = 1
+
+    def _numeric(self, n: int) -> np.ndarray:
+        # The sparsities as floats, once: a sampler draws from the same law many times.
+        if self._floats is None or len(self._floats) != n:
+            self._floats = np.array([float(s) for s in self.sparsity_of(n)], dtype=np.float64)
+        return self._floats
 
     def words(self, features: Sequence[str], latex: Mapping[sp.Symbol, str]) -> str:
-        from .names import feature_name
-
         S = self.sparsity_of(len(features))
         if len(set(S)) == 1:
             which = f"probability ${sp.latex(S[0], symbol_names=latex)}$"

@@ -17,7 +17,7 @@ do not use, or that are given two roles.
 >>> w, S = sym("w"), sym("S")
 >>> problem = Problem(Circuit([[w]], [[1]]), SparseUniform(S), free={w: (-1, 1)}, fixed={S: 0.5})
 >>> problem.params, problem.bounds, problem.unset
-((w,), {w: (-1.0, 1.0)}, ())
+((w,), {w: (-1, 1)}, ())
 >>> Problem(Circuit([[S]], [[1]]), SparseUniform(S))
 Traceback (most recent call last):
 ...
@@ -27,10 +27,11 @@ analytic.errors.SuperlossError: S is both a weight of the circuit and a symbol o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from functools import cached_property
 
+import numpy as np
 import sympy as sp
 
 from .circuit import Circuit, Layout
@@ -38,20 +39,26 @@ from .errors import SuperlossError
 from .laws import FeatureLaw
 from .symbols import check_name
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "importances", "number"]
 
 
 def _name(key) -> str:
     return key.name if isinstance(key, sp.Symbol) else str(key)
 
 
-def _importance(importance, features: Sequence[str]) -> tuple[sp.Expr, ...]:
+def importances(importance, features: Sequence[str]) -> tuple[sp.Expr, ...]:
+    """``importance`` (``None``: all 1) as one real SymPy expression per feature, each finite
+    and, where it is a number, at least 0; a one-line error names the feature that is not.
+
+    >>> importances([1, 0.5], ["a", "b"])
+    (1, 0.500000000000000)
+    """
     n = len(features)
     if importance is None:
         return (sp.Integer(1),) * n
-    if isinstance(importance, (str, sp.Basic)) or not isinstance(importance, Sequence):
+    if isinstance(importance, (str, sp.Basic)) or not isinstance(importance, Iterable):
         raise SuperlossError(f"importance must be a list of {n} numbers or SymPy expressions, got {importance!r}")
-    values = tuple(sp.sympify(v) if not isinstance(v, str) else None for v in importance)
+    values = tuple(sp.sympify(v) if not isinstance(v, str) else None for v in list(importance))
     if len(values) != n:
         raise SuperlossError(f"importance has {len(values)} entries for {n} features")
     for feature, v in zip(features, values, strict=True):
@@ -62,7 +69,13 @@ def _importance(importance, features: Sequence[str]) -> tuple[sp.Expr, ...]:
             )
         if v.is_number and not (v.is_finite and v.is_real) or v.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
             raise SuperlossError(f"importance of feature '{feature}' is {v}, which is not a finite real number")
+        _nonnegative(feature, v)
     return values
+
+
+def _nonnegative(feature: str, importance: sp.Expr) -> None:
+    if importance.is_number and importance.is_negative:
+        raise SuperlossError(f"importance of feature '{feature}' is negative ({importance}); importances must be >= 0")
 
 
 def number(value, name: str) -> sp.Expr:
@@ -91,13 +104,13 @@ def _exact(value: sp.Expr) -> sp.Rational:
     return value if value.is_Rational else sp.Rational(float(value))
 
 
-def _box(symbol: sp.Symbol, box) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in box)
-    except (TypeError, ValueError):
-        raise SuperlossError(f"bounds for {symbol.name}: expected (low, high), got {box!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise SuperlossError(f"bounds for {symbol.name}: need finite low < high, got ({lo:g}, {hi:g})")
+def _box(symbol: sp.Symbol, box) -> tuple[sp.Expr, sp.Expr]:
+    """``(low, high)`` exactly as given (floats stay floats), finite with ``low < high``."""
+    if isinstance(box, str) or not isinstance(box, Iterable) or len(ends := list(box)) != 2:
+        raise SuperlossError(f"bounds for {symbol.name}: expected (low, high), got {box!r}")
+    lo, hi = (number(v, f"bounds for {symbol.name}: an end") for v in ends)
+    if not lo < hi:
+        raise SuperlossError(f"bounds for {symbol.name}: need low < high, got ({lo}, {hi})")
     return lo, hi
 
 
@@ -127,7 +140,7 @@ class Problem:
             raise SuperlossError(f"expected a feature law (such as SparseUniform or OneHot), got {type(law).__name__}")
         law.pattern_probabilities(circuit.n, [])  # a law that does not fit n features says so
         self.circuit, self.law = circuit, law
-        self.importance = _importance(importance, circuit.features)
+        self.importance = importances(importance, circuit.features)
         self.weights: tuple[sp.Symbol, ...] = circuit.symbols
         others = {
             "the feature law": set(law.symbols),
@@ -173,11 +186,7 @@ class Problem:
         numbers = self.numbers
         law.subs(numbers)
         for feature, value in zip(circuit.features, self.importance, strict=True):
-            value = value.subs(numbers)
-            if value.is_number and value.is_negative:
-                raise SuperlossError(
-                    f"importance of feature '{feature}' is negative ({value}); importances must be >= 0"
-                )
+            _nonnegative(feature, value.subs(numbers))
 
     def symbol(self, key: sp.Symbol | str) -> sp.Symbol:
         """The problem's own symbol called like ``key`` (a symbol or a name); a one-line error if there is none."""
@@ -208,8 +217,8 @@ class Problem:
     # -- what the engines need ---------------------------------------------------------------
 
     @property
-    def free(self) -> tuple[sp.Symbol, ...] | dict[sp.Symbol, tuple[float, float]]:
-        """The parameters as given: with their boxes if they have them."""
+    def _free(self) -> tuple[sp.Symbol, ...] | dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]:
+        # The ``free`` argument that rebuilds the parameters: with their boxes if they have them.
         return {p: self.bounds[p] for p in self.params} if self.bounds else self.params
 
     @cached_property
@@ -261,11 +270,19 @@ class Problem:
             * second
         )
 
-    def require(self, engine: str, *, params: bool = True, varying: bool = False, weights_only: bool = False) -> None:
+    def require(
+        self,
+        engine: str,
+        *,
+        params: bool = True,
+        varying: bool = False,
+        weights_only: bool = False,
+        bounded: bool = False,
+    ) -> None:
         """Refuse, in one line, a problem ``engine`` cannot evaluate: one with symbols
         left symbolic, with varying symbols (unless ``varying``), without parameters
-        (if ``params``) or with some (if not), or with parameters that are not weights
-        (if ``weights_only``)."""
+        (if ``params``) or with some (if not), with parameters that are not weights
+        (if ``weights_only``) or that have no box (if ``bounded``)."""
         others = [p.name for p in self.params if p not in self.weights]
         if weights_only and others:
             raise SuperlossError(
@@ -285,6 +302,11 @@ class Problem:
             )
         if self.varying and not varying:
             raise SuperlossError(f"{engine} takes no varying symbols; fix " + ", ".join(s.name for s in self.varying))
+        unbounded = [p.name for p in self.params if p not in self.bounds]
+        if bounded and unbounded:
+            raise SuperlossError(
+                f"no bounds for {', '.join(unbounded)}: {engine} searches a box (free={{name: (low, high)}})"
+            )
 
     # -- new problems from this one -------------------------------------------------------------
 
@@ -294,7 +316,7 @@ class Problem:
             "circuit": self.circuit,
             "law": self.law,
             "importance": self.importance,
-            "free": self.free,
+            "free": self._free,
             "fixed": self.fixed,
             "varying": self.varying,
         }
@@ -323,18 +345,19 @@ class Problem:
             self.free_circuit,
             self.law.subs(numbers),
             [v.subs(numbers) for v in self.importance],
-            free=self.free,
+            free=self._free,
             varying=self.varying,
         )
 
-    def point(self, x: Sequence[float]) -> dict[sp.Symbol, float]:
-        """The parameters at the flat point ``x``, by symbol."""
-        if len(x) != len(self.params):
+    def vector(self, x) -> np.ndarray:
+        """The point ``x`` of the parameters as a float array, checked for its length."""
+        x = np.asarray(x, dtype=float)
+        if x.shape != (len(self.params),):
             raise SuperlossError(
                 f"expected a point of {len(self.params)} numbers "
-                f"({', '.join(p.name for p in self.params)}), got {len(x)}"
+                f"({', '.join(p.name for p in self.params)}), got shape {x.shape}"
             )
-        return dict(zip(self.params, map(float, x), strict=True))
+        return x
 
     def __repr__(self) -> str:
         roles = [f"free=[{', '.join(p.name for p in self.params)}]"]

@@ -46,10 +46,28 @@ def irreducible_factors(value) -> list:
     return out
 
 
+def positive_definite(poly) -> bool:
+    """Whether a sparse polynomial (a SymPy ``PolyElement``) is positive for every real
+    point: a sum of even powers with positive coefficients and a positive constant.
+
+    >>> from sympy import QQ, ring
+    >>> _, t, u = ring("t u", QQ)
+    >>> positive_definite(t**2 + 1), positive_definite(t**2 * u**4 + 3), positive_definite(t**2 + u**2)
+    (True, True, False)
+    """
+    terms = poly.terms()
+    return any(not any(monomial) for monomial, _ in terms) and all(
+        c > 0 and all(e % 2 == 0 for e in monomial) for monomial, c in terms
+    )
+
+
 def signed(factors, point: Mapping[sp.Symbol, Fraction]) -> set[tuple[sp.Expr, int]]:
-    """Each factor as an expression, with its sign at ``point``."""
+    """Each factor as an expression, with its sign at ``point``; a factor that is positive
+    everywhere (:func:`positive_definite`) bounds nothing and is left out."""
     out = set()
     for f in factors:
+        if positive_definite(f):
+            continue
         s = evaluate(f, point)
         out.add((f.as_expr(), (s > 0) - (s < 0)))
     return out
@@ -68,25 +86,6 @@ def _relation(expr: sp.Expr, sign: int) -> sp.core.relational.Relational:
     return sp.Gt(positive, negative) if sign > 0 else sp.Lt(positive, negative)
 
 
-def always_true(expr: sp.Expr, sign: int) -> bool:
-    """Whether ``sign * expr > 0`` holds for all real values of its symbols: SymPy
-    decides the relation at once, or ``expr`` is a sum of even powers with positive
-    coefficients and a positive constant (and ``sign`` is +1).
-
-    >>> from analytic.symbols import syms
-    >>> t, u = syms("t u")
-    >>> always_true(t**2 + 1, 1), always_true(t**2 * u**4 + 3, 1), always_true(t**2 + u, 1)
-    (True, True, False)
-    """
-    if sign > 0:
-        terms = sp.Poly(expr, *sorted(expr.free_symbols, key=sp.default_sort_key)).terms()
-        if all(c > 0 and all(e % 2 == 0 for e in monomial) for monomial, c in terms) and any(
-            not any(monomial) for monomial, _ in terms
-        ):
-            return True
-    return _relation(expr, sign) is sp.true
-
-
 @dataclass(frozen=True)
 class Regime:
     """A region of weight space: the sign of each of its factors.
@@ -99,14 +98,19 @@ class Regime:
 
     @classmethod
     def from_factors(cls, factors: Iterable[tuple[sp.Expr, int]]) -> "Regime":
-        """The regime of the signed factors, less those that are positive everywhere
-        (a sum of squares plus a constant bounds nothing)."""
-        return cls(frozenset((f, s) for f, s in factors if not always_true(sp.sympify(f), s)))
+        return cls(frozenset(factors))
 
     @property
     def conditions(self) -> tuple:
-        """Strict inequalities that hold exactly on the regime (sorted for display)."""
-        return tuple(sorted((_relation(f, s) for f, s in self.factors), key=sp.default_sort_key))
+        """Strict inequalities that hold exactly on the regime (sorted for display); one that
+        SymPy finds true for all real values (``t**2 + 1 > 0``) bounds nothing and is left out."""
+        relations = (self.condition(f) for f in self.factors)
+        return tuple(sorted((r for r in relations if r is not sp.true), key=sp.default_sort_key))
+
+    @staticmethod
+    def condition(factor: tuple[sp.Expr, int]) -> sp.core.relational.Relational:
+        """One signed factor ``(f, sign)`` as the inequality it stands for, written to read well."""
+        return _relation(*factor)
 
     def closure(self) -> tuple:
         """The same conditions, non-strict: they hold on the regime's boundary too."""

@@ -125,21 +125,22 @@ class CircuitTraining:
             + [
                 f"{'loss':>10}: trained {self.loss:.8g} (exact), optimum {self.optimum.loss:.8g}; "
                 f"z = {self.zscore:+.2f} against the training noise {self.estimate.stderr:.2g}",
-                f"{'estimate':>10}: {self.estimate} over the last steps (z = {self.estimate.zscore(self.loss):+.2f})",
+                f"{'estimate':>10}: {self.estimate} over the last steps ({self.estimate.compare(self.loss)})",
                 f"{'params':>10}: largest difference after the rescaling {self.difference:.3g}",
             ]
         )
 
 
 def descend(
-    problem: Problem, start: Mapping, config: TrainConfig, seed: int = 0
+    f: PointwiseLoss, start: Mapping, config: TrainConfig, seed: int = 0
 ) -> tuple[dict, np.ndarray, MonteCarloResult]:
-    """Sampled Adam on the free weights of ``problem`` from ``start``, projected
+    """Sampled Adam on the free weights of ``f``'s problem from ``start``, projected
     onto their boxes: each step draws a batch from the law, backpropagates its
     loss to the weights and, through the weight map's exact Jacobian, to the
     params. Returns the point reached, the batch losses, and their mean over the
     last tenth of the steps with its standard error."""
-    f = PointwiseLoss(problem)
+    problem = f.problem
+    problem.require("descend", weights_only=True, bounded=True)
     c, params = f.circuit, list(f.params)
     n = c.n
     lo, hi = np.array([problem.bounds[p] for p in params], dtype=float).T
@@ -167,14 +168,12 @@ def train_circuit(optimum: Optimum, start: Mapping, config: TrainConfig, seed: i
     """Train the free parameters of ``optimum`` (those of its problem, in their box,
     the rest fixed) from ``start`` (:func:`descend`), and compare the point reached
     with ``optimum``."""
-    problem = optimum.problem
-    params = list(problem.params)
-    point, history, estimate = descend(problem, start, config, seed)
-    aligned = align(point, optimum.params, rescalings(problem.free_circuit, params))
+    f = PointwiseLoss(optimum.problem)
+    params = list(f.params)
+    point, history, estimate = descend(f, start, config, seed)
+    aligned = align(point, optimum.params, rescalings(f.circuit, params))
     x = np.array([point[p] for p in params])
-    return CircuitTraining(
-        point, dict(start), PointwiseLoss(problem).value(x), estimate, history, optimum, aligned, config.steps
-    )
+    return CircuitTraining(point, dict(start), f.value(x), estimate, history, optimum, aligned, config.steps)
 
 
 def composed(detection, b: np.ndarray, n: int) -> tuple[Circuit, dict]:
@@ -325,7 +324,7 @@ def _composed_loss(result: TrainResult, k: int, found, config: TrainConfig, seed
     circuit, start = composed(found, result.weights["b"][k], result.n)
     law, importance = result.law(k), result.importance(k)
     bounds = {p: COMPOSED_BOUNDS["bias" if p.name.startswith("b_") else "weight"] for p in circuit.symbols}
-    point, _, estimate = descend(Problem(circuit, law, importance, free=bounds), start, config, seed)
+    point, _, estimate = descend(PointwiseLoss(Problem(circuit, law, importance, free=bounds)), start, config, seed)
     exact = float(expected_loss(circuit.subs(point), law, importance).expr)
     return {
         "composed_loss": exact,

@@ -83,7 +83,7 @@ def facets(loss: Loss, spread: float = 3.0) -> tuple[list[tuple[sp.Expr, dict]],
     found, implied = [], []
     point = {s: v for s, v in loss.witness.items()}
     for factor in sorted(loss.regime.factors, key=sp.default_sort_key):
-        condition = Regime.from_factors([factor]).conditions[0]
+        condition = Regime.condition(factor)
         across, alone = cross(loss.regime, factor, point, spread)
         if alone:
             found.append((condition, across))

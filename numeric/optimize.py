@@ -62,8 +62,7 @@ class Optimum:
     ``hessian_eigenvalues`` are those of that reduced Hessian. On a regime
     boundary (``on_boundary``) the derivatives are one-sided.
     ``global_loss`` is the best loss the independent global search reached
-    (``None`` without one). ``loss`` is 0 where it is zero to rounding
-    (:mod:`numeric.rounding`). ``problem`` is the problem that was optimized.
+    (``None`` without one). ``problem`` is the problem that was optimized.
     """
 
     params: dict
@@ -92,6 +91,11 @@ class Optimum:
         return self.problem.bounds
 
     @property
+    def shown_loss(self) -> float:
+        """``loss`` as it is printed and written: 0 where it is zero to rounding (:mod:`numeric.rounding`)."""
+        return shown(self.loss, tolerance(self.problem))
+
+    @property
     def zscore(self) -> float | None:
         """The Monte Carlo estimate's distance from ``loss`` in standard errors
         (``None`` without a check, or where every sample gave the same loss)."""
@@ -105,7 +109,7 @@ class Optimum:
         ]
         eig = ", ".join(f"{e:.3g}" for e in self.hessian_eigenvalues)
         lines = rows + [
-            f"{'loss':>10} = {self.loss:.10g}",
+            f"{'loss':>10} = {self.shown_loss:.10g}",
             f"{'|grad|':>10} = {self.gradient_norm:.2g}" + (" (free directions only)" if self.active_bounds else ""),
             f"{'Hessian':>10}: {self.verdict} (eigenvalues {eig or 'none'})"
             + ("; one-sided: the point is on a regime boundary" if self.on_boundary else ""),
@@ -120,7 +124,7 @@ class Optimum:
             f"{'regime':>10}: {len(self.regime.conditions)} conditions",
         ]
         if self.monte_carlo is not None:
-            lines.append(f"{'check':>10}: {self.monte_carlo} ({self.monte_carlo.compare(self.loss)})")
+            lines.append(f"{'check':>10}: {self.monte_carlo} ({self.monte_carlo.compare(self.shown_loss)})")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -129,8 +133,8 @@ class Optimum:
         return {
             "params": {p.name: v for p, v in self.params.items()},
             "fixed": {s.name: str(v) for s, v in self.fixed.items()},
-            "bounds": {p.name: list(b) for p, b in self.bounds.items()},
-            "loss": self.loss,
+            "bounds": {p.name: [float(v) for v in b] for p, b in self.bounds.items()},
+            "loss": self.shown_loss,
             "certificate": {
                 "gradient_norm": self.gradient_norm,
                 "hessian_eigenvalues": [float(e) for e in self.hessian_eigenvalues],
@@ -150,7 +154,7 @@ class Optimum:
                     "samples": mc.samples,
                     "seed": mc.seed,
                     "zscore": self.zscore,
-                    "agrees": mc.agrees(self.loss),
+                    "agrees": mc.agrees(self.shown_loss),
                 },
             },
         }
@@ -191,7 +195,7 @@ class _Objective:
             return value, self.f.gradient(y)
 
 
-def _local(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+def local_search(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     """L-BFGS-B from ``x0`` in coordinates scaled to the unit box: with kappa in
     [0, 1000] beside delta in [0, 1], unscaled steps are badly proportioned."""
     width = hi - lo
@@ -217,7 +221,7 @@ def _start(problem: Problem, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     # Search points are never revisited across runs: cached cells would only
     # take memory (and make a repeated run look faster than a new one).
     clear_cache()
-    return _local(PointwiseLoss(problem).value_and_gradient, x0, lo, hi)
+    return local_search(PointwiseLoss(problem).value_and_gradient, x0, lo, hi)
 
 
 def random_starts(lo: np.ndarray, hi: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -273,20 +277,14 @@ def optimize(
     problems). ``samples`` Monte Carlo samples check the loss at the optimum (0: no
     check). The starts run in ``jobs`` processes (joblib; -1: one per core); the
     result does not depend on it."""
-    if not problem.params:
-        raise SuperlossError("nothing to optimize: give at least one free parameter")
-    unbounded = [p.name for p in problem.params if p not in problem.bounds]
-    if unbounded:
-        raise SuperlossError(
-            f"no bounds for {', '.join(unbounded)}: optimize searches a box, Problem(..., free={{w: (low, high)}})"
-        )
+    problem.require("optimize", weights_only=True, bounded=True)
     if starts < 1:
         raise SuperlossError(f"starts must be at least 1, got {starts}")
     if samples == 1 or samples < 0:
         raise SuperlossError(f"samples must be 0 (no check) or at least 2, got {samples}")
-    bounds, params = problem.bounds, list(problem.params)
+    params = list(problem.params)
     search = PointwiseLoss(problem)
-    lo, hi = np.array(list(bounds.values())).T
+    lo, hi = np.array([[float(a), float(b)] for a, b in problem.bounds.values()]).T
     rng = np.random.default_rng(seed)
     given = [] if x0 is None else [x0] if isinstance(x0, Mapping) else list(x0)
     first = [np.clip([float(point[p]) for p in params], lo, hi) for point in given] or [(lo + hi) / 2]
@@ -297,7 +295,7 @@ def optimize(
     if global_search:
         found = differential_evolution(
             search.value,
-            list(bounds.values()),
+            list(zip(lo, hi, strict=True)),
             seed=rng,
             tol=1e-8,
             polish=False,
@@ -305,7 +303,7 @@ def optimize(
             popsize=GLOBAL_POPSIZE,
             maxiter=GLOBAL_MAXITER,
         )
-        polished = _local(search.value_and_gradient, found.x, lo, hi)
+        polished = local_search(search.value_and_gradient, found.x, lo, hi)
         global_loss = float(min(found.fun, polished.fun))
         results.append(polished)
     best = min(results, key=lambda r: r.fun)
@@ -313,7 +311,7 @@ def optimize(
     # The certificate comes from the closed form of the regime the best point lies in;
     # a last polish with it takes the gradient down to rounding.
     objective = _Objective(f, lo, hi)
-    polished = _local(objective, best.x, lo, hi)
+    polished = local_search(objective, best.x, lo, hi)
     x = polished.x if polished.fun <= best.fun else best.x
     try:
         loss = f.value(x)
@@ -356,7 +354,7 @@ def optimize(
         mc = monte_carlo_loss(problem.fix(point), samples=samples, seed=seed)
     return Optimum(
         point,
-        shown(float(loss), tolerance(problem)),
+        float(loss),
         gradient_norm,
         eigenvalues,
         verdict,

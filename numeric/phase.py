@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, partial
+from itertools import pairwise
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -40,7 +41,7 @@ from analytic.presets import CANONICAL, asymmetric_inhibition
 from .engines.batch import BatchLoss, evaluate
 from .engines.lockstep import lockstep
 from .motif import BOX, VARIANTS, I_b, S, classify
-from .optimize import SAME, _local, random_starts
+from .optimize import SAME, local_search, random_starts
 
 __all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay", "variant_losses"]
 
@@ -133,7 +134,7 @@ _evaluate = partial(_answers, gradient=True)
 def _search(ask, variant: str, sparsity: float, importance: float, x0: np.ndarray):
     """L-BFGS-B over the variant's params from ``x0`` at one grid point, asking for its evaluations."""
     index = VARIANT_PARAMS[variant]
-    return _local(lambda x: ask((variant, x, sparsity, importance)), x0, _LOW[index], _HIGH[index])
+    return local_search(lambda x: ask((variant, x, sparsity, importance)), x0, _LOW[index], _HIGH[index])
 
 
 def _sweep(ask, variant: str, importance: float, sparsities: np.ndarray, x0: np.ndarray) -> list[tuple]:
@@ -221,7 +222,7 @@ def _neighbours(grid: list, changed: np.ndarray, i: int, j: int) -> list[np.ndar
 def _chunks(items: list, count: int) -> list[list]:
     """``items`` in at most ``count`` contiguous chunks of nearly equal size."""
     bounds = np.linspace(0, len(items), max(1, min(count, len(items))) + 1).round().astype(int)
-    return [items[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [items[a:b] for a, b in pairwise(bounds)]
 
 
 def _split(function, questions: list, jobs: int) -> list:

@@ -35,7 +35,7 @@ from analytic import Circuit, Problem, SparseUniform, SuperlossError, sym, syms
 from analytic.presets import relu_output
 
 from .engines.pointwise import PointwiseLoss
-from .optimize import _local, random_starts
+from .optimize import local_search, random_starts
 
 __all__ = [
     "BOX",
@@ -215,7 +215,7 @@ def _row(r: float, densities: np.ndarray, seed: int, row: int) -> tuple[list, li
             starts = ([] if x is None else [x]) + (
                 templates + random_starts(lo, hi, RANDOM_STARTS, rng) if fresh else []
             )
-            run = min((_local(losses[k].value_and_gradient, s, lo, hi) for s in starts), key=lambda q: q.fun)
+            run = min((local_search(losses[k].value_and_gradient, s, lo, hi) for s in starts), key=lambda q: q.fun)
             if run.fun < best[k][0]:
                 best[k] = (float(run.fun), run.x)
             # The next point starts from this one's best, whichever sweep found it.

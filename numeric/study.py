@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import sympy as sp
 from joblib import Parallel, delayed
@@ -87,9 +88,7 @@ class Case:
         symmetric on are nested, so these are >= 0; "rider dropped" and
         "symmetric" are alternatives, and the first difference may be negative."""
         names = list(VARIANTS)
-        return {
-            f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in zip(names, names[1:], strict=False)
-        }
+        return {f"{b} over {a}": self.optima[a].loss - self.optima[b].loss for a, b in pairwise(names)}
 
     def to_dict(self) -> dict:
         """The case as JSON-ready data: every variant's optimum with its certificate."""
@@ -111,7 +110,7 @@ def _embed(variant: dict, params: dict) -> dict:
 def _relax(best: Optimum, seed: int) -> list[Relaxation]:
     out = []
     for p, side in best.active_bounds.items():
-        lo, hi = best.bounds[p]
+        lo, hi = (float(v) for v in best.bounds[p])
         edge = lo if side == "low" else hi
         if edge == 0:
             continue

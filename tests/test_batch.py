@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import agrees_with_monte_carlo
 
 from analytic import Circuit, Problem, SparseUniform, SuperlossError, syms
 from analytic.presets import asymmetric_inhibition, relu_output
 from numeric.engines.batch import BatchLoss, evaluate
 from numeric.engines.pointwise import PointwiseLoss
+
+from conftest import agrees_with_monte_carlo
 
 S, T, I_b = syms("S T I_b")
 w1, w2, w3, o1, o2, o3, c1, c2, e1, e2 = syms("w1 w2 w3 o1 o2 o3 c1 c2 e1 e2")

@@ -16,9 +16,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import run
 
 from numeric.bench import BenchmarkError, fresh, runner, tables
+
+from conftest import run
 
 MODULES = ("engine", "optimizer", "baseline", "training", "phase")
 

@@ -13,7 +13,6 @@ from random import Random
 
 import pytest
 import sympy as sp
-from conftest import run
 
 from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, sym
 from analytic.document import PREAMBLE, standalone
@@ -21,6 +20,8 @@ from analytic.latex import LINE_WIDTH, align, inline, optimum_table, split_terms
 from analytic.lines import width
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from analytic.stationary import stationary
+
+from conftest import run
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 S, I_b = sym("S"), sym("I_b")

@@ -8,13 +8,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import agrees_with_monte_carlo
 
 from analytic import Circuit, FeatureLaw, Problem, SparseUniform, expected_loss, sym
 from analytic.document import standalone
 from analytic.laws import real
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from numeric.engines.pointwise import PointwiseLoss
+
+from conftest import agrees_with_monte_carlo
 
 p = sym("p")
 
@@ -92,3 +93,10 @@ def test_the_laws_of_the_package_describe_themselves():
     law = Circuit([[1]], [[1]])  # not a law: refused in one line
     with pytest.raises(Exception, match="expected a feature law"):
         Problem(law, law)
+
+
+def test_numeric_pattern_probabilities_put_the_values_in():
+    S = sym("S")
+    numeric = SparseUniform(S).probabilities(2, [0, 1], {S: 0.25})
+    assert numeric[frozenset({0, 1})] == pytest.approx(0.5625) and sum(numeric.values()) == pytest.approx(1)
+    assert Together(p).probabilities(3, [0, 1, 2], {p: 0.4})[frozenset({0, 1, 2})] == pytest.approx(0.4)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import pytest
 import sympy as sp
-from conftest import agrees_with_monte_carlo, numeric_value
 
 from analytic import Circuit, OneHot, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym, syms
 from analytic.presets import (
@@ -19,6 +19,8 @@ from analytic.presets import (
     symmetric_superposition,
 )
 from numeric.facets import cross
+
+from conftest import agrees_with_monte_carlo, numeric_value
 
 S = sym("S")
 w, b = syms("w b")
@@ -261,7 +263,7 @@ def test_piecewise_one_weight_is_proven_and_continuous():
     )
     assert pw.proven and len(pw.pieces) > 3
     pieces = pw.expr.args
-    for (left, cond), (right, _) in zip(pieces, pieces[1:], strict=False):
+    for (left, cond), (right, _) in pairwise(pieces):
         # At each boundary both neighbouring formulas agree: the loss is continuous.
         edge = cond.as_set().sup
         values = {kappa: edge, S: sp.Rational(1, 2)}

@@ -126,7 +126,7 @@ def test_an_optimum_on_a_bound_is_reported_with_its_outward_gradient():
         ({kappa: (1, 1)}, "low < high"),
         ({kappa: (0, float("inf"))}, "finite"),
         ({kappa: "wide"}, "expected"),
-        ({}, "nothing to optimize"),
+        ({}, "nothing is free"),
     ],
 )
 def test_bad_bounds(free, message):

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import agrees_with_monte_carlo
 
 from analytic import Problem, SparseUniform, SuperlossError, sym
 from analytic.spec import load_spec
 from numeric.engines.pointwise import PointwiseLoss
 from numeric.engines.regimes import RegimeLoss
+
+from conftest import agrees_with_monte_carlo
 
 S, I_b = sym("S"), sym("I_b")
 STUDY = load_spec(Path(__file__).resolve().parents[1] / "docs" / "examples" / "motif_study.toml")

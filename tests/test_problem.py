@@ -56,10 +56,10 @@ def test_roles_names_and_new_problems():
         MOTIF, SparseUniform(S), IMPORTANCE, free={"kappa": (0, 40), sp.Symbol("delta"): (0, 1)}, fixed={"S": 0.9}
     )
     kappa, delta = syms("kappa delta")
-    assert problem.params == (kappa, delta) and problem.bounds == {kappa: (0.0, 40.0), delta: (0.0, 1.0)}
+    assert problem.params == (kappa, delta) and problem.bounds == {kappa: (0, 40), delta: (0, 1)}
     assert problem.numbers == {S: sp.Float(0.9)} and I_b in problem.unset and kappa not in problem.unset
     fixed = problem.fix({kappa: 20})
-    assert fixed.params == (delta,) and fixed.fixed[kappa] == 20 and fixed.bounds == {delta: (0.0, 1.0)}
+    assert fixed.params == (delta,) and fixed.fixed[kappa] == 20 and fixed.bounds == {delta: (0, 1)}
     with pytest.raises(SuperlossError, match="no value for I_b"):
         fixed.require("an engine")
     # Fixed weights are put into the circuit exactly, floats at their binary value.
@@ -82,7 +82,7 @@ def test_a_perfect_fit_prints_a_loss_of_zero_and_checks_it_by_an_absolute_tolera
     # ReLU(w x) + ReLU(-x) is |x| at w = 1: the float engines give a few rounding errors there.
     circuit = Circuit([[w], [-1]], [[1, 1]])
     best = optimize(Problem(circuit, SparseUniform(sp.Rational(1, 2)), free={w: (0.5, 2)}), starts=3, samples=20_000)
-    assert best.loss == 0.0 and best.params[w] == pytest.approx(1.0, abs=1e-6)
+    assert best.shown_loss == 0.0 and abs(best.loss) < 1e-15 and best.params[w] == pytest.approx(1.0, abs=1e-6)
     assert best.monte_carlo.zero_variance and best.zscore is None and best.monte_carlo.agrees(best.loss)
     text = str(best)
     assert "loss = 0\n" in text and "zero variance: agrees" in text and "z = " not in text
@@ -128,9 +128,9 @@ def test_numerical_conditions_are_not_bad_input_and_bad_input_is_never_retried()
 def test_a_numerical_condition_ends_the_command_with_exit_code_1(capsys, monkeypatch):
     from pathlib import Path
 
-    from conftest import run
-
     import numeric.cli.exact as exact
+
+    from conftest import run
 
     def singular(*args, **kwargs):
         raise NumericalError("could not find a regime next to the point")
@@ -139,3 +139,36 @@ def test_a_numerical_condition_ends_the_command_with_exit_code_1(capsys, monkeyp
     spec = Path(__file__).resolve().parents[1] / "docs" / "examples" / "motif_symbolic.toml"
     code, _, err = run(capsys, "derive", str(spec))
     assert code == 1 and err == "superloss: numerical problem: could not find a regime next to the point\n"
+
+
+def test_piecewise_puts_in_the_fixed_sparsity_and_keeps_exact_boxes():
+    from analytic import piecewise_loss
+
+    circuit = Circuit([[w]], [[1]])
+    pw = piecewise_loss(Problem(circuit, SparseUniform(S), free={w: (-1, sp.Rational(1, 3))}, fixed={S: 0.5}))
+    assert S not in pw.expr.free_symbols
+    ends = {r.rhs for _, condition in pw.expr.args for r in condition.atoms(sp.Rel)}
+    assert sp.Rational(1, 3) in ends and all(e.is_Rational for e in ends)
+
+
+def test_the_batched_engine_refuses_varying_values_no_problem_would_accept():
+    from numeric.engines.batch import BatchLoss
+
+    loss = BatchLoss(Problem(Circuit([[w]], [[1]]), SparseUniform(S), free=[w], varying=[S]))
+    assert loss.values([[0.5]], [[0.5]])[0] > 0
+    with pytest.raises(SuperlossError, match=r"row 1 \(S = 1.5\)"):
+        loss.values([[0.5], [0.5]], [[0.5], [1.5]])
+
+
+def test_training_refuses_what_a_problem_refuses_with_the_same_message():
+    from numeric.crosscheck import descend
+    from numeric.engines.pointwise import PointwiseLoss
+    from numeric.train import TrainConfig, train
+
+    config = TrainConfig(steps=2, batch=4)
+    with pytest.raises(SuperlossError, match=r"sparsity S=1\.5\d* is outside"):
+        train("hidden", 2, 2, [1.5], [1, 1], config=config, progress=False)
+    with pytest.raises(SuperlossError, match=r"importance of feature '1' is negative \(-2"):
+        train("hidden", 2, 2, [0.5], [1, -2], config=config, progress=False)
+    with pytest.raises(SuperlossError, match="no bounds for w"):
+        descend(PointwiseLoss(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free=[w])), {w: 1}, config)

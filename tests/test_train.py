@@ -7,11 +7,12 @@ import math
 
 import numpy as np
 import pytest
-from conftest import Z_MAX
 
 from analytic import Problem, SuperlossError, expected_loss
 from numeric.engines.montecarlo import forward, monte_carlo_loss
 from numeric.train import MODELS, SCHEDULES, Adam, AdamW, TrainConfig, Trainer, TrainResult, forward_backward, train
+
+from conftest import Z_MAX
 
 SMALL = TrainConfig(steps=60, batch=32, lr=1e-2)
 
@@ -260,8 +261,8 @@ def test_save_and_load_round_trip(tmp_path):
     [
         ({"n": 0}, "n must be"),
         ({"m": -1}, "m must be"),
-        ({"sparsities": [1.5]}, "sparsities"),
-        ({"sparsities": [-0.1]}, "sparsities"),
+        ({"sparsities": [1.5]}, "sparsity S=1.5"),
+        ({"sparsities": [-0.1]}, "sparsity S=-0.1"),
         ({"sparsities": []}, "sparsities"),
         ({"importances": [[1, -1]]}, "importances"),
         ({"importances": [[1, 1, 1]]}, "importances"),

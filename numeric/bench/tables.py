@@ -16,7 +16,9 @@ import platform
 import statistics
 from collections.abc import Mapping, Sequence
 
+from .phase import COUNTS as ENGINE_COUNTS
 from .runner import DEFAULT_TIMEOUT, fresh, median
+from .training import CASES as TRAINING_CASES
 
 Sizes = Mapping[str, Mapping] | None
 
@@ -34,15 +36,6 @@ ENGINES = "numeric.bench.phase:engines"
 
 #: The study cases of the baseline table, (S, I_b).
 BASELINE_CASES = (("7/10", "3/10"), ("9/10", "3/10"), ("99/100", "3/10"))
-
-#: The training table's cases: n, m, seeds, sparsities, importance decay, warm-up steps, timed steps.
-TRAINING_CASES = (
-    (6, 10, list(range(10)), [0.8], 0.7, 50, 1000),
-    (100, 40, [0], [0.0, 0.7, 0.9, 0.97, 0.99, 0.997, 0.999], 0.8, 10, 150),
-)
-
-#: The batch sizes of the engine rows of the phase table.
-ENGINE_COUNTS = (2, 20, 80)
 
 
 def _args(target: str, sizes: Sizes, **kwargs) -> dict:

@@ -16,8 +16,13 @@ from collections.abc import Sequence
 
 from ..train import TrainConfig, Trainer
 
-#: The first case of the table: n = 6, m = 10, ten seeds at S = 0.8.
-FEATURES, NEURONS, SEEDS, SPARSITIES, DECAY, WARM, STEPS = 6, 10, tuple(range(10)), (0.8,), 0.7, 50, 1000
+#: The training table's cases: n, m, seeds, sparsities, importance decay, warm-up steps, timed steps.
+CASES = (
+    (6, 10, list(range(10)), [0.8], 0.7, 50, 1000),
+    (100, 40, [0], [0.0, 0.7, 0.9, 0.97, 0.99, 0.997, 0.999], 0.8, 10, 150),
+)
+#: The first case gives the functions' defaults: n = 6, m = 10, ten seeds at S = 0.8.
+FEATURES, NEURONS, SEEDS, SPARSITIES, DECAY, WARM, STEPS = CASES[0]
 
 
 def numpy_trainer(

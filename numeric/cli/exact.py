@@ -30,7 +30,12 @@ def _problem(spec: Spec, at: list[str] | None) -> tuple[Problem, dict]:
 
 def derive_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="TOML spec file (see docs/spec.md)")
-    p.add_argument("--at", action="append", metavar="NAME=VALUE", help="a point: fixes the regime (repeatable)")
+    p.add_argument(
+        "--at",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a value: a weight's picks the regime, another symbol's (S, I) is put into the formula (repeatable)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     p.add_argument(
         "--facets", action="store_true", help="show only the conditions that bound the regime (numeric search, slower)"
@@ -141,10 +146,11 @@ def cmd_check(args: argparse.Namespace) -> None:
         raise SuperlossError(f"--seed must be >= 0, got {args.seed}")
     spec = load_spec(args.spec)
     problem, point = _problem(spec, args.at)
-    problem.fix(point).require("check", params=False)
+    everything = problem.fix(point)
+    everything.require("check", params=False)
     loss = expected_loss(problem, at=point or None)
     exact = float(loss.expr.subs(point))
-    mc = monte_carlo_loss(problem.fix(point), samples=args.samples, seed=args.seed)
+    mc = monte_carlo_loss(everything, samples=args.samples, seed=args.seed)
     print(f"closed form   {shown(exact, mc.tolerance):.10g}")
     print(f"Monte Carlo   {mc.mean:.10g} +- {mc.stderr:.3g}  ({mc.samples} samples, seed {mc.seed})")
     z = mc.zscore(exact)

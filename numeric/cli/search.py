@@ -64,8 +64,6 @@ def cmd_optimize(args: argparse.Namespace) -> None:
     fix, bounds = parse_assignments(args.fix, "--fix"), parse_bounds(args.bounds)
     fixed_names = {s.name for s in fix}
     free = list(dict.fromkeys(args.free or [s.name for s in spec.circuit.symbols if s.name not in fixed_names]))
-    if not free:
-        raise SuperlossError("nothing to optimize: every weight is fixed")
     # The spec's [at] gives the values of the symbols that are not free (and a start for those that are).
     values = {**{s: v for s, v in spec.at.items() if s.name not in free}, **fix}
     # Names, values and roles are checked by the problem, with the same messages in every command.

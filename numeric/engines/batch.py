@@ -327,6 +327,14 @@ class BatchLoss:
         F = np.asarray(F, dtype=float).reshape(len(X), len(self.varying))
         weights = self._map.layout.split(self._entries(X))
         factors = self._factors(F).reshape(len(X), len(self._patterns), self.circuit.n)
+        # Probability times importance is never negative for values a problem accepts.
+        wrong = np.flatnonzero((factors < 0).any(axis=(1, 2)) | ~np.isfinite(factors).all(axis=(1, 2)))
+        if len(wrong):
+            row = ", ".join(f"{s.name} = {v:g}" for s, v in zip(self.varying, F[wrong[0]], strict=True))
+            raise SuperlossError(
+                f"the varying values of row {wrong[0]} ({row}) give a pattern a negative or non-finite weight: "
+                "a sparsity outside [0, 1] or a negative importance"
+            )
         return X, weights, {A: factors[:, a] for a, A in enumerate(self._patterns)}
 
     def values(self, X, F) -> np.ndarray:
@@ -355,13 +363,14 @@ def evaluate(parts: Sequence[tuple[BatchLoss, np.ndarray, np.ndarray]], gradient
     W1, W2, b1, b2 = (np.concatenate([w[k] for _, w, _ in inputs]) for k in range(4))
     sizes = [len(X) for X, _, _ in inputs]
     factors = {}
-    for (X, _, own), start in zip(inputs, np.cumsum([0] + sizes), strict=False):
+    starts = np.cumsum([0] + sizes)[:-1]
+    for (X, _, own), start in zip(inputs, starts, strict=True):
         for A, f in own.items():
             factors.setdefault(A, np.zeros((len(W1), W2.shape[1])))[start : start + len(X)] = f
     _, _, hidden, output, target, low, high = kinds.pop()
     values, *grads = batch_terms(W1, W2, b1, b2, factors, hidden, output, target, low, high, gradient)
     out = []
-    for (loss, _, _), (X, _, _), start in zip(parts, inputs, np.cumsum([0] + sizes), strict=False):
+    for (loss, _, _), (X, _, _), start in zip(parts, inputs, starts, strict=True):
         rows = slice(start, start + len(X))
         gradients = None
         if gradient:

@@ -49,9 +49,9 @@ class CompiledLoss:
     Matrix([[(1 - S)*(w/3 + 1/3)]])
     """
 
-    def __init__(self, loss: Loss, params: tuple, fixed: dict, functions: Functions) -> None:
-        self.loss = loss
-        self.params = params
+    def __init__(self, loss: Loss, problem: Problem, fixed: dict, functions: Functions) -> None:
+        self.loss, self.problem = loss, problem
+        self.params = params = problem.params
         #: The fixed symbols with their values as given (SymPy numbers).
         self.fixed = fixed
         self._f = functions
@@ -59,13 +59,8 @@ class CompiledLoss:
         self.n = len(params)
 
     def _point(self, x) -> list[float]:
-        x = np.asarray(x, dtype=float)
-        if x.shape != (self.n,):
-            raise SuperlossError(
-                f"expected a point of {self.n} numbers ({', '.join(p.name for p in self.params)}), got shape {x.shape}"
-            )
         # Python floats: scalar arithmetic on them is several times faster than on numpy scalars.
-        return x.tolist()
+        return self.problem.vector(x).tolist()
 
     def value(self, x) -> float:
         """The loss at ``x``."""
@@ -173,4 +168,4 @@ def compile_loss(loss: Loss, params: Sequence[sp.Symbol], fixed: Mapping | None 
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = functions
-    return CompiledLoss(loss, params, fixed_values, functions)
+    return CompiledLoss(loss, problem, fixed_values, functions)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from analytic import Problem, SuperlossError
+from analytic import Problem
 from analytic.simplices import pattern_gradient, term_integrals
 
 from .weights import WeightMap
@@ -58,13 +58,7 @@ class PointwiseLoss:
 
     def weights(self, x) -> list[np.ndarray]:
         """``[W1, W2, b1, b2]`` at the point ``x`` (float arrays)."""
-        x = np.asarray(x, dtype=float)
-        if x.shape != (len(self.params),):
-            raise SuperlossError(
-                f"expected a point of {len(self.params)} numbers "
-                f"({', '.join(p.name for p in self.params)}), got shape {x.shape}"
-            )
-        return self._map.layout.split(np.array(self._entries(*x.tolist()), dtype=float))
+        return self._map.layout.split(np.array(self._entries(*self.problem.vector(x).tolist()), dtype=float))
 
     def value(self, x) -> float:
         """The exact loss at ``x`` (float64 rounding only)."""

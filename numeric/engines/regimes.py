@@ -118,12 +118,7 @@ class RegimeLoss:
         return tuple(piece.loss for piece in self._pieces.values())
 
     def _point(self, x) -> tuple[np.ndarray, list[float]]:
-        x = np.asarray(x, dtype=float)
-        if x.shape != (len(self.params),):
-            raise SuperlossError(
-                f"expected a point of {len(self.params)} numbers "
-                f"({', '.join(p.name for p in self.params)}), got shape {x.shape}"
-            )
+        x = self.problem.vector(x)
         values = x.tolist()
         return x, [values[i] for i in self._weight_index]
 

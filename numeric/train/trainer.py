@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from analytic import SuperlossError
+from analytic import SparseUniform, SuperlossError
+from analytic.problem import importances as checked_importances
 
 from .checks import is_int, is_real
 from .config import DTYPES, TrainConfig
@@ -47,8 +48,10 @@ def _instances(n: int, m: int, sparsities, importances, seeds):
     if not seeds or not all(is_int(s) and s >= 0 for s in seeds):
         raise SuperlossError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
     sparsities = [sparsities] if isinstance(sparsities, numbers.Real) else list(sparsities)
-    if not sparsities or not all(is_real(S) and 0 <= S <= 1 for S in sparsities):
+    if not sparsities or not all(is_real(S) for S in sparsities):
         raise SuperlossError(f"sparsities must be a non-empty list of numbers in [0, 1], got {sparsities!r}")
+    for S in sparsities:
+        SparseUniform(S)  # in [0, 1], with the message every part of superloss gives
     try:
         I = np.array(importances, dtype=np.float64)
     except (TypeError, ValueError):
@@ -57,8 +60,8 @@ def _instances(n: int, m: int, sparsities, importances, seeds):
         I = I[None, :]  # one vector given
     if I.ndim != 2 or I.shape[0] == 0 or I.shape[1] != n:
         raise SuperlossError(f"importances must be a non-empty list of vectors of {n} numbers, got shape {I.shape}")
-    if not np.all(np.isfinite(I)) or np.any(I < 0):
-        raise SuperlossError(f"importances must be finite and >= 0, got {I.tolist()}")
+    for vector in I.tolist():
+        checked_importances(vector, [str(i) for i in range(n)])  # finite and >= 0, as a problem checks them
     return seeds, [float(S) for S in sparsities], I
 
 
