@@ -113,10 +113,3 @@ def staged_folder(folder: Path):
         raise SuperlossError(f"cannot write {folder}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def publish_folder(files: dict[str, str], folder: Path) -> None:
-    """Write the text ``files`` into ``folder``, swapped in whole (:func:`staged_folder`)."""
-    with staged_folder(folder) as tmp:
-        for name, text in files.items():
-            (tmp / name).write_text(text)

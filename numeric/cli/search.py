@@ -13,7 +13,7 @@ import numpy as np
 from analytic import Problem, SuperlossError
 from analytic.spec import load_spec
 
-from ..files import write_atomically
+from ..files import output_folder, staged_folder, write_atomically
 from .arguments import check_output_file, parse_assignments, parse_bounds, parse_numbers
 from .command import Command
 
@@ -194,7 +194,6 @@ def phase_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_phase(args: argparse.Namespace) -> None:
-    from ..files import output_folder, staged_folder
     from ..phase import phase_diagram
     from ..plots import phase_figure, save
 
@@ -228,7 +227,6 @@ def cmd_phase(args: argparse.Namespace) -> None:
 
 
 def _reconstruction_phase(args, folder: Path) -> None:
-    from ..files import staged_folder
     from ..plots import reconstruction_figure, save
     from ..reconstruction import phase_diagram
 

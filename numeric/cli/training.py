@@ -12,7 +12,7 @@ import sympy as sp
 
 from analytic import SuperlossError
 
-from ..files import write_atomically
+from ..files import output_folder, staged_folder, write_atomically
 from .arguments import check_output_file, parse_numbers
 from .command import Command
 
@@ -46,7 +46,6 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from ..detect import detect
-    from ..files import output_folder, staged_folder
     from ..train import TrainConfig, train
 
     if args.features < 1 or args.neurons < 1 or args.seeds < 1:
