@@ -102,13 +102,13 @@ class Role:
     names: tuple[str, ...] = ()
 
     def label(self) -> str:
-        """Short, for a figure: ``a+ reproduce``, ``b- leak→a``, ``inhibit b``, ``bias c``."""
+        """Short, for a figure: ``a+ reproduce``, ``b- leak→a``, ``inhibit b``, ``cond. bias c``."""
         out = self.names[self.output]
         if self.kind == "reproduce":
             return f"{_half(self.names[self.feature], self.half)} reproduce"
         if self.kind == "leak":
             return f"{_half(self.names[self.feature], self.half)} leak→{out}"
-        return f"{'inhibit' if self.kind == 'inhibit' else 'bias'} {out}"
+        return f"{'inhibit' if self.kind == 'inhibit' else 'cond. bias'} {out}"
 
     def __str__(self) -> str:
         if self.kind in ("reproduce", "leak"):
