@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from analytic.presets import (
     monosemantic_abs,
     symmetric_superposition,
 )
+from numeric.canonical import canonical
 from numeric.detect import THRESHOLDS as DETECT
 from numeric.detect import circuit_weights, detect
 from numeric.vocabulary import NAMES, THRESHOLDS, describe
@@ -232,3 +234,17 @@ def test_bad_input_is_refused():
         describe(*circuit_weights(monosemantic_abs(3)), features="ab")
     with pytest.raises(SuperlossError, match="not finite"):
         describe([[np.nan]], [[1.0]])
+
+
+def _block_after(heading: str) -> str:
+    """The first fenced block after ``heading`` in docs/vocabulary.md."""
+    text = (Path(__file__).parent.parent / "docs" / "vocabulary.md").read_text()
+    return text.split(heading, 1)[1].split("```\n", 2)[1].rstrip("\n")
+
+
+def test_docs_show_what_the_code_prints():
+    circuit = asymmetric_inhibition().subs(CANONICAL)
+    assert _block_after("### The canonical motif, as `describe` prints it") == str(
+        describe(*circuit_weights(circuit), features=circuit.features)
+    )
+    assert _block_after("`.weights()`, `.to_dict()` and a printed table") == str(canonical(*circuit_weights(circuit)))
