@@ -164,29 +164,28 @@ def canonical(W1, W2, b=None, tolerance: float = TOLERANCE) -> Canonical:
 
     # Positively parallel neurons: connected groups of rows within tolerance (a relation
     # on rows alone, so the groups do not depend on the order of the neurons).
-    group = {j: j for j in alive}
+    parent = {j: j for j in alive}
 
     def root(j: int) -> int:
-        while group[j] != j:
-            j = group[j]
+        while parent[j] != j:
+            j = parent[j]
         return j
 
     for x, j in enumerate(alive):
         for k in alive[:x]:
             if np.max(np.abs(rows[j] - rows[k])) <= tolerance:
-                group[root(j)] = root(k)
-    members: dict[int, list[int]] = {}
+                parent[root(j)] = root(k)
+    groups: dict[int, list[int]] = {}
     for j in alive:
-        members.setdefault(root(j), []).append(j)
+        groups.setdefault(root(j), []).append(j)
 
     slots = []
-    for group_ in members.values():
+    for group in groups.values():
         # The member with the least row keeps it (least as a tuple: independent of input order).
-        group_.sort(key=lambda j: tuple(rows[j]))
-        row = rows[group_[0]]
-        col = np.sum([cols[j] for j in group_], axis=0)
+        row = rows[min(group, key=lambda j: tuple(rows[j]))]
+        col = np.sum([cols[j] for j in group], axis=0)
         if np.abs(col).max() > DEAD:  # parallel neurons whose columns cancel are dead together
-            slots.append((row, col, tuple(sorted(group_))))
+            slots.append((row, col, tuple(group)))
     main, half = main_inputs(np.array([s[0] for s in slots]).reshape(-1, n), tolerance)
     key = _compare(tolerance)
     slots = [slots[s] for s in sorted(range(len(slots)), key=lambda s: key((main[s], half[s], tuple(slots[s][0]))))]

@@ -220,10 +220,10 @@ class Description:
         return [(f, s) for f in sorted({f for f, _ in done}) for s in (1, -1) if (f, s) not in done]
 
     @property
-    def shared(self) -> list[tuple[Neuron, str, float]]:
+    def shared(self) -> list[tuple[Neuron, str, float | None]]:
         """Neurons computing several halves: ``(neuron, kind, asymmetry)``, kind
         ``symmetric`` or ``asymmetric`` for two halves (asymmetry: the larger leak over
-        the smaller) and ``k halves`` beyond."""
+        the smaller) and ``k halves`` beyond (asymmetry None)."""
         out = []
         for n in self.neurons:
             halves = n.computes()
@@ -231,7 +231,7 @@ class Description:
                 asymmetry = _asymmetry(n, halves)
                 out.append((n, "asymmetric" if asymmetry >= THRESHOLDS["asymmetry"] else "symmetric", asymmetry))
             elif len(halves) > 2:
-                out.append((n, f"{len(halves)} halves", float("nan")))
+                out.append((n, f"{len(halves)} halves", None))
         return out
 
     def roles(self, kind: str) -> list[tuple[Neuron, Role]]:
@@ -270,7 +270,7 @@ class Description:
         lines.append("half-dropped: " + (", ".join(_half(f[i], s) for i, s in self.half_dropped) or "none"))
         shared = [
             f"neuron {nn.slot} {' and '.join(_half(f[i], s) for i, s in nn.computes())} ({kind}"
-            + (f", asymmetry {a:.3g})" if a == a else ")")
+            + (")" if a is None else f", asymmetry {a:.3g})")
             for nn, kind, a in self.shared
         ]
         lines.append("shared: " + ("; ".join(shared) or "none"))
@@ -317,15 +317,16 @@ def _roles(j: int, C: Canonical, reads, names: tuple[str, ...]) -> list[Role]:
         # A negative write offsets the leaks into y_k of the halves this neuron reads (it fires
         # with them); it is aimed at the one it cancels best, as detect pairs a host and an inhibitor.
         aimed = []
-        for i, s, r in reads:
+        for i, s, r in (read for read in reads if read[0] != k):
             leaks = {h: C.gains[h, i, k] * s for h in range(C.live) if h != j and W1[h, i] * s > 0 and W2[k, h] > 0}
             leaks = {h: g for h, g in leaks.items() if g > t["negligible"]}
-            if i != k and leaks:
+            if leaks:
                 aimed.append((i, s, tuple(leaks), -r * w / sum(leaks.values())))
         kind = "inhibit" if aimed and -w >= t["inhibition"] else "conditional bias"
         best = min(aimed, key=lambda a: abs(math.log(a[3])), default=())
         roles.append(Role(kind, k, w, *best, names=names))
-    return sorted(roles, key=lambda r: (KINDS.index(r.kind), r.output, r.feature))
+    # One negative role per output, so only reproduce and leak roles tie up to the feature.
+    return sorted(roles, key=lambda r: (KINDS.index(r.kind), r.output, -1 if r.feature is None else r.feature))
 
 
 def describe(W1, W2, b=None, features: Sequence[str] | None = None) -> Description:
@@ -340,7 +341,7 @@ def describe(W1, W2, b=None, features: Sequence[str] | None = None) -> Descripti
     (('monosemantic half', 'monosemantic half', 'monosemantic half'), [(1, -1)], False)
     """
     C = canonical(W1, W2, b)
-    m, n = C.W1.shape
+    n = C.W1.shape[1]
     names = tuple(str(f) for f in features) if features is not None else tuple(str(i) for i in range(n))
     if len(names) != n:
         raise SuperlossError(f"describe got {len(names)} feature names for n={n}")
@@ -365,8 +366,8 @@ def describe(W1, W2, b=None, features: Sequence[str] | None = None) -> Descripti
             f"inhibitor neuron {x.inhibitor} = {c} leaking {a} (inhibition {x.inhibition:.3g}, "
             f"cancellation {x.cancellation:.3g})"
         )
-        found.append(Structure(NAMES[0], (x.host, x.inhibitor), halves, detail))
-        member[x.host] = member[x.inhibitor] = NAMES[0]
+        found.append(Structure("asymmetric superposition with inhibition", (x.host, x.inhibitor), halves, detail))
+        member[x.host] = member[x.inhibitor] = "asymmetric superposition with inhibition"
     for s in d.monosemantic:
         detail = f"neuron {s.neuron} = ReLU({'+' if s.half > 0 else '-'}x_{names[s.feature]}), gain {s.gain:.3g}"
         found.append(Structure("monosemantic half", (s.neuron,), ((s.feature, s.half),), detail))
@@ -406,7 +407,8 @@ def _superposition(neuron: Neuron) -> str | None:
     shared = {i for i, _ in halves}
     if any(w * THRESHOLDS["dominance"] > 1 for i, _, w in neuron.reads if i not in shared):
         return None
-    return NAMES[1] if _asymmetry(neuron, halves) >= THRESHOLDS["asymmetry"] else NAMES[2]
+    asymmetric = _asymmetry(neuron, halves) >= THRESHOLDS["asymmetry"]
+    return "asymmetric superposition" if asymmetric else "symmetric superposition"
 
 
 def _unnamed(neuron: Neuron) -> str:
