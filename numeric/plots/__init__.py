@@ -15,6 +15,8 @@ it as ``stem.png`` (300 dpi) and ``stem.pdf``, each atomically.
   rider importance;
 - :mod:`numeric.plots.weights`: :func:`weight_diagram`, each neuron's input and
   output weights as stacked bars;
+- :mod:`numeric.plots.circuit`: :func:`circuit_figure`, a model's canonical weights as
+  heatmaps, each neuron annotated with its roles (:mod:`numeric.vocabulary`);
 - :mod:`numeric.plots.training`: :func:`training_curves`, the loss history of a
   :class:`numeric.train.TrainResult`;
 - :mod:`numeric.plots.phase`: :func:`phase_figure` and :func:`reconstruction_figure`,
@@ -27,6 +29,7 @@ it as ``stem.png`` (300 dpi) and ``stem.pdf``, each atomically.
 
 from __future__ import annotations
 
+from .circuit import WEIGHT_CMAP, circuit_figure
 from .landscape import BOUNDARY_POINTS, landscape
 from .phase import STRUCTURE_COLOURS, phase_figure, reconstruction_figure
 from .study import VARIANT_STYLE, loss_against_sparsity
@@ -56,7 +59,9 @@ __all__ = [
     "STRUCTURE_COLOURS",
     "STYLE",
     "VARIANT_STYLE",
+    "WEIGHT_CMAP",
     "WIDTH",
+    "circuit_figure",
     "feature_colours",
     "label",
     "landscape",
