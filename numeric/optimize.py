@@ -195,9 +195,10 @@ class _Objective:
             return value, self.f.gradient(y)
 
 
-def local_search(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+def local_search(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, options: Mapping = LOCAL_OPTIONS):
     """L-BFGS-B from ``x0`` in coordinates scaled to the unit box: with kappa in
-    [0, 1000] beside delta in [0, 1], unscaled steps are badly proportioned."""
+    [0, 1000] beside delta in [0, 1], unscaled steps are badly proportioned.
+    ``options`` are SciPy's (``maxfun`` caps the evaluations)."""
     width = hi - lo
 
     def scaled(u: np.ndarray) -> tuple[float, np.ndarray]:
@@ -210,7 +211,7 @@ def local_search(objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray):
         jac=True,
         method="L-BFGS-B",
         bounds=[(0.0, 1.0)] * len(lo),
-        options=LOCAL_OPTIONS,
+        options=dict(options),
     )
     result.x = np.clip(lo + result.x * width, lo, hi)
     return result

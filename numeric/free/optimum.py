@@ -1,0 +1,293 @@
+"""The best free model found at one point, with its certificate and its circuit.
+
+:func:`free_optimum` searches ``ReLU(W2 ReLU(W1 x) + b)`` with every entry free
+(:class:`numeric.free.model.FreeModel`) on the exact loss, in stages:
+
+1. every start (:mod:`numeric.free.starts`) runs :data:`SCREEN` evaluations;
+2. the :data:`FINALISTS` best continue to :data:`numeric.free.search.EVALUATIONS`;
+3. the best point is put in canonical form (:func:`numeric.canonical.canonical`)
+   and polished once more, and whether the loss keeps falling as weights grow is
+   checked (:func:`_growth`): the search continues in a box ten times wider, up to
+   :data:`WIDENINGS` times, for as long as the loss falls and the largest gain grows;
+4. the point is certified (:mod:`numeric.free.certificate`), described
+   (:func:`numeric.vocabulary.describe`) and searched for the seed's motif
+   (:func:`numeric.detect.detect`).
+
+Between stages every point is *balanced*: each neuron rescaled so that its largest
+input and output weights are equal, which changes nothing but keeps the box
+(:data:`numeric.free.search.BOUNDS`) from cutting off a gain that another scale
+would reach. A search proves nothing about the points it did not reach: the result
+says "best found, reached by k of K starts".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analytic import SuperlossError
+from analytic.problem import importances as checked_importances
+from analytic.problem import number
+
+from ..canonical import Canonical, canonical
+from ..detect import Detection, detect
+from ..optimize import SAME
+from ..rounding import shown, tolerance
+from ..vocabulary import Description, describe
+from .certificate import Certificate, certify
+from .model import FreeModel, point_values
+from .search import EVALUATIONS, Run, engine, run_searches
+from .starts import Start, random_points, structured, trained
+
+__all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_optimum"]
+
+#: Evaluations of every start before the best are chosen to go on.
+SCREEN = 300
+#: How many of the screened searches go on to the full cap.
+FINALISTS = 8
+#: How many times the box is widened tenfold while the loss keeps falling.
+WIDENINGS = 3
+#: Trained models among the starts, by default.
+TRAINED = 4
+#: Evaluations of each search in a widened box.
+GROWTH_EVALUATIONS = 500
+#: Runs whose loss is within this relative distance of the best reached it. Looser than
+#: :data:`numeric.optimize.SAME`: where the infimum lies at infinity, searches creep
+#: along the same valley and stop at slightly different points.
+REACHED = 1e-4
+
+
+@dataclass(frozen=True)
+class Growth:
+    """Whether the loss keeps falling as weights grow: the loss and the largest
+    gain (``|W1[j, i] W2[k, j]|``) in each widened box, and an extrapolated limit."""
+
+    steps: tuple  # (box scale, loss, largest gain)
+    falling: bool
+
+    @property
+    def limit(self) -> float | None:
+        """Aitken's extrapolation of the last three losses when they fall
+        geometrically (an estimate, not a bound); ``None`` otherwise."""
+        if not self.falling or len(self.steps) < 3:
+            return None
+        a, b, c = (s[1] for s in self.steps[-3:])
+        d1, d2 = b - a, c - b
+        if not (d1 < 0 and d2 < 0 and abs(d2) < abs(d1)):
+            return None
+        return float(c - d2 * d2 / (d2 - d1))
+
+    def __str__(self) -> str:
+        rows = "; ".join(f"box x{s:g}: loss {l:.8g}, largest gain {g:.3g}" for s, l, g in self.steps)
+        if not self.falling:
+            return f"the loss does not fall further as weights grow ({rows})"
+        limit = self.limit
+        extra = "" if limit is None else f"; extrapolated limit {limit:.8g} (Aitken, an estimate)"
+        return f"the loss keeps falling as weights grow: {rows}{extra}; the infimum is not attained in any box"
+
+    def to_dict(self) -> dict:
+        return {
+            "falling": self.falling,
+            "steps": [{"box_scale": s, "loss": l, "largest_gain": g} for s, l, g in self.steps],
+            "extrapolated_limit": self.limit,
+        }
+
+
+@dataclass(frozen=True)
+class FreeOptimum:
+    """The best free model found at one ``(S, importances)``.
+
+    ``loss`` is its exact loss; ``model`` its canonical form (``W1``, ``W2``,
+    ``b`` and the gains); ``starts`` how many searches ran and ``hits`` how many
+    reached ``loss`` (within :data:`numeric.optimize.SAME`, relative);
+    ``by_kind`` the best loss each kind of start reached.
+    """
+
+    n: int
+    m: int
+    sparsity: float
+    importance: tuple
+    loss: float
+    model: Canonical
+    starts: int
+    hits: int
+    by_kind: dict
+    growth: Growth
+    certificate: Certificate | None
+    description: Description
+    detection: Detection
+    runs: list = field(repr=False, default_factory=list)
+
+    @property
+    def shown_loss(self) -> float:
+        """``loss`` as printed: 0 where it is zero to rounding."""
+        return shown(self.loss, _zero(FreeModel(self.n, self.m), self.sparsity, self.importance))
+
+    def __str__(self) -> str:
+        importance = ", ".join(f"{i:g}" for i in self.importance)
+        head = (
+            f"free {self.n} x {self.m} model at S = {self.sparsity:g}, I = ({importance})\n"
+            f"best found: loss {self.shown_loss:.10g}; the best search was reached (within {REACHED:g}) "
+            f"by {self.hits} of {self.starts} starts (a search proves nothing about the points it did not reach)"
+        )
+        kinds = ", ".join(f"{k} {v:.6g}" for k, v in self.by_kind.items())
+        parts = [head, f"best by kind of start: {kinds}", str(self.growth), str(self.model)]
+        if self.certificate is not None:
+            parts.append(str(self.certificate))
+        parts += [str(self.description)]
+        if self.detection.motifs:
+            parts.append(f"the seed's motif: {len(self.detection.motifs)} instance(s) found by the detector")
+        return "\n\n".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "m": self.m,
+            "S": self.sparsity,
+            "importances": list(self.importance),
+            "loss": self.shown_loss,
+            "W1": self.model.W1.tolist(),
+            "W2": self.model.W2.tolist(),
+            "b": self.model.b.tolist(),
+            "canonical": self.model.to_dict(),
+            "starts": self.starts,
+            "hits": self.hits,
+            "best_by_kind": self.by_kind,
+            "growth": self.growth.to_dict(),
+            "certificate": None if self.certificate is None else self.certificate.to_dict(),
+            "description": self.description.to_dict(),
+            "motifs": self.detection.to_dict(),
+        }
+
+
+def _zero(model: FreeModel, sparsity: float, importance: Sequence[float]) -> float:
+    """The largest loss that is zero to rounding at this point (:func:`numeric.rounding.tolerance`)."""
+    problem = model.problem()
+    return tolerance(problem.fix(dict(zip(problem.varying, point_values(sparsity, importance), strict=True))))
+
+
+def balanced(model: FreeModel, x: np.ndarray) -> np.ndarray:
+    """``x`` with every live neuron rescaled so that its largest input and output weights are equal."""
+    W1, W2, b = model.split(x)
+    for j in range(model.m):
+        a, c = np.abs(W1[j]).max(), np.abs(W2[:, j]).max()
+        if a > 0 and c > 0:
+            s = np.sqrt(c / a)
+            W1[j], W2[:, j] = W1[j] * s, W2[:, j] / s
+    return model.join(W1, W2, b)
+
+
+def _canonical_point(model: FreeModel, x: np.ndarray) -> tuple[Canonical, np.ndarray]:
+    C = canonical(*model.split(x))
+    return C, model.join(*C.weights())
+
+
+def _largest_gain(model: FreeModel, x: np.ndarray) -> float:
+    W1, W2, _ = model.split(x)
+    return float((np.abs(W1).max(axis=1) * np.abs(W2).max(axis=0)).max())
+
+
+def _growth(model: FreeModel, sparsity, importance, run: Run) -> tuple[Growth, Run]:
+    """Widen the box tenfold while the loss falls by more than :data:`numeric.optimize.SAME`
+    (relative) and the largest gain grows; the best run found and the steps taken."""
+    steps = [(1.0, run.loss, _largest_gain(model, run.x))]
+    falling = False
+    for k in range(1, WIDENINGS + 1):
+        scale = 10.0**k
+        (wider,) = run_searches(
+            model,
+            sparsity,
+            importance,
+            [Start(run.start.kind, balanced(model, run.x))],
+            scale=scale,
+            evaluations=GROWTH_EVALUATIONS,
+        )
+        gain = _largest_gain(model, wider.x)
+        steps.append((scale, wider.loss, gain))
+        if not (wider.loss < run.loss * (1 - SAME) and gain > steps[-2][2] * (1 + 1e-3)):
+            if wider.loss < run.loss:
+                run = Run(run.start, wider.loss, wider.x, wider.evaluations)
+            break
+        falling = True
+        run = Run(run.start, wider.loss, wider.x, wider.evaluations)
+    return Growth(tuple(steps), falling), run
+
+
+def free_optimum(
+    n: int,
+    m: int,
+    sparsity,
+    importance: Sequence,
+    *,
+    starts: int = 64,
+    seed: int = 0,
+    trained_starts: int = TRAINED,
+    x0: Sequence[np.ndarray] = (),
+    samples: int = 1_000_000,
+    certificate: bool = True,
+    jobs: int = 1,
+) -> FreeOptimum:
+    """The best free ``n`` x ``m`` model found at ``S = sparsity`` and these importances.
+
+    ``starts`` searches in all: the structured ones (:func:`numeric.free.starts.structured`),
+    ``trained_starts`` trained models (seeds ``0 ..``), the given points ``x0`` (flat
+    vectors, say the neighbours' optima in a sweep), and seeded random points for the
+    rest (at least none: structured starts are never dropped). ``samples`` Monte Carlo
+    samples check the loss (0: none); ``certificate=False`` skips the certificate
+    (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
+    the result does not depend on it.
+    """
+    model = FreeModel(n, m)
+    S = float(number(sparsity, "S"))
+    if not 0 <= S <= 1:
+        raise SuperlossError(f"S must be in [0, 1], got {S:g}")
+    if len(importance) != n:
+        raise SuperlossError(f"{len(importance)} importances given for {n} features")
+    importance = tuple(float(v) for v in checked_importances(list(importance), [str(i) for i in range(n)]))
+    if starts < 1 or samples < 0 or samples == 1:
+        raise SuperlossError("starts must be at least 1, and samples 0 (no check) or at least 2")
+    rng = np.random.default_rng(seed)
+    given = [Start("given", model.join(*model.split(x))) for x in x0]
+    chosen = structured(model, importance) + trained(model, S, importance, range(trained_starts)) + given
+    chosen += random_points(model, max(0, starts - len(chosen)), rng)
+    chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
+
+    screened = run_searches(model, S, importance, chosen, jobs=jobs, evaluations=SCREEN)
+    exact = min(r.loss for r in screened) <= _zero(model, S, importance)
+    # An exact fit cannot be improved on: no finalists, no widening.
+    order = [] if exact else sorted(range(len(screened)), key=lambda k: screened[k].loss)[:FINALISTS]
+    more = [Start(screened[k].start.kind, balanced(model, screened[k].x)) for k in order]
+    final = run_searches(model, S, importance, more, jobs=jobs, evaluations=EVALUATIONS) if more else []
+    runs = list(screened)
+    for k, r in zip(order, final, strict=True):
+        runs[k] = Run(chosen[k], r.loss, r.x, screened[k].evaluations + r.evaluations)
+    best = min(runs, key=lambda r: r.loss)
+    reached = sum(r.loss <= best.loss * (1 + REACHED) + _zero(model, S, importance) for r in runs)
+    if exact:
+        growth = Growth(((1.0, best.loss, _largest_gain(model, best.x)),), False)
+    else:
+        growth, best = _growth(model, S, importance, best)
+    C, x = _canonical_point(model, best.x)
+    loss = engine(model, S, importance)(x)[0]
+    by_kind: dict[str, float] = {}
+    for r in runs:
+        by_kind[r.start.kind] = min(by_kind.get(r.start.kind, np.inf), r.loss)
+    cert = certify(model, S, importance, x, samples=samples, seed=seed) if certificate else None
+    return FreeOptimum(
+        n,
+        m,
+        S,
+        importance,
+        float(loss),
+        C,
+        len(runs),
+        reached,
+        by_kind,
+        growth,
+        cert,
+        describe(*C.weights()),
+        detect(*C.weights()),
+        runs,
+    )

@@ -1,0 +1,143 @@
+"""Exact optima of free models: the search, its starts, its certificate and its command."""
+
+import json
+
+import numpy as np
+import pytest
+
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, syms
+from numeric.cli import main
+from numeric.engines.pointwise import PointwiseLoss
+from numeric.free.certificate import certify
+from numeric.free.model import FreeModel
+from numeric.free.optimum import Growth, balanced, free_optimum
+from numeric.free.search import engine, run_searches
+from numeric.free.starts import random_points, structured
+from numeric.optimize import optimize
+
+
+def test_model_layout_round_trips_and_matches_the_circuit():
+    model = FreeModel(3, 5)
+    x = np.arange(model.size, dtype=float)
+    W1, W2, b = model.split(x)
+    assert np.array_equal(model.join(W1, W2, b), x)
+    circuit = model.problem().free_circuit
+    assert circuit.W1[1, 2].name == "W1_2_3" and W1[1, 2] == x[5]
+    assert circuit.W2[2, 4].name == "W2_3_5" and W2[2, 4] == x[15 + 14]
+
+
+@pytest.mark.parametrize("n, m", [(0, 1), (5, 2), (3, 9), (2, 0)])
+def test_sizes_outside_the_range_are_refused(n, m):
+    with pytest.raises(SuperlossError, match="must be an integer from 1 to"):
+        FreeModel(n, m)
+
+
+def test_both_engines_give_the_same_loss_and_gradient():
+    """The batched engine serves n <= 3 and the pointwise one n = 4; both are exact."""
+    model = FreeModel(3, 4)
+    x = random_points(model, 1, np.random.default_rng(1))[0].x
+    value, gradient = engine(model, 0.7, [1, 0.5, 2])(x)
+    problem = model.problem()
+    fixed = dict(zip(problem.varying, [0.7, 1, 0.5, 2], strict=True))
+    reference = PointwiseLoss(problem.fix(fixed))
+    v, g = reference.value_and_gradient(x)
+    assert value == pytest.approx(v, rel=1e-12)
+    assert np.allclose(gradient, g, rtol=1e-10, atol=1e-13)
+
+
+def test_structured_starts_hold_the_motif_and_monosemantic_halves():
+    model = FreeModel(3, 5)
+    starts = structured(model, [1, 0.3, 1])
+    kinds = [s.kind for s in starts]
+    assert kinds.count("monosemantic") == 2 and kinds.count("motif") == 12
+    # The motif with host 0, rider 1, inhibitor 2 at the canonical point: kappa = 20 on y_1.
+    W1, W2, _ = model.split(starts[2].x)
+    assert W1[0].tolist() == [2, -0.5, 0] and W2[1, 1] == -20
+
+
+def test_searches_do_not_depend_on_the_number_of_workers():
+    model = FreeModel(2, 2)
+    starts = random_points(model, 4, np.random.default_rng(0))
+    one = run_searches(model, 0.5, [1, 0.5], starts, jobs=1, evaluations=60)
+    two = run_searches(model, 0.5, [1, 0.5], starts, jobs=2, evaluations=60)
+    assert [r.loss for r in one] == [r.loss for r in two]
+    assert all(np.array_equal(a.x, b.x) for a, b in zip(one, two, strict=True))
+
+
+def test_free_two_by_one_agrees_with_the_certified_optimizer():
+    """An independent route: the project's optimizer on the same circuit, written by hand, certified
+    with the closed form of its regime."""
+    best = free_optimum(2, 1, 0.5, [1, 0.5], starts=8, samples=200_000)
+    u1, u2, v1, v2, c1, c2 = syms("u1 u2 v1 v2 c1 c2")
+    box = {u1: (-3, 3), u2: (-3, 3), v1: (-3, 3), v2: (-3, 3), c1: (-1, 1), c2: (-1, 1)}
+    circuit = Circuit([[u1, u2]], [[v1], [v2]], b2=[c1, c2])
+    reference = optimize(Problem(circuit, SparseUniform(0.5), [1, 0.5], free=box), starts=16, samples=0)
+    assert best.loss == pytest.approx(reference.loss, rel=1e-9)
+    assert best.certificate.monte_carlo.agrees(best.loss)
+    # Canonical: the live neuron's largest input weight is 1 in absolute value.
+    assert np.abs(best.model.W1[0]).max() == pytest.approx(1.0)
+    assert not best.growth.falling
+
+
+def test_at_twice_as_many_neurons_as_features_the_search_reaches_the_exact_fit():
+    best = free_optimum(3, 6, 0.9, [1, 0.3, 1], starts=4, trained_starts=0, samples=0)
+    assert best.loss <= 1e-12
+    assert best.description.structures.count("monosemantic half") == 6
+
+
+def test_certificate_at_a_known_minimum():
+    """One neuron, one feature: ReLU(v ReLU(u x) + c); the optimum is a strict minimum
+    up to the rescaling of the neuron, which the Hessian must leave flat."""
+    best = free_optimum(1, 1, 0.5, [1], starts=4, trained_starts=0, samples=100_000)
+    cert = best.certificate
+    assert cert.verdict == "minimum" and not cert.on_boundary
+    assert cert.symmetry_residual < 1e-4
+    assert cert.gradient_norm < 1e-8
+    assert cert.monte_carlo.agrees(best.loss)
+    # A rescaled copy of the point is the same model: same loss, the same canonical form.
+    model = FreeModel(1, 1)
+    x = model.join(*best.model.weights())
+    assert engine(model, 0.5, [1])(balanced(model, x))[0] == pytest.approx(best.loss, rel=1e-12)
+
+
+def test_a_dead_neuron_that_could_help_makes_a_saddle():
+    """Two features, two neurons, one of them dead: reviving it lowers the loss."""
+    model = FreeModel(2, 2)
+    best = free_optimum(2, 1, 0.5, [1, 1], starts=4, trained_starts=0, samples=0)
+    W1, W2 = np.zeros((2, 2)), np.zeros((2, 2))
+    W1[0], W2[:, 0] = best.model.W1[0], best.model.W2[:, 0]
+    cert = certify(model, 0.5, [1, 1], model.join(W1, W2, best.model.b), samples=0)
+    assert cert.revival > 1e-3 and cert.verdict == "saddle"
+
+
+def test_growth_extrapolates_a_geometric_fall():
+    steps = tuple((10.0**k, 1 + 0.5**k, 2.0**k) for k in range(4))
+    assert Growth(steps, True).limit == pytest.approx(1.0)
+    assert Growth(steps, False).limit is None
+
+
+def test_atlas_command_one_point(tmp_path, capsys):
+    out = tmp_path / "free.json"
+    argv = ["atlas", "--features", "2", "--neurons", "1", "--sparsity", "0.5", "--importances", "1", "1/2"]
+    assert main(argv + ["--starts", "4", "--samples", "1000", "--jobs", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert f"by {data['hits']} of {data['starts']} starts" in printed
+    assert {"loss", "W1", "W2", "b", "certificate", "description"} <= set(data)
+    assert np.array(data["W1"]).shape == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--features", "5", "--neurons", "2", "--sparsity", "0.9", "--importances", "1"], "features must be"),
+        (["--features", "2", "--neurons", "0", "--sparsity", "0.9", "--importances", "1", "1"], "neurons must be"),
+        (["--features", "2", "--neurons", "2", "--sparsity", "1.5", "--importances", "1", "1"], "--sparsity"),
+        (["--features", "2", "--neurons", "2", "--sparsity", "0.5", "--importances", "1"], "1 given for 2"),
+        (["--features", "2", "--neurons", "2", "--sparsity", "0.5", "--importances", "1", "-1"], "--importances"),
+    ],
+)
+def test_atlas_command_refuses_bad_input(argv, message, capsys):
+    assert main(["atlas", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
