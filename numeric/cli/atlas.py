@@ -1,0 +1,77 @@
+"""``atlas``: the best free models found, with their certificate and their circuit, at one point or over a grid."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from analytic import SuperlossError
+
+from ..files import write_atomically
+from .arguments import check_output_file, parse_numbers
+from .command import Command
+
+
+def atlas_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--features", type=int, required=True, metavar="N", help="features, 1 to 4")
+    p.add_argument("--neurons", type=int, required=True, metavar="M", help="hidden neurons, 1 to 8")
+    p.add_argument("--sparsity", nargs="+", required=True, metavar="S", help="the sparsity, in [0, 1]")
+    p.add_argument("--importances", nargs="+", required=True, metavar="I", help="one importance per feature, >= 0")
+    p.add_argument("--starts", type=int, default=64, help="searches per point (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=1_000_000,
+        help="Monte Carlo samples to check the best loss (default 1,000,000; 0: no check)",
+    )
+    p.add_argument("--jobs", type=int, default=-1, help="processes (default -1: one per core)")
+    p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+
+
+def cmd_atlas(args: argparse.Namespace) -> None:
+    from ..free.model import check_size
+
+    check_size(args.features, args.neurons)
+    check_output_file(args.json, "--json")
+    if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1:
+        raise SuperlossError(
+            "need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
+            f"got {args.starts}, {args.seed} and {args.samples}"
+        )
+    sparsities = parse_numbers(args.sparsity, "--sparsity", 0, 1, closed_high=True)
+    importances = parse_numbers(args.importances, "--importances", 0, float("inf"), closed_high=False)
+    if len(importances) != args.features:
+        raise SuperlossError(f"--importances: {len(importances)} given for {args.features} features")
+    if len(sparsities) > 1:
+        raise SuperlossError("--sparsity: one value (the atlas over a grid is not built yet)")
+    from ..free.optimum import free_optimum
+
+    start = time.perf_counter()
+    best = free_optimum(
+        args.features,
+        args.neurons,
+        sparsities[0],
+        importances,
+        starts=args.starts,
+        seed=args.seed,
+        samples=args.samples,
+        jobs=args.jobs,
+    )
+    print(best)
+    print(f"searched in {time.perf_counter() - start:.1f} s")
+    if args.json is not None:
+        write_atomically(args.json, json.dumps({"seed": args.seed, **best.to_dict()}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+ATLAS = Command(
+    name="atlas",
+    help="The best free models found, with a certificate and a description of their circuit.",
+    example="superloss atlas --features 3 --neurons 5 --sparsity 0.9 --importances 1 0.3 1 --json free.json",
+    arguments=atlas_arguments,
+    run=cmd_atlas,
+)
+
+COMMANDS = (ATLAS,)
