@@ -21,7 +21,7 @@ from numeric.bench import BenchmarkError, fresh, runner, tables
 
 from conftest import run
 
-MODULES = ("engine", "optimizer", "baseline", "training", "phase")
+MODULES = ("engine", "optimizer", "baseline", "training", "phase", "free")
 
 #: Tiny sizes of every benchmark function, put over the keyword arguments its table passes.
 SMOKE = {
@@ -49,6 +49,7 @@ SMOKE = {
         "starts": 1,
     },
     tables.DIAGRAM: {"points": 1, "jobs": 1},
+    tables.FREE: {"features": 2, "neurons": 1, "importance": [1.0, 0.5], "starts": 2, "jobs": 1, "samples": 1000},
     tables.ENGINES: {"points": 4, "counts": [2, 4], "pointwise_repeats": 1, "batch_repeats": 1},
     tables.NUMPY_TRAINER: {
         "features": 3,
@@ -79,6 +80,7 @@ TABLES = {
     "quick": lambda: tables.run(quick=True, runs=1, sizes=SMOKE),
     "baseline": lambda: tables.baseline(sizes=SMOKE),
     "phase": lambda: tables.phase(runs=1, sizes=SMOKE),
+    "free": lambda: tables.free(sizes=SMOKE),
     "training": lambda: tables.training_throughput(runs=1, sizes=SMOKE),
 }
 
@@ -191,7 +193,7 @@ def _replay(monkeypatch, results: dict) -> None:
 
 
 #: Rows each table prints: lines that start with "|", header and separator included.
-ROWS = {"run": 9, "quick": 8, "baseline": 2 + 3, "phase": 3 + 1 + 2, "training": 2 + 2}
+ROWS = {"run": 9, "quick": 8, "baseline": 2 + 3, "phase": 3 + 1 + 2, "training": 2 + 2, "free": 2 + 2}
 
 
 @pytest.mark.parametrize("table", list(TABLES))

@@ -33,6 +33,13 @@ NUMPY_TRAINER = "numeric.bench.training:numpy_trainer"
 TORCH_TRAINER = "numeric.bench.training:torch_trainer"
 DIAGRAM = "numeric.bench.phase:diagram"
 ENGINES = "numeric.bench.phase:engines"
+FREE = "numeric.bench.free:optimization"
+
+#: The free models timed by :func:`free`: size, starts, target in seconds, and the runs (the large one once).
+FREE_CASES = (
+    {"features": 3, "neurons": 5, "importance": [1.0, 0.3, 1.0], "starts": 64, "target": 60, "runs": 3},
+    {"features": 4, "neurons": 8, "importance": [1.0, 0.3, 1.0, 0.5], "starts": 16, "target": 1800, "runs": 1},
+)
 
 #: The study cases of the baseline table, (S, I_b).
 BASELINE_CASES = (("7/10", "3/10"), ("9/10", "3/10"), ("99/100", "3/10"))
@@ -208,4 +215,34 @@ def phase(runs: int = 3, jobs: int = 2, sizes: Sizes = None) -> None:
         print(
             f"| the same, batched engine, {count} points at once (half without inhibition) | - | "
             f"{1e3 * each:.2f} ms per point ({pointwise / each:.1f}x) |"
+        )
+
+
+def free(jobs: int = 2, sizes: Sizes = None) -> None:
+    """Print the time of one free model's optimization at S = 0.9 against its target, per
+    size (the median of fresh processes with ``jobs`` workers), with what the search found."""
+    print(_machine())
+    print("| what | target | measured (median) |")
+    print("|---|---|---|")
+    for case in FREE_CASES:
+        n, m, starts, target = case["features"], case["neurons"], case["starts"], case["target"]
+        results = _runs(
+            FREE,
+            case["runs"],
+            sizes,
+            timeout=2 * target + 600,
+            features=n,
+            neurons=m,
+            importance=case["importance"],
+            starts=starts,
+            jobs=jobs,
+        )
+        each = ", ".join(f"{r['seconds']:.0f}" for r in results)
+        last = results[-1]
+        print(
+            f"| one free {n} x {m} optimization, {starts} starts, I = {tuple(case['importance'])}, {jobs} processes "
+            f"| <= {target} s | {median(results, 'seconds'):.0f} s (runs {each} s); best loss {last['loss']:.8g}, "
+            f"reached by {last['hits']} of {last['starts']} starts; "
+            f"{'keeps falling as weights grow' if last['falling'] else 'stops falling'}; Hessian: {last['verdict']} |",
+            flush=True,
         )

@@ -122,16 +122,23 @@ def bench_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead: the 40 x 40 phase diagram (three runs of about 1.5 minutes) and its engines",
     )
+    p.add_argument(
+        "--free",
+        action="store_true",
+        help="instead: one free 3 x 5 optimization (three runs of about a minute) and one 4 x 8 (up to 30 minutes)",
+    )
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from ..bench.tables import baseline, phase, run, training_throughput
+    from ..bench.tables import baseline, free, phase, run, training_throughput
 
     try:
         if args.training:
             training_throughput()
         elif args.phase:
             phase()
+        elif args.free:
+            free()
         else:
             baseline() if args.baseline else run(quick=args.quick)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:

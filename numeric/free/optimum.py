@@ -231,10 +231,10 @@ def free_optimum(
 ) -> FreeOptimum:
     """The best free ``n`` x ``m`` model found at ``S = sparsity`` and these importances.
 
-    ``starts`` searches in all: the structured ones (:func:`numeric.free.starts.structured`),
+    ``starts`` searches in all (more only if ``x0`` holds more): up to half of them the
+    structured ones (:func:`numeric.free.starts.structured`, monosemantic first), then
     ``trained_starts`` trained models (seeds ``0 ..``), the given points ``x0`` (flat
-    vectors, say the neighbours' optima in a sweep), and seeded random points for the
-    rest (at least none: structured starts are never dropped). ``samples`` Monte Carlo
+    vectors, say the neighbours' optima in a sweep), and seeded random points for the rest. ``samples`` Monte Carlo
     samples check the loss (0: none); ``certificate=False`` skips the certificate
     (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
     the result does not depend on it.
@@ -250,7 +250,10 @@ def free_optimum(
         raise SuperlossError("starts must be at least 1, and samples 0 (no check) or at least 2")
     rng = np.random.default_rng(seed)
     given = [Start("given", model.join(*model.split(x))) for x in x0]
-    chosen = structured(model, importance) + trained(model, S, importance, range(trained_starts)) + given
+    # Structured starts take at most half of the count (in their order: monosemantic first);
+    # trained models and given points come next, random points fill the rest.
+    chosen = structured(model, importance)[: max(1, starts // 2)]
+    chosen += trained(model, S, importance, range(min(trained_starts, max(0, starts - len(chosen))))) + given
     chosen += random_points(model, max(0, starts - len(chosen)), rng)
     chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
 

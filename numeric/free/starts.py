@@ -70,7 +70,9 @@ def _motifs(model: FreeModel, importance: Sequence[float]) -> list[np.ndarray]:
         return []
     rank = {f: r for r, f in enumerate(_ranked(importance))}
     out = []
-    for host, rider, inhibitor in permutations(range(model.n), 3):
+    # The seed's choice first: the least important feature rides on the most important one.
+    triples = sorted(permutations(range(model.n), 3), key=lambda t: (importance[t[1]], -importance[t[0]], t))
+    for host, rider, inhibitor in triples:
         circuit = compose(model.n, [(host, rider, inhibitor, -1, 1, 1)])
         for values in ({**CANONICAL}, {**CANONICAL, sym("kappa"): 0, sym("delta"): 0, sym("gamma"): 0}):
             named = {s.name: v for s, v in values.items()}
