@@ -141,3 +141,18 @@ def test_atlas_command_refuses_bad_input(argv, message, capsys):
     assert main(["atlas", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_pattern_of_zeros_leaves_only_its_entries_free():
+    full = FreeModel(3, 5)
+    x = random_points(full, 1, np.random.default_rng(2))[0].x
+    W1, W2, b = full.split(x)
+    pattern = tuple(bool(v) for v in full.join(W1 > 0, W2 > 0, np.ones(3)))
+    model = FreeModel(3, 5, pattern)
+    assert model.size == sum(pattern) and all(p.name in {q.name for q in full.params} for p in model.params)
+    y = model.join(W1, W2, b)
+    A, B, c = model.split(y)
+    assert np.array_equal(A, np.where(W1 > 0, W1, 0)) and np.array_equal(B, np.where(W2 > 0, W2, 0))
+    value, gradient = engine(model, 0.8, [1, 0.5, 1])(y)
+    reference, full_gradient = engine(full, 0.8, [1, 0.5, 1])(full.join(A, B, c))
+    assert value == reference and np.array_equal(gradient, full_gradient[full.free[np.array(pattern)]])

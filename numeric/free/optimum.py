@@ -180,8 +180,10 @@ def balanced(model: FreeModel, x: np.ndarray) -> np.ndarray:
 
 
 def _canonical_point(model: FreeModel, x: np.ndarray) -> tuple[Canonical, np.ndarray]:
+    """The canonical form of ``x``, and the point to certify: the canonical weights, or, for
+    a model with a pattern of zeros (which reordering the neurons would not keep), ``x`` balanced."""
     C = canonical(*model.split(x))
-    return C, model.join(*C.weights())
+    return C, model.join(*C.weights()) if model.pattern is None else balanced(model, x)
 
 
 def _largest_gain(model: FreeModel, x: np.ndarray) -> float:
@@ -228,6 +230,7 @@ def free_optimum(
     samples: int = 1_000_000,
     certificate: bool = True,
     jobs: int = 1,
+    pattern: Sequence[bool] | None = None,
 ) -> FreeOptimum:
     """The best free ``n`` x ``m`` model found at ``S = sparsity`` and these importances.
 
@@ -237,9 +240,10 @@ def free_optimum(
     vectors, say the neighbours' optima in a sweep), and seeded random points for the rest. ``samples`` Monte Carlo
     samples check the loss (0: none); ``certificate=False`` skips the certificate
     (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
-    the result does not depend on it.
+    the result does not depend on it. ``pattern`` (one flag per entry of ``W1``, ``W2``,
+    ``b``) leaves only the marked entries free (:class:`numeric.free.model.FreeModel`).
     """
-    model = FreeModel(n, m)
+    model = FreeModel(n, m, None if pattern is None else tuple(bool(v) for v in pattern))
     S = float(number(sparsity, "S"))
     if not 0 <= S <= 1:
         raise SuperlossError(f"S must be in [0, 1], got {S:g}")

@@ -55,14 +55,18 @@ class Run:
 
 def search_box(model: FreeModel, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The lower and upper bounds of every parameter (``scale`` times :data:`BOUNDS`)."""
-    weights = 2 * model.m * model.n
-    hi = np.concatenate([np.full(weights, BOUNDS["weight"]), np.full(model.n, BOUNDS["bias"])]) * scale
+    weight = BOUNDS["weight"] * scale
+    hi = model.join(
+        np.full((model.m, model.n), weight),
+        np.full((model.n, model.m), weight),
+        np.full(model.n, BOUNDS["bias"] * scale),
+    )
     return -hi, hi
 
 
 @cache
-def _batched(n: int, m: int) -> BatchLoss:
-    return BatchLoss(FreeModel(n, m).problem())
+def _batched(model: FreeModel) -> BatchLoss:
+    return BatchLoss(model.problem())
 
 
 def _pointwise(model: FreeModel, sparsity: float, importance: Sequence[float]) -> PointwiseLoss:
@@ -74,7 +78,7 @@ def engine(model: FreeModel, sparsity: float, importance: Sequence[float]):
     """The exact value and gradient at one point ``x`` of the model, at this sparsity and importances."""
     if model.n <= BATCHED_FEATURES:
         F = point_values(sparsity, importance)[None]
-        loss = _batched(model.n, model.m)
+        loss = _batched(model)
 
         def value_and_gradient(x):
             values, gradients = loss.values_and_gradients(np.asarray(x, dtype=float)[None], F)
@@ -85,19 +89,18 @@ def engine(model: FreeModel, sparsity: float, importance: Sequence[float]):
 
 
 def _chunk(
-    n: int, m: int, sparsity: float, importance: tuple, starts: list[Start], scale: float, evaluations: int
+    model: FreeModel, sparsity: float, importance: tuple, starts: list[Start], scale: float, evaluations: int
 ) -> list[Run]:
-    model = FreeModel(n, m)
     lo, hi = search_box(model, scale)
     options = {**LOCAL_OPTIONS, "maxfun": evaluations}
-    if n > BATCHED_FEATURES:
+    if model.n > BATCHED_FEATURES:
         f = engine(model, sparsity, importance)
         results = []
         for s in starts:
             clear_cache()  # a search never comes back to another's cells
             results.append(local_search(f, np.clip(s.x, lo, hi), lo, hi, options))
     else:
-        loss, F = _batched(n, m), point_values(sparsity, importance)
+        loss, F = _batched(model), point_values(sparsity, importance)
 
         def answer(questions: list) -> list:
             X = np.array(questions)
@@ -124,6 +127,6 @@ def run_searches(
 ) -> list[Run]:
     """A capped local search from every start, in ``jobs`` joblib workers (the runs in the starts' order)."""
     chunks = _chunks(list(starts), effective_n_jobs(jobs))
-    args = (model.n, model.m, float(sparsity), tuple(map(float, importance)))
+    args = (model, float(sparsity), tuple(map(float, importance)))
     parts = Parallel(n_jobs=jobs)(delayed(_chunk)(*args, chunk, scale, evaluations) for chunk in chunks)
     return [run for part in parts for run in part]
