@@ -10,7 +10,7 @@ from numeric.cli import main
 from numeric.engines.pointwise import PointwiseLoss
 from numeric.free.certificate import certify
 from numeric.free.model import FreeModel
-from numeric.free.optimum import Growth, balanced, free_optimum
+from numeric.free.optimum import balanced, free_optimum
 from numeric.free.search import engine, run_searches
 from numeric.free.starts import random_points, structured
 from numeric.optimize import optimize
@@ -108,12 +108,6 @@ def test_a_dead_neuron_that_could_help_makes_a_saddle():
     W1[0], W2[:, 0] = best.model.W1[0], best.model.W2[:, 0]
     cert = certify(model, 0.5, [1, 1], model.join(W1, W2, best.model.b), samples=0)
     assert cert.revival > 1e-3 and cert.verdict == "saddle"
-
-
-def test_growth_extrapolates_a_geometric_fall():
-    steps = tuple((10.0**k, 1 + 0.5**k, 2.0**k) for k in range(4))
-    assert Growth(steps, True).limit == pytest.approx(1.0)
-    assert Growth(steps, False).limit is None
 
 
 def test_atlas_command_one_point(tmp_path, capsys):

@@ -8,7 +8,7 @@ import time
 
 from analytic import SuperlossError
 
-from ..files import write_atomically
+from ..files import output_folder, staged_folder, write_atomically
 from .arguments import check_output_file, parse_numbers
 from .command import Command
 
@@ -18,6 +18,12 @@ def atlas_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--neurons", type=int, required=True, metavar="M", help="hidden neurons, 1 to 8")
     p.add_argument("--sparsity", nargs="+", required=True, metavar="S", help="the sparsity, in [0, 1]")
     p.add_argument("--importances", nargs="+", required=True, metavar="I", help="one importance per feature, >= 0")
+    p.add_argument(
+        "--rider-importance",
+        nargs="+",
+        metavar="I_B",
+        help="values that replace the second importance, one atlas row each (an atlas over the grid)",
+    )
     p.add_argument("--starts", type=int, default=64, help="searches per point (default 64)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
@@ -28,6 +34,15 @@ def atlas_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--jobs", type=int, default=-1, help="processes (default -1: one per core)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    p.add_argument(
+        "--trained",
+        type=int,
+        default=10,
+        metavar="K",
+        help="an atlas's comparison: free models trained per point, seeds no search starts from (default 10)",
+    )
+    p.add_argument("--out", metavar="DIR", help="the atlas's folder (default: a new dated folder)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
 
 
 def cmd_atlas(args: argparse.Namespace) -> None:
@@ -35,6 +50,8 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
     check_size(args.features, args.neurons)
     check_output_file(args.json, "--json")
+    if args.jobs == 0 or args.trained < 0:
+        raise SuperlossError(f"need --jobs != 0 and --trained >= 0, got {args.jobs} and {args.trained}")
     if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1:
         raise SuperlossError(
             "need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
@@ -44,8 +61,9 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     importances = parse_numbers(args.importances, "--importances", 0, float("inf"), closed_high=False)
     if len(importances) != args.features:
         raise SuperlossError(f"--importances: {len(importances)} given for {args.features} features")
-    if len(sparsities) > 1:
-        raise SuperlossError("--sparsity: one value (the atlas over a grid is not built yet)")
+    riders = parse_numbers(args.rider_importance or [], "--rider-importance", 0, float("inf"), closed_high=False)
+    if len(sparsities) > 1 or riders:
+        return _atlas(args, sparsities, importances, riders)
     from ..free.optimum import free_optimum
 
     start = time.perf_counter()
@@ -64,6 +82,39 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     if args.json is not None:
         write_atomically(args.json, json.dumps({"seed": args.seed, **best.to_dict()}, indent=2) + "\n")
         print(f"wrote {args.json}")
+
+
+def _atlas(args: argparse.Namespace, sparsities: list, importances: list, riders: list) -> None:
+    """Several points: the atlas, written to a folder (JSON, Markdown, figure) and summarized."""
+    from ..atlas import TRAINING_SEEDS, atlas
+    from ..plots import atlas_figure, save
+
+    if args.features < 2:
+        raise SuperlossError("--rider-importance needs at least two features (it replaces the second importance)")
+    folder = output_folder(args.out, args.force, "atlas")
+    start = time.perf_counter()
+    result = atlas(
+        args.features,
+        args.neurons,
+        [float(s) for s in sparsities],
+        [float(r) for r in riders or importances[1:2]],
+        [float(i) for i in importances],
+        starts=args.starts,
+        seed=args.seed,
+        jobs=args.jobs,
+        trained_seeds=range(TRAINING_SEEDS[0], TRAINING_SEEDS[0] + args.trained),
+    )
+    elapsed = time.perf_counter() - start
+    print(result.table())
+    print(f"atlas in {elapsed:.0f} s")
+    record = {**result.to_dict(), "seconds": elapsed}
+    with staged_folder(folder) as tmp:
+        write_atomically(tmp / "atlas.json", json.dumps(record) + "\n")
+        write_atomically(tmp / "atlas.md", result.table() + "\n")
+        save(atlas_figure(result), tmp / "atlas")
+    if args.json is not None:
+        write_atomically(args.json, json.dumps(record, indent=2) + "\n")
+    print(f"wrote {folder}")
 
 
 ATLAS = Command(

@@ -33,7 +33,6 @@ from analytic.problem import number
 
 from ..canonical import Canonical, canonical
 from ..detect import Detection, detect
-from ..optimize import SAME
 from ..rounding import shown, tolerance
 from ..vocabulary import Description, describe
 from .certificate import Certificate, certify
@@ -51,8 +50,14 @@ FINALISTS = 8
 WIDENINGS = 3
 #: Trained models among the starts, by default.
 TRAINED = 4
+#: The deviation of the noise added to structured starts.
+NOISE = 1e-2
 #: Evaluations of each search in a widened box.
 GROWTH_EVALUATIONS = 500
+#: Over the widenings, a fall of the loss (relative) and a growth of the largest gain (relative)
+#: beyond these say that the loss keeps falling as weights grow.
+GROWTH = 1e-5
+GROWTH_GAIN = 0.05
 #: Runs whose loss is within this relative distance of the best reached it. Looser than
 #: :data:`numeric.optimize.SAME`: where the infimum lies at infinity, searches creep
 #: along the same valley and stop at slightly different points.
@@ -62,36 +67,25 @@ REACHED = 1e-4
 @dataclass(frozen=True)
 class Growth:
     """Whether the loss keeps falling as weights grow: the loss and the largest
-    gain (``|W1[j, i] W2[k, j]|``) in each widened box, and an extrapolated limit."""
+    gain (``|W1[j, i] W2[k, j]|``) reached in each widened box (:func:`_growth`)."""
 
     steps: tuple  # (box scale, loss, largest gain)
     falling: bool
-
-    @property
-    def limit(self) -> float | None:
-        """Aitken's extrapolation of the last three losses when they fall
-        geometrically (an estimate, not a bound); ``None`` otherwise."""
-        if not self.falling or len(self.steps) < 3:
-            return None
-        a, b, c = (s[1] for s in self.steps[-3:])
-        d1, d2 = b - a, c - b
-        if not (d1 < 0 and d2 < 0 and abs(d2) < abs(d1)):
-            return None
-        return float(c - d2 * d2 / (d2 - d1))
 
     def __str__(self) -> str:
         rows = "; ".join(f"box x{s:g}: loss {l:.8g}, largest gain {g:.3g}" for s, l, g in self.steps)
         if not self.falling:
             return f"the loss does not fall further as weights grow ({rows})"
-        limit = self.limit
-        extra = "" if limit is None else f"; extrapolated limit {limit:.8g} (Aitken, an estimate)"
-        return f"the loss keeps falling as weights grow: {rows}{extra}; the infimum is not attained in any box"
+        return (
+            f"the loss keeps falling as weights grow: {rows}; the infimum is at most {self.steps[-1][1]:.8g} "
+            "and no box searched attains it"
+        )
 
     def to_dict(self) -> dict:
         return {
             "falling": self.falling,
             "steps": [{"box_scale": s, "loss": l, "largest_gain": g} for s, l, g in self.steps],
-            "extrapolated_limit": self.limit,
+            "infimum_at_most": min(l for _, l, _ in self.steps),
         }
 
 
@@ -191,29 +185,26 @@ def _largest_gain(model: FreeModel, x: np.ndarray) -> float:
     return float((np.abs(W1).max(axis=1) * np.abs(W2).max(axis=0)).max())
 
 
-def _growth(model: FreeModel, sparsity, importance, run: Run) -> tuple[Growth, Run]:
-    """Widen the box tenfold while the loss falls by more than :data:`numeric.optimize.SAME`
-    (relative) and the largest gain grows; the best run found and the steps taken."""
+def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int) -> tuple[Growth, Run]:
+    """Continue the best search ``widenings`` times, each in a box ten times wider than
+    the last: the loss keeps falling as weights grow when, over these rounds, it falls by
+    more than :data:`GROWTH` (relative) while the largest gain grows by more than
+    :data:`GROWTH_GAIN` (relative). The steps, and the best run."""
     steps = [(1.0, run.loss, _largest_gain(model, run.x))]
-    falling = False
-    for k in range(1, WIDENINGS + 1):
-        scale = 10.0**k
+    for k in range(1, widenings + 1):
         (wider,) = run_searches(
             model,
             sparsity,
             importance,
             [Start(run.start.kind, balanced(model, run.x))],
-            scale=scale,
+            scale=10.0**k,
             evaluations=GROWTH_EVALUATIONS,
         )
-        gain = _largest_gain(model, wider.x)
-        steps.append((scale, wider.loss, gain))
-        if not (wider.loss < run.loss * (1 - SAME) and gain > steps[-2][2] * (1 + 1e-3)):
-            if wider.loss < run.loss:
-                run = Run(run.start, wider.loss, wider.x, wider.evaluations)
-            break
-        falling = True
-        run = Run(run.start, wider.loss, wider.x, wider.evaluations)
+        steps.append((10.0**k, wider.loss, _largest_gain(model, wider.x)))
+        if wider.loss < run.loss:
+            run = Run(run.start, wider.loss, wider.x, run.evaluations + wider.evaluations)
+    (_, first, g0), (_, last, g1) = steps[0], steps[-1]
+    falling = last < first * (1 - GROWTH) and g1 > g0 * (1 + GROWTH_GAIN)
     return Growth(tuple(steps), falling), run
 
 
@@ -231,6 +222,8 @@ def free_optimum(
     certificate: bool = True,
     jobs: int = 1,
     pattern: Sequence[bool] | None = None,
+    finalists: int = FINALISTS,
+    widenings: int = WIDENINGS,
 ) -> FreeOptimum:
     """The best free ``n`` x ``m`` model found at ``S = sparsity`` and these importances.
 
@@ -242,6 +235,7 @@ def free_optimum(
     (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
     the result does not depend on it. ``pattern`` (one flag per entry of ``W1``, ``W2``,
     ``b``) leaves only the marked entries free (:class:`numeric.free.model.FreeModel`).
+    ``finalists`` searches go on after the screening, and the best is widened ``widenings`` times.
     """
     model = FreeModel(n, m, None if pattern is None else tuple(bool(v) for v in pattern))
     S = float(number(sparsity, "S"))
@@ -256,7 +250,12 @@ def free_optimum(
     given = [Start("given", model.join(*model.split(x))) for x in x0]
     # Structured starts take at most half of the count (in their order: monosemantic first);
     # trained models and given points come next, random points fill the rest.
-    chosen = structured(model, importance)[: max(1, starts // 2)]
+    # A structured start's exact zeros make it a saddle that a gradient search cannot leave
+    # (a weight that is zero on both sides of a product has no gradient): a little seeded noise.
+    chosen = [
+        Start(s.kind, s.x + NOISE * rng.standard_normal(model.size))
+        for s in structured(model, importance)[: max(1, starts // 2)]
+    ]
     chosen += trained(model, S, importance, range(min(trained_starts, max(0, starts - len(chosen))))) + given
     chosen += random_points(model, max(0, starts - len(chosen)), rng)
     chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
@@ -264,7 +263,7 @@ def free_optimum(
     screened = run_searches(model, S, importance, chosen, jobs=jobs, evaluations=SCREEN)
     exact = min(r.loss for r in screened) <= _zero(model, S, importance)
     # An exact fit cannot be improved on: no finalists, no widening.
-    order = [] if exact else sorted(range(len(screened)), key=lambda k: screened[k].loss)[:FINALISTS]
+    order = [] if exact else sorted(range(len(screened)), key=lambda k: screened[k].loss)[:finalists]
     more = [Start(screened[k].start.kind, balanced(model, screened[k].x)) for k in order]
     final = run_searches(model, S, importance, more, jobs=jobs, evaluations=EVALUATIONS) if more else []
     runs = list(screened)
@@ -275,7 +274,7 @@ def free_optimum(
     if exact:
         growth = Growth(((1.0, best.loss, _largest_gain(model, best.x)),), False)
     else:
-        growth, best = _growth(model, S, importance, best)
+        growth, best = _growth(model, S, importance, best, widenings)
     C, x = _canonical_point(model, best.x)
     loss = engine(model, S, importance)(x)[0]
     by_kind: dict[str, float] = {}

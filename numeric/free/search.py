@@ -32,7 +32,7 @@ from ..phase import _chunks
 from .model import FreeModel, point_values
 from .starts import Start
 
-__all__ = ["BATCHED_FEATURES", "BOUNDS", "EVALUATIONS", "Run", "engine", "run_searches", "search_box"]
+__all__ = ["BATCHED_FEATURES", "BOUNDS", "EVALUATIONS", "Run", "batched_loss", "engine", "run_searches", "search_box"]
 
 #: The box every entry is searched in: weights of either sign (a motif's inhibition
 #: is 20 in the paper's units) and output biases as in the motif study.
@@ -65,7 +65,8 @@ def search_box(model: FreeModel, scale: float = 1.0) -> tuple[np.ndarray, np.nda
 
 
 @cache
-def _batched(model: FreeModel) -> BatchLoss:
+def batched_loss(model: FreeModel) -> BatchLoss:
+    """The batched engine of ``model`` at any sparsity and importances (built once per process)."""
     return BatchLoss(model.problem())
 
 
@@ -78,7 +79,7 @@ def engine(model: FreeModel, sparsity: float, importance: Sequence[float]):
     """The exact value and gradient at one point ``x`` of the model, at this sparsity and importances."""
     if model.n <= BATCHED_FEATURES:
         F = point_values(sparsity, importance)[None]
-        loss = _batched(model)
+        loss = batched_loss(model)
 
         def value_and_gradient(x):
             values, gradients = loss.values_and_gradients(np.asarray(x, dtype=float)[None], F)
@@ -100,7 +101,7 @@ def _chunk(
             clear_cache()  # a search never comes back to another's cells
             results.append(local_search(f, np.clip(s.x, lo, hi), lo, hi, options))
     else:
-        loss, F = _batched(model), point_values(sparsity, importance)
+        loss, F = batched_loss(model), point_values(sparsity, importance)
 
         def answer(questions: list) -> list:
             X = np.array(questions)

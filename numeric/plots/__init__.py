@@ -29,6 +29,7 @@ it as ``stem.png`` (300 dpi) and ``stem.pdf``, each atomically.
 
 from __future__ import annotations
 
+from .atlas import ATLAS_COLOURS, atlas_figure
 from .circuit import WEIGHT_CMAP, circuit_figure
 from .landscape import BOUNDARY_POINTS, landscape
 from .phase import STRUCTURE_COLOURS, phase_figure, reconstruction_figure
@@ -49,6 +50,7 @@ from .training import IMPORTANCE_STYLES, training_curves
 from .weights import weight_diagram
 
 __all__ = [
+    "ATLAS_COLOURS",
     "BOUNDARY_POINTS",
     "CATEGORY_ORDER",
     "FORMATS",
@@ -61,6 +63,7 @@ __all__ = [
     "VARIANT_STYLE",
     "WEIGHT_CMAP",
     "WIDTH",
+    "atlas_figure",
     "circuit_figure",
     "feature_colours",
     "label",

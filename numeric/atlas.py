@@ -1,0 +1,311 @@
+"""The atlas: the best circuit a budget allows, over the sparsity and the rider's importance.
+
+For ``n`` features with importances ``(1, I_b, 1, ..)`` (the second replaced by each
+rider importance) and ``m`` neurons, at every ``(S, I_b)`` of a grid:
+
+- the best **free** model found (:func:`numeric.free.optimum.free_optimum`): each row of
+  constant ``I_b`` is swept from the dense end to the sparse one, every point
+  starting also from the optimum before it, then every point searches again from its
+  four neighbours' optima where they are lower there;
+- for the motif's own budget (3 features, 5 neurons): the **motif family** as the
+  phase diagram optimizes it (:func:`numeric.phase.phase_diagram`, unit monosemantic
+  weights) and the motif's **pattern** of zeros with every other entry free;
+- free models **trained** on samples at the point with seeds no search started from
+  (:func:`numeric.train.train`, all at once), each scored exactly: how many reach the
+  best found (within :data:`numeric.free.optimum.REACHED`), and their median ratio to it.
+
+"The seed's motif is the optimum of its budget" at a point means the detector finds it
+in the best free model and that model's loss equals the pattern family's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from analytic import SuperlossError
+from analytic.presets import compose
+
+from .free.model import FreeModel, point_values
+from .free.optimum import REACHED, free_optimum
+from .free.search import batched_loss, engine, run_searches
+from .free.starts import Start
+from .train import TrainConfig, train
+
+__all__ = ["TRAINING", "TRAINING_SEEDS", "Atlas", "AtlasPoint", "atlas", "motif_pattern"]
+
+#: Each point's search (:func:`numeric.free.optimum.free_optimum`) continues fewer of its
+#: screened searches and widens the box once: its neighbours' optima are starts too.
+SEARCH = {"finalists": 3, "widenings": 1, "samples": 0, "certificate": False}
+
+#: How the comparison models are trained, and their seeds (far from the seeds 0, 1, .. of
+#: the trained starts, so that no comparison model is also a start).
+TRAINING = TrainConfig(steps=10_000, lr=1e-2, schedule="cosine")
+TRAINING_SEEDS = tuple(range(1000, 1010))
+
+
+def motif_pattern() -> tuple[bool, ...]:
+    """The entries of a free 3 x 5 model that the seed's motif uses (host 0, rider 1,
+    inhibitor 2, the rider's negative half), every output bias included."""
+    circuit = compose(3, [(0, 1, 2, -1, 1, 1)])
+    model = FreeModel(3, 5)
+    W1 = np.array([[e != 0 for e in row] for row in circuit.W1.tolist()])
+    W2 = np.array([[e != 0 for e in row] for row in circuit.W2.tolist()])
+    return tuple(bool(v) for v in model.join(W1, W2, np.ones(3)))
+
+
+@dataclass(frozen=True)
+class AtlasPoint:
+    """One ``(S, I_b)`` of the atlas: the best free model found (``free``, a dict as
+    :meth:`numeric.free.optimum.FreeOptimum.to_dict` without the runs), the motif family's
+    and the motif pattern's losses (``None`` outside the motif's budget), and the exact
+    losses of the models trained there."""
+
+    sparsity: float
+    rider_importance: float
+    free: dict
+    motif: float | None
+    pattern: float | None
+    trained: tuple
+
+    @property
+    def loss(self) -> float:
+        return self.free["loss"]
+
+    @property
+    def reached(self) -> int:
+        """How many trained models reach the best found (within :data:`REACHED`, relative)."""
+        return sum(t <= self.loss * (1 + REACHED) for t in self.trained)
+
+    @property
+    def motif_found(self) -> bool:
+        return bool(self.free["motifs"]["motifs"])
+
+    @property
+    def motif_optimal(self) -> bool:
+        """The detector finds the motif in the best free model, whose loss equals the pattern family's."""
+        return self.pattern is not None and self.motif_found and abs(self.loss - self.pattern) <= REACHED * self.loss
+
+    def to_dict(self) -> dict:
+        return {
+            "S": self.sparsity,
+            "I_b": self.rider_importance,
+            "loss": self.loss,
+            "motif_family": self.motif,
+            "motif_pattern": self.pattern,
+            "free": self.free,
+            "trained": list(self.trained),
+            "trained_reached": self.reached,
+            "motif_found": self.motif_found,
+            "motif_optimal": self.motif_optimal,
+        }
+
+
+@dataclass(frozen=True)
+class Atlas:
+    """The atlas of one budget: ``points[i][j]`` at ``sparsities[j]`` and ``rider_importances[i]``."""
+
+    n: int
+    m: int
+    importance: tuple
+    sparsities: np.ndarray
+    rider_importances: np.ndarray
+    points: list
+    starts: int
+    seed: int
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "m": self.m,
+            "importances": list(self.importance),
+            "S": self.sparsities.tolist(),
+            "I_b": self.rider_importances.tolist(),
+            "starts": self.starts,
+            "seed": self.seed,
+            "training": {"seeds": list(TRAINING_SEEDS), "steps": TRAINING.steps, "lr": TRAINING.lr},
+            "points": [[p.to_dict() for p in row] for row in self.points],
+        }
+
+    def table(self) -> str:
+        """A Markdown table, one row per point."""
+        rows = [
+            "| S | I_b | best free loss | reached by | motif family | motif pattern | structures | new | "
+            "trained: reach best | trained: median / best |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in self.points:
+            for p in row:
+                names = ", ".join(sorted({s["name"] for s in p.free["description"]["structures"]})) or "-"
+                median = np.median(p.trained) / p.loss if p.loss > 0 else float("nan")
+                rows.append(
+                    f"| {p.sparsity:.4g} | {p.rider_importance:.3g} | {p.loss:.6g} | "
+                    f"{p.free['hits']} of {p.free['starts']} | {_number(p.motif)} | {_number(p.pattern)} | {names} | "
+                    f"{'yes' if p.free['description']['new'] else 'no'} | {p.reached} of {len(p.trained)} | "
+                    f"{median:.3g} |"
+                )
+        return "\n".join(rows)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def _importance(base: Sequence[float], rider: float) -> tuple:
+    return (float(base[0]), float(rider), *map(float, base[2:]))
+
+
+def _row(n, m, base, rider, sparsities, starts, seed, pattern, motif_starts) -> list[tuple]:
+    """One row of constant ``I_b``, swept from the dense end: per point the free optimum
+    (and the pattern's), each search starting also from the point before."""
+    out, previous, previous_pattern = [], [], []
+    for j, S in enumerate(sparsities):
+        importance = _importance(base, rider)
+        best = free_optimum(n, m, S, importance, starts=starts, seed=seed, x0=previous, **SEARCH)
+        previous = [FreeModel(n, m).join(*best.model.weights())]
+        pattern_loss = None
+        if pattern is not None:
+            found = free_optimum(
+                n,
+                m,
+                S,
+                importance,
+                starts=max(4, starts // 2),
+                seed=seed,
+                trained_starts=0,
+                x0=previous_pattern + motif_starts[j],
+                pattern=pattern,
+                **SEARCH,
+            )
+            pattern_loss = found.loss
+            previous_pattern = [FreeModel(n, m, pattern).join(*found.model.weights())]
+        out.append((best, pattern_loss))
+    return out
+
+
+def atlas(
+    n: int = 3,
+    m: int = 5,
+    sparsities: Sequence[float] = (0.5, 0.9, 0.99),
+    rider_importances: Sequence[float] = (0.1, 0.3, 1.0),
+    importance: Sequence[float] | None = None,
+    *,
+    starts: int = 16,
+    seed: int = 0,
+    jobs: int = 2,
+    training: TrainConfig = TRAINING,
+    trained_seeds: Sequence[int] = TRAINING_SEEDS,
+) -> Atlas:
+    """The atlas of the ``n`` x ``m`` budget over ``sparsities`` x ``rider_importances``
+    (importances ``importance`` with the second replaced; default all 1). Rows run in
+    ``jobs`` joblib workers; nothing depends on their number."""
+    base = tuple(importance) if importance is not None else (1.0,) * n
+    if len(base) != n or n < 2:
+        raise SuperlossError(f"the atlas needs n >= 2 features and {n} importances, got {len(base)}")
+    S_ = np.sort(np.asarray(sparsities, dtype=float))
+    I_ = np.asarray(rider_importances, dtype=float)
+    own = n == 3 and m == 5
+    pattern = motif_pattern() if own else None
+    family = None
+    motif_starts = [[[] for _ in S_] for _ in I_]
+    if own:
+        from .phase import phase_diagram
+
+        family = phase_diagram(S_, I_, seed=seed, jobs=jobs)
+        from analytic.presets import asymmetric_inhibition
+
+        circuit = asymmetric_inhibition()
+        for i in range(len(I_)):
+            for j in range(len(S_)):
+                values = {s: family.params[i][j].get(s.name, 0.0) for s in circuit.symbols}
+                numeric = circuit.subs(values)
+                W1, W2 = np.array(numeric.W1, dtype=float), np.array(numeric.W2, dtype=float)
+                b = np.array(numeric.b2, dtype=float).ravel()
+                motif_starts[i][j] = [FreeModel(3, 5, pattern).join(W1, W2, b)]
+    rows = Parallel(n_jobs=jobs)(
+        delayed(_row)(n, m, base, rider, S_, starts, seed, pattern, motif_starts[i]) for i, rider in enumerate(I_)
+    )
+    rows = _neighbours(n, m, base, S_, I_, rows, jobs)
+    trained = _trained(n, m, base, S_, I_, training, trained_seeds)
+    points = [
+        [
+            AtlasPoint(
+                float(S_[j]),
+                float(I_[i]),
+                rows[i][j][0].to_dict(),
+                None if family is None else float(family.loss[i, j]),
+                rows[i][j][1],
+                tuple(trained[i][j]),
+            )
+            for j in range(len(S_))
+        ]
+        for i in range(len(I_))
+    ]
+    return Atlas(n, m, _importance(base, np.nan), S_, I_, points, starts, seed)
+
+
+def _neighbours(n, m, base, S_, I_, rows, jobs) -> list:
+    """Every point searches again from its four neighbours' free optima (one search each);
+    a lower loss replaces its optimum (re-described through :func:`free_optimum`'s result)."""
+    model = FreeModel(n, m)
+    jobs_list = []
+    for i in range(len(I_)):
+        for j in range(len(S_)):
+            for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+                if 0 <= a < len(I_) and 0 <= b < len(S_):
+                    jobs_list.append((i, j, model.join(*rows[a][b][0].model.weights())))
+    if not jobs_list:
+        return rows
+    found = Parallel(n_jobs=jobs)(
+        delayed(run_searches)(model, S_[j], _importance(base, I_[i]), [Start("neighbour", x)]) for i, j, x in jobs_list
+    )
+    for (i, j, _), (run,) in zip(jobs_list, found, strict=True):
+        best, pattern_loss = rows[i][j]
+        if run.loss < best.loss * (1 - REACHED):
+            better = free_optimum(
+                n,
+                m,
+                S_[j],
+                _importance(base, I_[i]),
+                starts=1,
+                trained_starts=0,
+                x0=[run.x],
+                samples=0,
+                certificate=False,
+            )
+            if better.loss < best.loss:
+                rows[i][j] = (better, pattern_loss)
+    return rows
+
+
+def _trained(n, m, base, S_, I_, config: TrainConfig, seeds: Sequence[int]) -> list:
+    """The exact losses of the models trained at every point, ``[i][j]`` a list over seeds."""
+    out = [[[] for _ in S_] for _ in I_]
+    if not len(seeds):
+        return out
+    result = train(
+        "hidden",
+        n,
+        m,
+        S_.tolist(),
+        [list(_importance(base, r)) for r in I_],
+        seeds=list(seeds),
+        config=config,
+        progress=False,
+    )
+    model = FreeModel(n, m)
+    w = result.weights
+    X = np.array([model.join(w["W1"][k], w["W2"][k], w["b"][k]) for k in range(result.instances)])
+    F = np.array([point_values(result.sparsities[k], result.importances[k]) for k in range(result.instances)])
+    if n <= 3:
+        values = batched_loss(model).values(X, F)
+    else:
+        values = [engine(model, f[0], f[1:])(x)[0] for x, f in zip(X, F, strict=True)]
+    for k in range(result.instances):
+        j = int(np.flatnonzero(S_ == result.sparsities[k])[0])
+        i = int(np.flatnonzero(I_ == result.importances[k][1])[0])
+        out[i][j].append(float(values[k]))
+    return out

@@ -1,0 +1,64 @@
+"""The atlas: every point's best free model, beside the motif family, the motif's pattern and trained models."""
+
+import json
+
+import numpy as np
+import pytest
+
+from analytic.presets import CANONICAL, asymmetric_inhibition
+from numeric.atlas import atlas, motif_pattern
+from numeric.cli import main
+from numeric.detect import circuit_weights
+from numeric.free.model import FreeModel
+from numeric.train import TrainConfig
+
+QUICK = TrainConfig(steps=300, lr=1e-2, schedule="cosine")
+
+
+def test_the_motif_lies_in_its_pattern_and_fills_it():
+    pattern = motif_pattern()
+    model = FreeModel(3, 5, pattern)
+    W1, W2, b = circuit_weights(asymmetric_inhibition().subs(CANONICAL))
+    A, B, c = model.split(model.join(W1, W2, b))
+    assert np.array_equal(A, W1) and np.array_equal(B, W2) and np.array_equal(c, b)
+    # Host (2 inputs, 3 outputs), inhibitor (2, 2), three monosemantic neurons (1, 1), three biases.
+    assert sum(pattern) == (2 + 3) + (2 + 2) + 3 * (1 + 1) + 3
+
+
+def test_a_small_atlas_is_never_worse_than_training():
+    result = atlas(
+        2, 2, [0.5, 0.9], [0.5], importance=(1, 1), starts=3, jobs=1, training=QUICK, trained_seeds=range(1000, 1003)
+    )
+    assert result.sparsities.tolist() == [0.5, 0.9] and len(result.points) == 1
+    for p in result.points[0]:
+        assert len(p.trained) == 3
+        assert p.loss <= min(p.trained) * (1 + 1e-9)
+        assert p.motif is None and p.pattern is None
+    # Two features, two neurons: each feature's positive half is computed exactly, the
+    # negative halves dropped or shared; the losses grow with the density.
+    assert result.points[0][0].loss > result.points[0][1].loss
+    json.dumps(result.to_dict())
+    assert result.table().count("\n") == 2 + 1
+
+
+@pytest.mark.slow
+def test_the_motif_budget_has_all_three_losses_in_order():
+    """At the motif's own budget the pattern family contains the motif family, and the free
+    model contains the pattern family: their best losses can only fall in that order."""
+    result = atlas(3, 5, [0.9], [0.3], importance=(1, 1, 1), starts=2, jobs=1, training=QUICK, trained_seeds=[1000])
+    (p,) = result.points[0]
+    assert p.pattern <= p.motif * (1 + 1e-9)
+    assert p.loss <= p.pattern * (1 + 1e-9)
+
+
+def test_atlas_command_writes_the_grid(tmp_path, capsys):
+    out = tmp_path / "atlas"
+    argv = ["atlas", "--features", "2", "--neurons", "1", "--sparsity", "0.5", "0.9", "--importances", "1", "1"]
+    assert (
+        main(argv + ["--rider-importance", "0.5", "--starts", "2", "--jobs", "1", "--trained", "1", "--out", str(out)])
+        == 0
+    )
+    assert {"atlas.json", "atlas.md", "atlas.png", "atlas.pdf"} <= {f.name for f in out.iterdir()}
+    data = json.loads((out / "atlas.json").read_text())
+    assert len(data["points"]) == 1 and len(data["points"][0]) == 2
+    assert "best free loss" in capsys.readouterr().out
