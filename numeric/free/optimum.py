@@ -230,9 +230,9 @@ def free_optimum(
     ``starts`` searches in all (more only if ``x0`` holds more): up to half of them the
     structured ones (:func:`numeric.free.starts.structured`, monosemantic first), then
     ``trained_starts`` trained models (seeds ``0 ..``), the given points ``x0`` (flat
-    vectors, say the neighbours' optima in a sweep), and seeded random points for the rest. ``samples`` Monte Carlo
-    samples check the loss (0: none); ``certificate=False`` skips the certificate
-    (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
+    vectors, say the neighbours' optima in a sweep), and seeded random points for the
+    rest. ``samples`` Monte Carlo samples check the loss (0: none); ``certificate=False``
+    skips the certificate (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
     the result does not depend on it. ``pattern`` (one flag per entry of ``W1``, ``W2``,
     ``b``) leaves only the marked entries free (:class:`numeric.free.model.FreeModel`).
     ``finalists`` searches go on after the screening, and the best is widened ``widenings`` times.
@@ -248,8 +248,6 @@ def free_optimum(
         raise SuperlossError("starts must be at least 1, and samples 0 (no check) or at least 2")
     rng = np.random.default_rng(seed)
     given = [Start("given", model.join(*model.split(x))) for x in x0]
-    # Structured starts take at most half of the count (in their order: monosemantic first);
-    # trained models and given points come next, random points fill the rest.
     # A structured start's exact zeros make it a saddle that a gradient search cannot leave
     # (a weight that is zero on both sides of a product has no gradient): a little seeded noise.
     chosen = [
@@ -260,8 +258,9 @@ def free_optimum(
     chosen += random_points(model, max(0, starts - len(chosen)), rng)
     chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
 
+    zero = _zero(model, S, importance)
     screened = run_searches(model, S, importance, chosen, jobs=jobs, evaluations=SCREEN)
-    exact = min(r.loss for r in screened) <= _zero(model, S, importance)
+    exact = min(r.loss for r in screened) <= zero
     # An exact fit cannot be improved on: no finalists, no widening.
     order = [] if exact else sorted(range(len(screened)), key=lambda k: screened[k].loss)[:finalists]
     more = [Start(screened[k].start.kind, balanced(model, screened[k].x)) for k in order]
@@ -270,7 +269,7 @@ def free_optimum(
     for k, r in zip(order, final, strict=True):
         runs[k] = Run(chosen[k], r.loss, r.x, screened[k].evaluations + r.evaluations)
     best = min(runs, key=lambda r: r.loss)
-    reached = sum(r.loss <= best.loss * (1 + REACHED) + _zero(model, S, importance) for r in runs)
+    reached = sum(r.loss <= best.loss * (1 + REACHED) + zero for r in runs)
     if exact:
         growth = Growth(((1.0, best.loss, _largest_gain(model, best.x)),), False)
     else:
