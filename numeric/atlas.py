@@ -159,14 +159,14 @@ def _importance(base: Sequence[float], rider: float) -> tuple:
 
 
 def _row(n, m, base, rider, sparsities, starts, seed, pattern, motif_starts) -> list[tuple]:
-    """One row of constant ``I_b``, swept from the dense end: per point the free optimum
-    (and the pattern's), each search starting also from the point before."""
+    """One row of constant ``I_b``, swept from the dense end: per point the pattern's optimum
+    (at the motif's budget) and the free one, each search starting also from the point before,
+    the free one from the pattern's optimum too (a free model can do all the pattern does)."""
     out, previous, previous_pattern = [], [], []
+    full = FreeModel(n, m)
     for j, S in enumerate(sparsities):
         importance = _importance(base, rider)
-        best = free_optimum(n, m, S, importance, starts=starts, seed=seed, x0=previous, **SEARCH)
-        previous = [FreeModel(n, m).join(*best.model.weights())]
-        pattern_loss = None
+        pattern_loss, embedded = None, []
         if pattern is not None:
             found = free_optimum(
                 n,
@@ -180,8 +180,10 @@ def _row(n, m, base, rider, sparsities, starts, seed, pattern, motif_starts) -> 
                 pattern=pattern,
                 **SEARCH,
             )
-            pattern_loss = found.loss
-            previous_pattern = [FreeModel(n, m, pattern).join(*found.model.weights())]
+            pattern_loss, previous_pattern = found.loss, [found.x]
+            embedded = [full.join(*FreeModel(n, m, pattern).split(found.x))]
+        best = free_optimum(n, m, S, importance, starts=starts, seed=seed, x0=previous + embedded, **SEARCH)
+        previous = [best.x]
         out.append((best, pattern_loss))
     return out
 
@@ -256,7 +258,7 @@ def _neighbours(n, m, base, S_, I_, rows, jobs) -> list:
         for j in range(len(S_)):
             for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
                 if 0 <= a < len(I_) and 0 <= b < len(S_):
-                    jobs_list.append((i, j, model.join(*rows[a][b][0].model.weights())))
+                    jobs_list.append((i, j, rows[a][b][0].x))
     if not jobs_list:
         return rows
     found = Parallel(n_jobs=jobs)(

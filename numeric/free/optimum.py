@@ -112,6 +112,7 @@ class FreeOptimum:
     certificate: Certificate | None
     description: Description
     detection: Detection
+    x: np.ndarray = field(repr=False, default=None)
     runs: list = field(repr=False, default_factory=list)
 
     @property
@@ -294,5 +295,6 @@ def free_optimum(
         cert,
         describe(*C.weights()),
         detect(*C.weights()),
+        x,
         runs,
     )
