@@ -26,6 +26,15 @@ def _kind(point: dict) -> str:
     return "new circuit" if point["free"]["description"]["new"] else "known structures only"
 
 
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges for values on a log axis: geometric midpoints, the ends mirrored."""
+    v = np.log(values)
+    if len(v) == 1:
+        return np.exp(v[0] + np.array([-0.5, 0.5]))
+    middle = (v[1:] + v[:-1]) / 2
+    return np.exp(np.concatenate([[2 * v[0] - middle[0]], middle, [2 * v[-1] - middle[-1]]]))
+
+
 def atlas_figure(atlas, *, figsize: tuple[float, float] | None = None) -> Figure:
     """The atlas (:class:`numeric.atlas.Atlas`, or its ``to_dict()``): left, what the best
     free model found is at each ``(1 - S, I_b)`` (log axes); right, its loss over the motif
@@ -42,7 +51,10 @@ def atlas_figure(atlas, *, figsize: tuple[float, float] | None = None) -> Figure
         fig = new_figure(figsize or (WIDTH["double"], 2.8))
         left, right = fig.subplots(1, 2)
         cmap = ListedColormap([ATLAS_COLOURS[n] for n in names])
-        left.pcolormesh(p, importance, codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, shading="nearest")
+        # On log axes the cells are drawn between geometric midpoints (matplotlib's "nearest"
+        # puts a coarse grid's outer edges at zero or below).
+        px, iy = _edges(p), _edges(importance)
+        left.pcolormesh(px, iy, codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5)
         left.legend(
             handles=[Patch(color=ATLAS_COLOURS[n], label=n) for n in names],
             fontsize="x-small",
@@ -52,14 +64,17 @@ def atlas_figure(atlas, *, figsize: tuple[float, float] | None = None) -> Figure
         )
         if np.isfinite(family).all():
             shown, label = loss / family, "best free loss / motif family's"
-            mesh = right.pcolormesh(p, importance, shown, cmap=LANDSCAPE_CMAP, vmin=0, vmax=1, shading="nearest")
+            mesh = right.pcolormesh(px, iy, shown, cmap=LANDSCAPE_CMAP, vmin=0, vmax=1)
         else:
             shown, label = np.log10(np.maximum(loss, 1e-300)), "log10 best free loss"
-            mesh = right.pcolormesh(p, importance, shown, cmap=LANDSCAPE_CMAP, shading="nearest")
+            mesh = right.pcolormesh(px, iy, shown, cmap=LANDSCAPE_CMAP)
         fig.colorbar(mesh, ax=right, label=label)
         for ax in (left, right):
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.set_xticks(p, [f"{v:.3g}" for v in p], minor=False)
+            ax.set_yticks(importance, [f"{v:.3g}" for v in importance], minor=False)
+            ax.minorticks_off()
             ax.invert_xaxis()
             ax.set_xlabel(r"$p = 1 - S$ (sparser to the right)")
             ax.set_ylabel(r"$I_b$")
