@@ -222,7 +222,8 @@ def atlas(
         circuit = asymmetric_inhibition()
         for i in range(len(I_)):
             for j in range(len(S_)):
-                values = {s: family.params[i][j].get(s.name, 0.0) for s in circuit.symbols}
+                # An infimum at kappa -> oo starts the pattern's search from kappa at the study box's edge.
+                values = {s: min(float(family.params[i][j].get(s.name, 0.0)), 1e3) for s in circuit.symbols}
                 numeric = circuit.subs(values)
                 W1, W2 = np.array(numeric.W1, dtype=float), np.array(numeric.W2, dtype=float)
                 b = np.array(numeric.b2, dtype=float).ravel()
