@@ -1,18 +1,20 @@
 """The analytic phase diagram of the motif: which structure its optimum takes, over (S, I_b).
 
 Over a grid of the sparsity (log-spaced in ``p = 1 - S``) and the rider's
-importance ``I_b`` (host and inhibitor features at 1), the full motif and its
-best variant without inhibition are optimized in the study's box at every
-point, and the full motif's optimum is classified as in the study
-(:func:`numeric.motif.classify`). The loss that inhibition buys is
-``1 - full / without``.
+importance ``I_b`` (host and inhibitor features at 1), the motif family is
+searched at every point with the pieces of :mod:`numeric.family` (the search the
+study uses too): the full motif and its best variant without inhibition in the
+study's box, and the limit ``kappa -> oo``. The family's best is classified as
+in the study (:func:`numeric.motif.classify`); where it is the limit,
+``at_infinity`` says so. The loss that inhibition buys is ``1 - best / without``.
 
 Every grid point is a local search warm-started from its neighbour: each row of
-constant ``I_b`` is swept twice, from the sparsest end down (starting from a
-few-start search there) and from the densest end up (starting from the
-canonical point), and each point keeps the better of the two. Rows are swept
+constant ``I_b`` is swept twice (the limit once: :data:`SWEEPS`), from the
+sparsest end down (starting from a few-start search there) and from the densest
+end up (starting from the canonical point), and each point keeps the better of the two. Rows are swept
 independently, so one row can end on a worse branch of local minima than the
-next; then every point tries its four neighbours' optima and searches again
+next; then every point tries its four neighbours' optima (and the other
+variants' optima at the point) and searches again
 from any that is lower there than its own (and was not a start there yet),
 until no point improves. The optimal loss cannot fall as ``I_b`` grows, which
 the tests check.
