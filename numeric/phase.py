@@ -9,7 +9,7 @@ in the study (:func:`numeric.motif.classify`); where it is the limit,
 ``at_infinity`` says so. The loss that inhibition buys is ``1 - best / without``.
 
 Every grid point is a local search warm-started from its neighbour: each row of
-constant ``I_b`` is swept twice (the limit once: :data:`SWEEPS`), from the
+constant ``I_b`` is swept twice (the limit not at all: :data:`SWEEPS`), from the
 sparsest end down (starting from a few-start search there) and from the densest
 end up (starting from the canonical point), and each point keeps the better of the two. Rows are swept
 independently, so one row can end on a worse branch of local minima than the
@@ -60,9 +60,12 @@ __all__ = ["PhaseDiagram", "TrainedOverlay", "neighbourhood", "phase_diagram", "
 P_RANGE = (0.5, 0.01)
 IMPORTANCE_RANGE = (0.1, 1.0)
 
-#: Sweeps of each row, by variant: the limit kappa -> oo matters at the sparse end only (dense
-#: features drop the rider), and every point also starts it from the full motif's optimum there.
-SWEEPS = {"full": 2, "without": 2, "limit": 1}
+#: Sweeps of each row, by variant. The limit kappa -> oo is not swept: every point starts it from
+#: the full motif's optimum there (:data:`CROSS`), and the rounds carry it to the neighbours.
+SWEEPS = {"full": 2, "without": 2, "limit": 0}
+#: The variants whose optimum at a point is a start for another variant there: the limit from the
+#: full motif's other weights (where the limit wins, the full motif runs to kappa's bound).
+CROSS = {"limit": ("full",)}
 
 #: Random starts (besides the canonical point) of the search that opens each sweep from the sparse end.
 OPENING_STARTS = 3
@@ -172,19 +175,18 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
 
 def _candidates(found: dict, changed: dict, variant: str, i: int, j: int) -> list[np.ndarray]:
     """Starts for ``variant`` at ``(i, j)``: the optima of its four grid neighbours,
-    and the other variants' optima at ``(i, j)`` itself (the limit from the full
-    motif's other weights, the full motif from the limit's with ``kappa`` at its
-    bound), wherever they changed in the last round."""
+    and those of the variants of :data:`CROSS` at ``(i, j)`` itself, wherever they
+    changed in the last round."""
     rows, cols = changed[variant].shape
     near = [
         found[variant][a][b][1]
         for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
-        if 0 <= a < rows and 0 <= b < cols and changed[variant][a, b]
+        if 0 <= a < rows and 0 <= b < cols and changed[variant][a, b] and found[variant][a][b][1] is not None
     ]
     return near + [
         restrict(variant, embed(other, found[other][i][j][1]))
-        for other in found
-        if other != variant and changed[other][i, j]
+        for other in CROSS.get(variant, ())
+        if changed[other][i, j]
     ]
 
 
