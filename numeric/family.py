@@ -60,6 +60,7 @@ __all__ = [
     "embed",
     "evaluate_with_gradient",
     "limit_closed_form",
+    "limit_values",
     "loss_along",
     "optimum",
     "restrict",
@@ -69,8 +70,9 @@ __all__ = [
     "variant_losses",
 ]
 
-#: The two ``kappa`` from which the limit ``kappa -> oo`` is extrapolated; the searches run at the second.
-LIMIT_KAPPAS = (1e3, 1e4)
+#: The ``kappa`` from which the limit ``kappa -> oo`` is extrapolated (the first two; the searches
+#: run at the second), and the third that checks the extrapolation (:func:`limit_values`).
+LIMIT_KAPPAS = (1e3, 1e4, 1e5)
 #: The ``kappa`` values along which the loss is evaluated at the limit's other weights.
 ALONG = tuple(10.0**k for k in range(3, 9))
 #: ``delta``'s box when relaxed: the inhibitor may read the host more strongly than its own feature.
@@ -91,8 +93,9 @@ _KAPPA, _DELTA = _NAMES.index(kappa), _NAMES.index(delta)
 #: What each kind of question evaluates, as a weighted sum of engines (:func:`variant_losses`):
 #: the searches of the limit see the loss at the larger ``kappa``; "limit value" is the
 #: extrapolation from both, whose weights cancel the ``1/kappa`` term (the limit's params).
-_K1, _K2 = LIMIT_KAPPAS
+_K1, _K2, _ = LIMIT_KAPPAS
 TERMS = {
+    **{f"kappa = {k:g}": ((1.0, f"kappa = {k:g}"),) for k in LIMIT_KAPPAS},
     "full": ((1.0, "full"),),
     "without": ((1.0, "without"),),
     "limit": ((1.0, f"kappa = {_K2:g}"),),
@@ -153,6 +156,20 @@ def _answers(questions: list, gradient: bool) -> list:
 
 #: The loss and its gradient at every question: what the searches in lockstep ask.
 evaluate_with_gradient = partial(_answers, gradient=True)
+
+
+def limit_values(questions: list[tuple]) -> list[float]:
+    """The limit ``kappa -> oo`` at every ``(params, S, I_b)`` (the nine weights), extrapolated
+    from the first two :data:`LIMIT_KAPPAS`; ``inf`` where the three losses do not fall as
+    ``1/kappa`` (each step ten times smaller than the last, within 10%). There the regime is not
+    yet the asymptotic one at these ``kappa`` (a small ``delta`` puts it beyond ``o_b w_a /
+    delta``), the extrapolation means nothing, and the limit is not claimed."""
+    at = [starting_values([(f"kappa = {k:g}", *q) for q in questions]) for k in LIMIT_KAPPAS]
+    out = []
+    for l1, l2, l3 in zip(*at, strict=True):
+        falls = l1 - l2 > 0 and abs((l1 - l2) - 10 * (l2 - l3)) <= 0.1 * (l1 - l2)
+        out.append((_K2 * l2 - _K1 * l1) / (_K2 - _K1) if falls else np.inf)
+    return out
 
 
 def starting_values(questions: list[tuple]) -> list[float]:

@@ -46,6 +46,7 @@ from .family import (
     best_variant,
     embed,
     evaluate_with_gradient,
+    limit_values,
     restrict,
     search,
     searches,
@@ -263,13 +264,10 @@ def phase_diagram(
     starts = [row for part in parts for row in part[1]]
     found = {v: [row[v] for row in rows] for v in VARIANT_PARAMS}
     improved = _improve(found, {v: [row[v] for row in starts] for v in VARIANT_PARAMS}, I_, S_, jobs)
-    # The limit's searches saw the loss at a large finite kappa; its value is extrapolated to kappa -> oo.
-    points = [
-        ("limit value", x, float(S_[k]), float(I_[i]))
-        for i, row in enumerate(found["limit"])
-        for k, (_, x) in enumerate(row)
-    ]
-    values = iter(_split(starting_values, points, jobs))
+    # The limit's searches saw the loss at a large finite kappa; its value is extrapolated to
+    # kappa -> oo, and not claimed (inf) where the losses do not yet fall as 1 / kappa.
+    points = [(x, float(S_[k]), float(I_[i])) for i, row in enumerate(found["limit"]) for k, (_, x) in enumerate(row)]
+    values = iter(_split(limit_values, points, jobs))
     found["limit"] = [[(next(values), x) for _, x in row] for row in found["limit"]]
     losses = {v: np.array([[f for f, _ in row] for row in found[v]]) for v in VARIANT_PARAMS}
     chosen, infinite = [], np.zeros((len(I_), len(S_)), dtype=bool)

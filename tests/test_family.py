@@ -74,3 +74,17 @@ def test_study_and_phase_give_the_same_optimum_at_a_shared_point():
     assert d.at_infinity[1, 1] and best.at_infinity
     assert best.loss == pytest.approx(d.loss[1, 1], rel=1e-7)
     assert best.loss < OLD_LOSS * (1 - 0.085)
+
+
+def test_an_extrapolation_that_does_not_fall_as_one_over_kappa_is_not_claimed():
+    # A point the phase diagram's searches reached at S = 0.8995, I_b = 0.1: with delta = 1.85e-4 the
+    # regime at kappa = 1e3..1e4 is not yet the asymptotic one (kappa delta ~ o_b w_a), and the
+    # extrapolation from there gave 0.00111, where the closed form of the limit is 0.00168.
+    small_delta = np.array([1.144047, 0.172189, 0.899706, 1.630977, 0.000185, 0.000154, -0.030941, 0.015929, 0.0])
+    near_one = np.array([1.92855, 0.493021, 0.533296, 1.9136, 1.0, 0.513925, -0.0513148, 0.0003816, 0.000105721])
+    rejected, kept = family.limit_values([(small_delta, 0.899548443805114, 0.1), (near_one, 0.97, 1.0)])
+    assert rejected == np.inf
+    _, exact, _ = family.limit_closed_form(
+        "97/100", "1", dict(zip([p for p in BOX if p != kappa], near_one, strict=True))
+    )
+    assert kept == pytest.approx(exact, rel=1e-7)
