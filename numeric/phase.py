@@ -137,6 +137,8 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
     sweeps, openings = [], []
     for i, importance in enumerate(importances):
         for variant, index in VARIANT_PARAMS.items():
+            if not SWEEPS[variant]:
+                continue
             rng = np.random.default_rng(seed)
             down = [restrict(variant, CANONICAL_POINT)] + random_starts(LOW[index], HIGH[index], OPENING_STARTS, rng)
             both = ((order[::-1], down), (order, [restrict(variant, CANONICAL_POINT)]))
