@@ -26,11 +26,12 @@ import sympy as sp
 from joblib import Parallel, delayed
 from scipy.optimize import least_squares
 
-from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss
+from analytic import Circuit, Problem, SuperlossError, expected_loss
 from analytic.symmetry import rescalings
 
 from .engines.montecarlo import MonteCarloResult
 from .engines.pointwise import PointwiseLoss
+from .family import FamilyOptimum
 from .optimize import Optimum
 from .train import Adam, TrainConfig, TrainResult, forward_backward, train
 
@@ -219,19 +220,23 @@ class FreeComparison:
     """Free models of the motif's own size (3 features, 5 neurons) trained at one
     ``(S, I_b)``, beside the analytic optimum of the motif family there.
 
-    ``free_losses`` are the exact losses of the trained models (one per seed),
-    ``estimates`` their training estimates, ``detections`` what
+    ``motif`` is the family's best (:func:`numeric.study.family_optima`, the study's
+    search: a point of the box or the limit ``kappa -> oo``). ``free_losses`` are the
+    exact losses of the trained models (one per seed), ``estimates`` their training estimates, ``detections`` what
     :func:`numeric.detect.detect` finds in each. A free model may beat the
     motif family: then its detection says which circuit it found.
     """
 
     sparsity: float
     rider_importance: float
-    motif: Optimum
-    structure: str
+    motif: FamilyOptimum
     free_losses: list
     estimates: list
     detections: list
+
+    @property
+    def structure(self) -> str:
+        return self.motif.structure
 
     def to_dict(self) -> dict:
         return {
@@ -239,7 +244,7 @@ class FreeComparison:
             "I_b": self.rider_importance,
             "motif_loss": self.motif.loss,
             "motif_structure": self.structure,
-            "motif_params": {p.name: v for p, v in self.motif.params.items()},
+            "motif": self.motif.to_dict(),
             "free_losses": self.free_losses,
             "training_estimates": self.estimates,
             "detections": [d.to_dict() for d in self.detections],
@@ -255,15 +260,12 @@ def free_versus_motif(
     jobs: int = 1,
     progress: bool = True,
 ) -> list[FreeComparison]:
-    """For every ``(S, I_b)``: the full motif optimized in the study's box (from
-    the canonical point and ``starts`` starts) and ``seeds`` free 3 x 5 models
-    trained (all at once) at the same ``S`` and importances ``(1, I_b, 1)``, each
-    scored by its exact loss."""
-    from analytic.presets import CANONICAL, asymmetric_inhibition
-
+    """For every ``(S, I_b)``: the motif family's best, as the study finds it
+    (:func:`numeric.study.family_optima` with ``starts`` random starts, seed 0), and
+    ``seeds`` free 3 x 5 models trained (all at once) at the same ``S`` and
+    importances ``(1, I_b, 1)``, each scored by its exact loss."""
     from .detect import detect
-    from .motif import BOX, I_b, S, classify
-    from .optimize import optimize
+    from .study import family_optima
 
     # Exact values, whether given as text ("9/10"), rationals or floats (0.9 is nine tenths, not its binary value).
     sparsities = [sp.Rational(str(s)) for s in sparsities]
@@ -278,35 +280,19 @@ def free_versus_motif(
         config=config,
         progress=progress,
     )
+    best = family_optima(sparsities, rider_importances, starts=starts, jobs=jobs)
     out = []
-    for s in sparsities:
-        for i in rider_importances:
-            problem = Problem(
-                asymmetric_inhibition(),
-                SparseUniform(S),
-                [1, I_b, 1],
-                free=BOX,
-                fixed={S: sp.Rational(s), I_b: sp.Rational(i)},
-            )
-            best = optimize(problem, starts=starts, samples=0, x0=CANONICAL, jobs=jobs)
-            ks = [
-                k
-                for k in range(result.instances)
-                if result.sparsities[k] == float(s) and result.importances[k][1] == float(i)
-            ]
-            losses = [result.exact_loss(k) for k in ks]
-            found = [detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k]) for k in ks]
-            out.append(
-                FreeComparison(
-                    float(s),
-                    float(i),
-                    best,
-                    classify(best.params),
-                    losses,
-                    [float(result.final_estimate.mean[k]) for k in ks],
-                    found,
-                )
-            )
+    for (s, i), motif in best.items():
+        ks = [
+            k
+            for k in range(result.instances)
+            if result.sparsities[k] == float(s) and result.importances[k][1] == float(i)
+        ]
+        losses = [result.exact_loss(k) for k in ks]
+        found = [detect(result.weights["W1"][k], result.weights["W2"][k], result.weights["b"][k]) for k in ks]
+        out.append(
+            FreeComparison(float(s), float(i), motif, losses, [float(result.final_estimate.mean[k]) for k in ks], found)
+        )
     return out
 
 

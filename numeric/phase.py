@@ -1,18 +1,20 @@
 """The analytic phase diagram of the motif: which structure its optimum takes, over (S, I_b).
 
 Over a grid of the sparsity (log-spaced in ``p = 1 - S``) and the rider's
-importance ``I_b`` (host and inhibitor features at 1), the full motif and its
-best variant without inhibition are optimized in the study's box at every
-point, and the full motif's optimum is classified as in the study
-(:func:`numeric.motif.classify`). The loss that inhibition buys is
-``1 - full / without``.
+importance ``I_b`` (host and inhibitor features at 1), the motif family is
+searched at every point with the pieces of :mod:`numeric.family` (the search the
+study uses too): the full motif and its best variant without inhibition in the
+study's box, and the limit ``kappa -> oo``. The family's best is classified as
+in the study (:func:`numeric.motif.classify`); where it is the limit,
+``at_infinity`` says so. The loss that inhibition buys is ``1 - best / without``.
 
 Every grid point is a local search warm-started from its neighbour: each row of
-constant ``I_b`` is swept twice, from the sparsest end down (starting from a
-few-start search there) and from the densest end up (starting from the
-canonical point), and each point keeps the better of the two. Rows are swept
+constant ``I_b`` is swept twice (the limit not at all: :data:`SWEEPS`), from the
+sparsest end down (starting from a few-start search there) and from the densest
+end up (starting from the canonical point), and each point keeps the better of the two. Rows are swept
 independently, so one row can end on a worse branch of local minima than the
-next; then every point tries its four neighbours' optima and searches again
+next; then every point tries its four neighbours' optima (and the other
+variants' optima at the point) and searches again
 from any that is lower there than its own (and was not a start there yet),
 until no point improves. The optimal loss cannot fall as ``I_b`` grows, which
 the tests check.
@@ -29,25 +31,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from itertools import pairwise
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
-from analytic import Problem, SparseUniform
-from analytic.presets import CANONICAL, asymmetric_inhibition
-
-from .engines.batch import BatchLoss, evaluate
 from .engines.lockstep import lockstep
-from .motif import BOX, VARIANTS, I_b, S, classify
-from .optimize import SAME, local_search, random_starts
+from .family import (
+    CANONICAL_POINT,
+    HIGH,
+    LOW,
+    VARIANT_PARAMS,
+    best_variant,
+    embed,
+    evaluate_with_gradient,
+    limit_values,
+    restrict,
+    search,
+    searches,
+    starting_values,
+)
+from .motif import BOX, classify
+from .optimize import SAME, random_starts
 
-__all__ = ["PhaseDiagram", "TrainedOverlay", "phase_diagram", "trained_overlay", "variant_losses"]
+__all__ = ["PhaseDiagram", "TrainedOverlay", "neighbourhood", "phase_diagram", "trained_overlay"]
 
 #: The default grid: p = 1 - S from 0.5 to 0.01 (log-spaced), I_b from 0.1 to 1 (log-spaced).
 P_RANGE = (0.5, 0.01)
 IMPORTANCE_RANGE = (0.1, 1.0)
+
+#: Sweeps of each row, by variant. The limit kappa -> oo is not swept: every point starts it from
+#: the full motif's optimum there (:data:`CROSS`), and the rounds carry it to the neighbours.
+SWEEPS = {"full": 2, "without": 2, "limit": 0}
+#: The variants whose optimum at a point is a start for another variant there: the limit from the
+#: full motif's other weights (where the limit wins, the full motif runs to kappa's bound).
+CROSS = {"limit": ("full",)}
 
 #: Random starts (besides the canonical point) of the search that opens each sweep from the sparse end.
 OPENING_STARTS = 3
@@ -55,9 +74,11 @@ OPENING_STARTS = 3
 
 @dataclass(frozen=True)
 class PhaseDiagram:
-    """``structure[i, j]``, ``loss[i, j]``, ``without[i, j]`` (the best loss
-    without inhibition) at ``sparsities[j]`` and ``importances[i]``, and the
-    full motif's parameters ``params[i][j]`` (by name)."""
+    """``structure[i, j]``, ``loss[i, j]`` (the family's best), ``without[i, j]``
+    (the best loss without inhibition) at ``sparsities[j]`` and ``importances[i]``,
+    the full motif's parameters ``params[i][j]`` (by name; ``kappa`` is ``inf``
+    where the best is the limit ``kappa -> oo``) and ``at_infinity[i, j]``, where
+    it is (:mod:`numeric.family`: the infimum is not attained there)."""
 
     sparsities: np.ndarray
     importances: np.ndarray
@@ -65,6 +86,7 @@ class PhaseDiagram:
     loss: np.ndarray
     without: np.ndarray
     params: list
+    at_infinity: np.ndarray
     #: How many searches from a neighbour's optimum lowered a point's loss (either variant).
     improved: int = 0
 
@@ -81,7 +103,8 @@ class PhaseDiagram:
             "loss": self.loss.tolist(),
             "without_inhibition": self.without.tolist(),
             "bought": self.bought.tolist(),
-            "params": self.params,
+            "params": [[{p: "oo" if np.isinf(v) else v for p, v in c.items()} for c in row] for row in self.params],
+            "at_infinity": self.at_infinity.tolist(),
             "improved": self.improved,
         }
 
@@ -89,60 +112,13 @@ class PhaseDiagram:
 #: Rounds of trying the neighbours' optima, at most (each round runs only where a neighbour changed).
 POLISH_ROUNDS = 20
 
-#: The indices (into :data:`numeric.motif.BOX`) of the params each variant searches: the full
-#: motif, and the variant without inhibition (the full motif at kappa = delta = gamma = 0).
-VARIANT_PARAMS = {
-    "full": np.arange(len(BOX)),
-    "without": np.array([k for k, p in enumerate(BOX) if p not in VARIANTS["no inhibition"]]),
-}
-
-_LOW, _HIGH = np.array(list(BOX.values()), dtype=float).T
-_CANONICAL = np.array([float(CANONICAL[p]) for p in BOX])
-
-
-@cache
-def variant_losses() -> dict[str, BatchLoss]:
-    """Each variant's loss over its params, at any (S, I_b) (built once per worker process)."""
-    full = asymmetric_inhibition()
-    circuits = {"full": full, "without": full.subs(VARIANTS["no inhibition"])}
-    return {
-        v: BatchLoss(
-            Problem(circuits[v], SparseUniform(S), [1, I_b, 1], free=[list(BOX)[k] for k in index], varying=[S, I_b])
-        )
-        for v, index in VARIANT_PARAMS.items()
-    }
-
-
-def _answers(questions: list, gradient: bool) -> list:
-    """``(value, gradient)`` at each ``(variant, params, S, I_b)``, all in one batch."""
-    mine = {v: [k for k, q in enumerate(questions) if q[0] == v] for v in VARIANT_PARAMS}
-    mine = {v: ks for v, ks in mine.items() if ks}
-    parts = [
-        (variant_losses()[v], [questions[k][1] for k in ks], [questions[k][2:] for k in ks]) for v, ks in mine.items()
-    ]
-    answers: list = [None] * len(questions)
-    for ks, (values, gradients) in zip(mine.values(), evaluate(parts, gradient), strict=True):
-        for n, k in enumerate(ks):
-            answers[k] = (float(values[n]), None if gradients is None else gradients[n])
-    return answers
-
-
-#: The loss and its gradient at every question: what the searches in lockstep ask.
-_evaluate = partial(_answers, gradient=True)
-
-
-def _search(ask, variant: str, sparsity: float, importance: float, x0: np.ndarray):
-    """L-BFGS-B over the variant's params from ``x0`` at one grid point, asking for its evaluations."""
-    index = VARIANT_PARAMS[variant]
-    return local_search(lambda x: ask((variant, x, sparsity, importance)), x0, _LOW[index], _HIGH[index])
-
 
 def _sweep(ask, variant: str, importance: float, sparsities: np.ndarray, x0: np.ndarray) -> list[tuple]:
     """``(loss, point, start)`` at each sparsity in the given order, each search
     warm-started from the one before (the first from ``x0``)."""
     found, x = [], x0
     for sparsity in sparsities:
-        r = _search(ask, variant, float(sparsity), importance, x)
+        r = search(ask, variant, float(sparsity), importance, x)
         found.append((float(r.fun), r.x, x))
         x = r.x
     return found
@@ -161,15 +137,18 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
     sweeps, openings = [], []
     for i, importance in enumerate(importances):
         for variant, index in VARIANT_PARAMS.items():
+            if not SWEEPS[variant]:
+                continue
             rng = np.random.default_rng(seed)
-            down = [_CANONICAL[index]] + random_starts(_LOW[index], _HIGH[index], OPENING_STARTS, rng)
-            for sweep, starts in ((order[::-1], down), (order, [_CANONICAL[index]])):
+            down = [restrict(variant, CANONICAL_POINT)] + random_starts(LOW[index], HIGH[index], OPENING_STARTS, rng)
+            both = ((order[::-1], down), (order, [restrict(variant, CANONICAL_POINT)]))
+            for sweep, starts in both[: SWEEPS[variant]]:
                 sweeps.append((i, variant, float(importance), sweep))
                 openings += [
                     (
                         len(sweeps) - 1,
                         partial(
-                            _search,
+                            search,
                             variant=variant,
                             sparsity=float(sparsities[sweep[0]]),
                             importance=float(importance),
@@ -179,7 +158,7 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
                     for x in starts
                 ]
     opened: list = [None] * len(sweeps)
-    for (k, _), r in zip(openings, lockstep([task for _, task in openings], _evaluate), strict=True):
+    for (k, _), r in zip(openings, lockstep([task for _, task in openings], evaluate_with_gradient), strict=True):
         if opened[k] is None or r.fun < opened[k].fun:
             opened[k] = r
     tasks = [
@@ -188,7 +167,7 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
     ]
     rows = [{v: [(np.inf, None)] * len(sparsities) for v in VARIANT_PARAMS} for _ in importances]
     tried = [{v: [set() for _ in sparsities] for v in VARIANT_PARAMS} for _ in importances]
-    for (i, variant, _, sweep), found in zip(sweeps, lockstep(tasks, _evaluate), strict=True):
+    for (i, variant, _, sweep), found in zip(sweeps, lockstep(tasks, evaluate_with_gradient), strict=True):
         best = rows[i][variant]
         for k, (loss, x, start) in zip(sweep, found, strict=True):
             tried[i][variant][k].add(start.tobytes())
@@ -197,25 +176,20 @@ def _rows(importances: np.ndarray, sparsities: np.ndarray, seed: int) -> tuple[l
     return rows, tried
 
 
-def _starting_values(questions: list[tuple]) -> list[float]:
-    """The loss at every ``(variant, params, S, I_b)``, in one batch (no gradients)."""
-    return [value for value, _ in _answers(questions, gradient=False)]
-
-
-def _searches(questions: list[tuple]) -> list:
-    """A search from every ``(variant, params, S, I_b)``, in lockstep."""
-    return lockstep(
-        [partial(_search, variant=v, sparsity=s, importance=i, x0=x) for v, x, s, i in questions], _evaluate
-    )
-
-
-def _neighbours(grid: list, changed: np.ndarray, i: int, j: int) -> list[np.ndarray]:
-    """The optima of the grid neighbours of ``(i, j)`` that changed in the last round."""
-    rows, cols = changed.shape
-    return [
-        grid[a][b][1]
+def _candidates(found: dict, changed: dict, variant: str, i: int, j: int) -> list[np.ndarray]:
+    """Starts for ``variant`` at ``(i, j)``: the optima of its four grid neighbours,
+    and those of the variants of :data:`CROSS` at ``(i, j)`` itself, wherever they
+    changed in the last round."""
+    rows, cols = changed[variant].shape
+    near = [
+        found[variant][a][b][1]
         for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
-        if 0 <= a < rows and 0 <= b < cols and changed[a, b]
+        if 0 <= a < rows and 0 <= b < cols and changed[variant][a, b] and found[variant][a][b][1] is not None
+    ]
+    return near + [
+        restrict(variant, embed(other, found[other][i][j][1]))
+        for other in CROSS.get(variant, ())
+        if changed[other][i, j]
     ]
 
 
@@ -248,16 +222,16 @@ def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.n
             for v, grid in found.items()
             for i in range(shape[0])
             for j in range(shape[1])
-            for x in _neighbours(grid, changed[v], i, j)
+            for x in _candidates(found, changed, v, i, j)
             if x.tobytes() not in tried[v][i][j]
         ]
         questions = [(v, x, float(sparsities[j]), float(importances[i])) for v, i, j, x in where]
-        start = _split(_starting_values, questions, jobs)
+        start = _split(starting_values, questions, jobs)
         lower = [k for k, (v, i, j, _) in enumerate(where) if start[k] < found[v][i][j][0] * (1 - SAME)]
         if not lower:
             break
         changed = {v: np.zeros(shape, dtype=bool) for v in found}
-        for k, r in zip(lower, _split(_searches, [questions[k] for k in lower], jobs), strict=True):
+        for k, r in zip(lower, _split(searches, [questions[k] for k in lower], jobs), strict=True):
             v, i, j, x = where[k]
             tried[v][i][j].add(x.tobytes())
             if r.fun < found[v][i][j][0] * (1 - SAME):
@@ -292,25 +266,44 @@ def phase_diagram(
     starts = [row for part in parts for row in part[1]]
     found = {v: [row[v] for row in rows] for v in VARIANT_PARAMS}
     improved = _improve(found, {v: [row[v] for row in starts] for v in VARIANT_PARAMS}, I_, S_, jobs)
-    full_loss, without = (np.array([[f for f, _ in row] for row in found[v]]) for v in ("full", "without"))
-    inner = [p for k, p in enumerate(BOX) if k in VARIANT_PARAMS["without"]]
-
-    def optimum(i: int, k: int) -> dict:
-        # The variant is the full motif at kappa = delta = gamma = 0: where its search did
-        # better, the full motif's optimum is at least that good.
-        if without[i, k] < full_loss[i, k]:
-            return {p: 0.0 for p in BOX} | dict(zip(inner, found["without"][i][k][1].tolist(), strict=True))
-        return dict(zip(BOX, found["full"][i][k][1].tolist(), strict=True))
-
-    chosen = [[optimum(i, k) for k in range(len(S_))] for i in range(len(I_))]
+    # The limit's searches saw the loss at a large finite kappa; its value is extrapolated to
+    # kappa -> oo, and not claimed (inf) where the losses do not yet fall as 1 / kappa.
+    points = [(x, float(S_[k]), float(I_[i])) for i, row in enumerate(found["limit"]) for k, (_, x) in enumerate(row)]
+    values = iter(_split(limit_values, points, jobs))
+    found["limit"] = [[(next(values), x) for _, x in row] for row in found["limit"]]
+    losses = {v: np.array([[f for f, _ in row] for row in found[v]]) for v in VARIANT_PARAMS}
+    chosen, infinite = [], np.zeros((len(I_), len(S_)), dtype=bool)
+    for i in range(len(I_)):
+        chosen.append([])
+        for k in range(len(S_)):
+            # The family's best of the three (numeric.family.best_variant): the variant without
+            # inhibition is the full motif at kappa = delta = gamma = 0, the limit at kappa -> oo.
+            v = best_variant({u: found[u][i][k] for u in VARIANT_PARAMS})
+            infinite[i, k] = v == "limit"
+            chosen[-1].append(dict(zip(BOX, embed(v, found[v][i][k][1]).tolist(), strict=True)))
+    best = np.where(infinite, losses["limit"], np.minimum(losses["full"], losses["without"]))
     return PhaseDiagram(
         S_,
         I_,
         np.array([[classify(c) for c in row] for row in chosen]),
-        np.minimum(full_loss, without),
-        without,
+        best,
+        losses["without"],
         [[{p.name: v for p, v in c.items()} for c in row] for row in chosen],
+        infinite,
         improved,
+    )
+
+
+def neighbourhood(sparsity: float, importance: float) -> tuple[np.ndarray, np.ndarray]:
+    """The 3 x 3 grid around ``(S, I_b)`` with the default 40 x 40 grid's spacing
+    (a factor in ``1 - S`` and one in ``I_b``): the case itself in the middle, and its
+    grid neighbours."""
+    p_step = (P_RANGE[0] / P_RANGE[1]) ** (1 / 39)
+    i_step = (IMPORTANCE_RANGE[1] / IMPORTANCE_RANGE[0]) ** (1 / 39)
+    p = 1 - sparsity
+    denser = max(0.0, 1 - p * p_step)  # 1 - S stays at most 1
+    return np.array([denser, sparsity, 1 - p / p_step]), np.array(
+        [importance / i_step, importance, importance * i_step]
     )
 
 

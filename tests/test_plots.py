@@ -178,7 +178,7 @@ def test_loss_against_sparsity_from_case_objects_and_bad_input():
             sp.Rational(s),
             sp.Rational(3, 10),
             {"full": optimum(loss=x), "no leak": optimum(loss=2 * x)},
-            "asymmetric with inhibition",
+            optimum(loss=x, structure="asymmetric with inhibition"),
             [],
         )
         for s, x in (("7/10", 0.013), ("97/100", 4.6e-4))

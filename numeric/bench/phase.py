@@ -21,8 +21,9 @@ from analytic.presets import CANONICAL
 
 from ..engines.batch import evaluate
 from ..engines.pointwise import PointwiseLoss
+from ..family import VARIANT_PARAMS, variant_losses
 from ..motif import BOX, I_b, S
-from ..phase import VARIANT_PARAMS, phase_diagram, variant_losses
+from ..phase import phase_diagram
 
 #: The batch sizes of :func:`engines`: points evaluated at once.
 COUNTS = (2, 20, 80)

@@ -148,7 +148,8 @@ def cmd_study(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     cases = study.run(sparsities, importances, starts=args.starts, seed=args.seed, jobs=args.jobs, samples=args.samples)
     table = study.table(cases)
-    notes = [f"S = {c.sparsity}, I_b = {c.rider_importance}: {r}" for c in cases for r in c.relaxations]
+    notes = [str(c.family) for c in cases]
+    notes += [f"S = {c.sparsity}, I_b = {c.rider_importance}: {r}" for c in cases for r in c.relaxations]
     print(table)
     print("\n".join(notes))
     print(f"{len(cases)} cases in {time.perf_counter() - start:.0f} s")
@@ -210,6 +211,7 @@ def cmd_phase(args: argparse.Namespace) -> None:
     print(f"{args.points} x {args.points} phase diagram in {elapsed:.0f} s")
     for structure in sorted(set(diagram.structure.ravel())):
         print(f"  {structure}: {int((diagram.structure == structure).sum())} points")
+    print(f"  the infimum at kappa -> oo (not attained): {int(diagram.at_infinity.sum())} points")
     print(f"  searches from neighbouring optima lowered {diagram.improved} losses")
     record = {**diagram.to_dict(), "seconds": elapsed}
     overlay = None
