@@ -119,7 +119,7 @@ class _Pulling:
         self.rank = np.empty(len(tight), dtype=np.int64)
         self.rank[self.order] = np.arange(len(tight))
         self.planes = [s for s in _bit_sets(tight[self.order], bits) if s]
-        self.memo: dict[int, list[tuple[int, ...]]] = {}
+        self.memo: dict[tuple[int, int], list[tuple[int, ...]]] = {}
 
     def facets(self, face: int) -> list[int]:
         """The facets of ``face``: its maximal proper nonempty intersections with the planes."""
@@ -135,9 +135,11 @@ class _Pulling:
         apex = (face & -face).bit_length() - 1
         if dim == 0:
             return [(apex,)]
-        found = self.memo.get(face)
+        # A face is remembered with its dimension: where rounding makes a face degenerate it
+        # can be reached as a facet of faces of two dimensions, and each needs its own simplices.
+        found = self.memo.get((face, dim))
         if found is None:
-            found = self.memo[face] = [
+            found = self.memo[(face, dim)] = [
                 (apex,) + rest for f in self.facets(face) if not f >> apex & 1 for rest in self.pull(f, dim - 1)
             ]
         return found
