@@ -178,6 +178,16 @@ def boundary_distance(model: FreeModel, x: np.ndarray, delta: float = 1e-7) -> f
     return float(min(distances, default=np.inf))
 
 
+def _neuron(model: FreeModel, j: int, row: bool) -> np.ndarray:
+    """Which parameters are neuron ``j``'s input weights (``row``) or output weights."""
+    R, C = np.zeros((model.m, model.n)), np.zeros((model.n, model.m))
+    if row:
+        R[j] = 1
+    else:
+        C[:, j] = 1
+    return model.join(R, C, np.zeros(model.n)) != 0
+
+
 def _rescalings(model: FreeModel, x: np.ndarray, live: np.ndarray) -> np.ndarray:
     """Columns: the rescaling direction of each live neuron (its row, minus its column)."""
     W1, W2, _ = model.split(x)
@@ -207,19 +217,16 @@ def certify(
     G = _gradients(model, sparsity, importance, np.vstack([x + step * eye, x - step * eye]))
     H = (G[:P] - G[P:]).T / (2 * step)
     H = (H + H.T) / 2
-    W1, W2, _ = model.split(x)
+    W1, W2, b = model.split(x)
     live = np.flatnonzero(np.abs(W1).max(axis=1) * np.abs(W2).max(axis=0) > 0)
     dead = [j for j in range(model.m) if j not in live]
     V = _rescalings(model, x, live)
     norm = np.linalg.norm(H, 2)
     residual = max((np.linalg.norm(H @ v) / (norm * np.linalg.norm(v)) for v in V.T), default=0.0) if norm else 0.0
     # The dead neurons' entries: a zero neuron's row does nothing while its column is zero.
-    index = model.join(np.zeros((model.m, model.n)), np.zeros((model.n, model.m)), np.zeros(model.n))
-    mask = np.zeros_like(index, dtype=bool)
+    mask = np.zeros(model.size, dtype=bool)
     for j in dead:
-        R, C = np.zeros((model.m, model.n)), np.zeros((model.n, model.m))
-        R[j], C[:, j] = 1, 1
-        mask |= model.join(R, C, np.zeros(model.n)) != 0
+        mask |= _neuron(model, j, row=True) | _neuron(model, j, row=False)
     keep = np.flatnonzero(~mask)
     eigenvalues, verdict = _verdict(H[np.ix_(keep, keep)], V[keep])
     revival = np.nan
@@ -232,11 +239,9 @@ def certify(
         for r in probes:
             A = W1.copy()
             A[j] = r
-            points.append(model.join(A, W2, model.split(x)[2]))
+            points.append(model.join(A, W2, b))
         grads = _gradients(model, sparsity, importance, np.array(points))
-        C = np.zeros((model.n, model.m))
-        C[:, j] = 1
-        column = model.join(np.zeros((model.m, model.n)), C, np.zeros(model.n)) != 0
+        column = _neuron(model, j, row=False)
         revival = float(np.linalg.norm(grads[:, column], axis=1).max())
         if revival > np.sqrt(np.finfo(float).eps) * max(norm, 1.0):
             verdict = "saddle"
