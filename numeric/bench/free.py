@@ -22,12 +22,13 @@ def optimization(
     jobs: int = 2,
     samples: int = 1_000_000,
 ) -> dict:
-    """One free optimization: ``seconds``, the best ``loss``, the ``starts`` run and the ``hits``."""
+    """One free optimization: ``seconds``, the best ``loss`` (as printed: 0 where zero to rounding),
+    the ``starts`` run and the ``hits``."""
     begin = time.perf_counter()
     best = free_optimum(features, neurons, sparsity, list(importance), starts=starts, jobs=jobs, samples=samples)
     return {
         "seconds": time.perf_counter() - begin,
-        "loss": best.loss,
+        "loss": best.shown_loss,
         "starts": best.starts,
         "hits": best.hits,
         "falling": best.growth.falling,
