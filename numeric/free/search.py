@@ -8,7 +8,7 @@ and gradient, capped at :data:`EVALUATIONS` evaluations, in the box
 (:func:`numeric.engines.lockstep.lockstep`) so that their evaluations share
 batches; for four, the pointwise engine (:class:`numeric.engines.pointwise.PointwiseLoss`),
 since a pattern of four active features is 384 simplices cut by every neuron in
-the batch, about 15 times slower there. The starts are split among ``jobs``
+the batch, more than 15 times slower there. The starts are split among ``jobs``
 joblib workers; a search's result depends on its start only, never on the
 others in its batch or on the number of workers.
 """
