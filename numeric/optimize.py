@@ -146,16 +146,7 @@ class Optimum:
                 "starts": self.starts,
                 "hits": self.hits,
                 "global_search_loss": self.global_loss,
-                "monte_carlo": None
-                if mc is None
-                else {
-                    "mean": mc.mean,
-                    "stderr": mc.stderr,
-                    "samples": mc.samples,
-                    "seed": mc.seed,
-                    "zscore": self.zscore,
-                    "agrees": mc.agrees(self.shown_loss),
-                },
+                "monte_carlo": None if mc is None else mc.to_dict(self.shown_loss),
             },
         }
 

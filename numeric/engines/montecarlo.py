@@ -74,6 +74,17 @@ class MonteCarloResult:
         verdict = "agrees" if self.agrees(value) else f"DIFFERS by {abs(float(value) - self.mean):.3g}"
         return f"zero variance: {verdict} within {self.tolerance:.2g}"
 
+    def to_dict(self, value: float) -> dict:
+        """The estimate as JSON-ready data, with ``value``'s z-score and whether it agrees."""
+        return {
+            "mean": self.mean,
+            "stderr": self.stderr,
+            "samples": self.samples,
+            "seed": self.seed,
+            "zscore": self.zscore(value),
+            "agrees": self.agrees(value),
+        }
+
     def __str__(self) -> str:
         return f"{self.mean:.6g} ± {self.stderr:.2g} (Monte Carlo, {self.samples} samples, seed {self.seed})"
 

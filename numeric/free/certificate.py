@@ -107,16 +107,7 @@ class Certificate:
             "verdict": self.verdict,
             "boundary_distance": self.boundary_distance,
             "on_boundary": self.on_boundary,
-            "monte_carlo": None
-            if mc is None
-            else {
-                "mean": mc.mean,
-                "stderr": mc.stderr,
-                "samples": mc.samples,
-                "seed": mc.seed,
-                "zscore": self.zscore,
-                "agrees": mc.agrees(self.loss),
-            },
+            "monte_carlo": None if mc is None else mc.to_dict(self.loss),
         }
 
 
