@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import pairwise
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -54,6 +53,7 @@ from .family import (
 )
 from .motif import BOX, classify
 from .optimize import SAME, random_starts
+from .workers import chunks, split
 
 __all__ = ["PhaseDiagram", "TrainedOverlay", "neighbourhood", "phase_diagram", "trained_overlay"]
 
@@ -193,20 +193,6 @@ def _candidates(found: dict, changed: dict, variant: str, i: int, j: int) -> lis
     ]
 
 
-def _chunks(items: list, count: int) -> list[list]:
-    """``items`` in at most ``count`` contiguous chunks of nearly equal size."""
-    bounds = np.linspace(0, len(items), max(1, min(count, len(items))) + 1).round().astype(int)
-    return [items[a:b] for a, b in pairwise(bounds)]
-
-
-def _split(function, questions: list, jobs: int) -> list:
-    """``function`` of every question, in one chunk per joblib worker."""
-    if not questions:
-        return []
-    parts = Parallel(n_jobs=jobs)(delayed(function)(chunk) for chunk in _chunks(questions, effective_n_jobs(jobs)))
-    return [answer for part in parts for answer in part]
-
-
 def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.ndarray, jobs: int) -> int:
     """Rounds of searches from the neighbours' optima that changed in the last
     round, wherever one starts lower than a point's own loss by more than
@@ -226,12 +212,12 @@ def _improve(found: dict, tried: dict, importances: np.ndarray, sparsities: np.n
             if x.tobytes() not in tried[v][i][j]
         ]
         questions = [(v, x, float(sparsities[j]), float(importances[i])) for v, i, j, x in where]
-        start = _split(starting_values, questions, jobs)
+        start = split(starting_values, questions, jobs)
         lower = [k for k, (v, i, j, _) in enumerate(where) if start[k] < found[v][i][j][0] * (1 - SAME)]
         if not lower:
             break
         changed = {v: np.zeros(shape, dtype=bool) for v in found}
-        for k, r in zip(lower, _split(searches, [questions[k] for k in lower], jobs), strict=True):
+        for k, r in zip(lower, split(searches, [questions[k] for k in lower], jobs), strict=True):
             v, i, j, x = where[k]
             tried[v][i][j].add(x.tobytes())
             if r.fun < found[v][i][j][0] * (1 - SAME):
@@ -260,7 +246,7 @@ def phase_diagram(
     S_ = np.asarray(1 - np.geomspace(*P_RANGE, points) if sparsities is None else sparsities, dtype=float)
     I_ = np.asarray(np.geomspace(*IMPORTANCE_RANGE, points) if importances is None else importances, dtype=float)
     parts = Parallel(n_jobs=jobs)(
-        delayed(_rows)(np.array(chunk), S_, seed) for chunk in _chunks(list(I_), effective_n_jobs(jobs))
+        delayed(_rows)(np.array(chunk), S_, seed) for chunk in chunks(list(I_), effective_n_jobs(jobs))
     )
     rows = [row for part in parts for row in part[0]]
     starts = [row for part in parts for row in part[1]]
@@ -269,7 +255,7 @@ def phase_diagram(
     # The limit's searches saw the loss at a large finite kappa; its value is extrapolated to
     # kappa -> oo, and not claimed (inf) where the losses do not yet fall as 1 / kappa.
     points = [(x, float(S_[k]), float(I_[i])) for i, row in enumerate(found["limit"]) for k, (_, x) in enumerate(row)]
-    values = iter(_split(limit_values, points, jobs))
+    values = iter(split(limit_values, points, jobs))
     found["limit"] = [[(next(values), x) for _, x in row] for row in found["limit"]]
     losses = {v: np.array([[f for f, _ in row] for row in found[v]]) for v in VARIANT_PARAMS}
     chosen, infinite = [], np.zeros((len(I_), len(S_)), dtype=bool)
