@@ -22,18 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
-from joblib import Parallel, delayed
 
 from analytic import SuperlossError
 from analytic.presets import compose
 
+from .engines.batch import evaluate
+from .engines.lockstep import lockstep
 from .free.model import FreeModel, point_values
-from .free.optimum import REACHED, free_optimum
-from .free.search import batched_loss, engine, run_searches
+from .free.optimum import REACHED, FreeOptimum, free_optimum, with_run
+from .free.search import exact_losses, run_searches
 from .free.starts import Start
 from .train import TrainConfig, train
+from .workers import split
 
 __all__ = ["TRAINING", "TRAINING_SEEDS", "Atlas", "AtlasPoint", "atlas", "motif_pattern"]
 
@@ -45,6 +48,8 @@ SEARCH = {"finalists": 3, "widenings": 1, "samples": 0, "certificate": False}
 #: the trained starts, so that no comparison model is also a start).
 TRAINING = TrainConfig(steps=10_000, lr=1e-2, schedule="cosine")
 TRAINING_SEEDS = tuple(range(1000, 1010))
+#: Rounds of searches from the neighbours' optima, at most.
+NEIGHBOUR_ROUNDS = 5
 
 
 def motif_pattern() -> tuple[bool, ...]:
@@ -158,34 +163,43 @@ def _importance(base: Sequence[float], rider: float) -> tuple:
     return (float(base[0]), float(rider), *map(float, base[2:]))
 
 
-def _row(n, m, base, rider, sparsities, starts, seed, pattern, motif_starts) -> list[tuple]:
+def _row(ask, n, m, base, rider, sparsities, starts, seed, pattern, motif_starts) -> list[tuple]:
     """One row of constant ``I_b``, swept from the dense end: per point the pattern's optimum
     (at the motif's budget) and the free one, each search starting also from the point before,
     the free one from the pattern's optimum too (a free model can do all the pattern does)."""
     out, previous, previous_pattern = [], [], []
     full = FreeModel(n, m)
+    search = {**SEARCH, "seed": seed, "ask": ask}
     for j, S in enumerate(sparsities):
         importance = _importance(base, rider)
         pattern_loss, embedded = None, []
         if pattern is not None:
+            x0 = previous_pattern + motif_starts[j]
             found = free_optimum(
-                n,
-                m,
-                S,
-                importance,
-                starts=max(4, starts // 2),
-                seed=seed,
-                trained_starts=0,
-                x0=previous_pattern + motif_starts[j],
-                pattern=pattern,
-                **SEARCH,
+                n, m, S, importance, starts=max(4, starts // 2), trained_starts=0, x0=x0, pattern=pattern, **search
             )
             pattern_loss, previous_pattern = found.loss, [found.x]
             embedded = [full.join(*FreeModel(n, m, pattern).split(found.x))]
-        best = free_optimum(n, m, S, importance, starts=starts, seed=seed, x0=previous + embedded, **SEARCH)
+        best = free_optimum(n, m, S, importance, starts=starts, x0=previous + embedded, **search)
         previous = [best.x]
         out.append((best, pattern_loss))
     return out
+
+
+def _in_lockstep(function, tasks: list[dict]) -> list:
+    """``function(ask, **task)`` for a worker's tasks in lockstep, their searches' evaluations
+    in shared batches (:func:`numeric.free.search.run_searches`)."""
+    return lockstep([partial(function, **task) for task in tasks], evaluate)
+
+
+def _improved(ask, result, starts: list) -> FreeOptimum:
+    """``result`` searched again from each of ``starts`` (its neighbours' optima), every
+    search counted among its starts (:func:`numeric.free.optimum.with_run`)."""
+    model = FreeModel(result.n, result.m)
+    for x in starts:
+        (run,) = run_searches(model, result.sparsity, result.importance, [Start("neighbour", x)], ask=ask)
+        result = with_run(result, run, widenings=SEARCH["widenings"], ask=ask)
+    return result
 
 
 def atlas(
@@ -228,9 +242,21 @@ def atlas(
                 W1, W2 = np.array(numeric.W1, dtype=float), np.array(numeric.W2, dtype=float)
                 b = np.array(numeric.b2, dtype=float).ravel()
                 motif_starts[i][j] = [FreeModel(3, 5, pattern).join(W1, W2, b)]
-    rows = Parallel(n_jobs=jobs)(
-        delayed(_row)(n, m, base, rider, S_, starts, seed, pattern, motif_starts[i]) for i, rider in enumerate(I_)
-    )
+    tasks = [
+        {
+            "n": n,
+            "m": m,
+            "base": base,
+            "rider": rider,
+            "sparsities": S_,
+            "starts": starts,
+            "seed": seed,
+            "pattern": pattern,
+            "motif_starts": motif_starts[i],
+        }
+        for i, rider in enumerate(I_)
+    ]
+    rows = split(partial(_in_lockstep, _row), tasks, jobs)
     rows = _neighbours(n, m, base, S_, I_, rows, jobs)
     trained = _trained(n, m, base, S_, I_, training, trained_seeds)
     points = [
@@ -251,36 +277,34 @@ def atlas(
 
 
 def _neighbours(n, m, base, S_, I_, rows, jobs) -> list:
-    """Every point searches again from its four neighbours' free optima (one search each);
-    a lower loss replaces its optimum (re-described through :func:`free_optimum`'s result)."""
+    """Rounds in which every point searches again from its four neighbours' free optima
+    that changed in the last round, where one starts lower than the point's own loss
+    (by more than :data:`REACHED`, relative), until nothing changes; each such search
+    counts among the point's starts (:func:`numeric.free.optimum.with_run`)."""
     model = FreeModel(n, m)
-    jobs_list = []
-    for i in range(len(I_)):
-        for j in range(len(S_)):
-            for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
-                if 0 <= a < len(I_) and 0 <= b < len(S_):
-                    jobs_list.append((i, j, rows[a][b][0].x))
-    if not jobs_list:
-        return rows
-    found = Parallel(n_jobs=jobs)(
-        delayed(run_searches)(model, S_[j], _importance(base, I_[i]), [Start("neighbour", x)]) for i, j, x in jobs_list
-    )
-    for (i, j, _), (run,) in zip(jobs_list, found, strict=True):
-        best, pattern_loss = rows[i][j]
-        if run.loss < best.loss * (1 - REACHED):
-            better = free_optimum(
-                n,
-                m,
-                S_[j],
-                _importance(base, I_[i]),
-                starts=1,
-                trained_starts=0,
-                x0=[run.x],
-                samples=0,
-                certificate=False,
-            )
-            if better.loss < best.loss:
-                rows[i][j] = (better, pattern_loss)
+    shape = (len(I_), len(S_))
+    changed = np.ones(shape, dtype=bool)
+    for _ in range(NEIGHBOUR_ROUNDS):
+        where = [
+            (i, j, rows[a][b][0].x)
+            for i in range(shape[0])
+            for j in range(shape[1])
+            for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))
+            if 0 <= a < shape[0] and 0 <= b < shape[1] and changed[a, b]
+        ]
+        if not where:
+            break
+        F = np.array([point_values(S_[j], _importance(base, I_[i])) for i, j, _ in where])
+        start = exact_losses(model, np.array([x for _, _, x in where]), F)
+        lower: dict = {}
+        for (i, j, x), value in zip(where, start, strict=True):
+            if value < rows[i][j][0].loss * (1 - REACHED):
+                lower.setdefault((i, j), []).append(x)
+        tasks = [{"result": rows[i][j][0], "starts": xs} for (i, j), xs in lower.items()]
+        changed = np.zeros(shape, dtype=bool)
+        for (i, j), result in zip(lower, split(partial(_in_lockstep, _improved), tasks, jobs), strict=True):
+            changed[i, j] = result.loss < rows[i][j][0].loss
+            rows[i][j] = (result, rows[i][j][1])
     return rows
 
 
@@ -303,10 +327,7 @@ def _trained(n, m, base, S_, I_, config: TrainConfig, seeds: Sequence[int]) -> l
     w = result.weights
     X = np.array([model.join(w["W1"][k], w["W2"][k], w["b"][k]) for k in range(result.instances)])
     F = np.array([point_values(result.sparsities[k], result.importances[k]) for k in range(result.instances)])
-    if n <= 3:
-        values = batched_loss(model).values(X, F)
-    else:
-        values = [engine(model, f[0], f[1:])(x)[0] for x, f in zip(X, F, strict=True)]
+    values = exact_losses(model, X, F)
     for k in range(result.instances):
         j = int(np.flatnonzero(S_ == result.sparsities[k])[0])
         i = int(np.flatnonzero(I_ == result.importances[k][1])[0])

@@ -62,3 +62,12 @@ def test_atlas_command_writes_the_grid(tmp_path, capsys):
     data = json.loads((out / "atlas.json").read_text())
     assert len(data["points"]) == 1 and len(data["points"][0]) == 2
     assert "best free loss" in capsys.readouterr().out
+
+
+def test_the_atlas_does_not_depend_on_the_number_of_workers():
+    """Rows share batches in lockstep within a worker; no search depends on its batch."""
+    args = (2, 2, [0.5, 0.9], [0.5, 1.0])
+    kwargs = {"importance": (1, 1), "starts": 3, "trained_seeds": []}
+    one, two = atlas(*args, jobs=1, **kwargs), atlas(*args, jobs=2, **kwargs)
+    for a, b in zip(sum(one.points, []), sum(two.points, []), strict=True):
+        assert a.loss == b.loss and a.free["W1"] == b.free["W1"] and a.free["starts"] == b.free["starts"]

@@ -1,6 +1,7 @@
 """Exact optima of free models: the search, its starts, its certificate and its command."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,9 +11,9 @@ from numeric.cli import main
 from numeric.engines.pointwise import PointwiseLoss
 from numeric.free.certificate import certify
 from numeric.free.model import FreeModel
-from numeric.free.optimum import balanced, free_optimum
-from numeric.free.search import engine, run_searches
-from numeric.free.starts import random_points, structured
+from numeric.free.optimum import balanced, free_optimum, with_run
+from numeric.free.search import Run, engine, run_searches
+from numeric.free.starts import Start, random_points, structured
 from numeric.optimize import optimize
 
 
@@ -150,3 +151,15 @@ def test_a_pattern_of_zeros_leaves_only_its_entries_free():
     value, gradient = engine(model, 0.8, [1, 0.5, 1])(y)
     reference, full_gradient = engine(full, 0.8, [1, 0.5, 1])(full.join(A, B, c))
     assert value == reference and np.array_equal(gradient, full_gradient[full.free[np.array(pattern)]])
+
+
+def test_a_further_run_counts_as_a_start_and_replaces_the_best_only_when_lower():
+    found = free_optimum(2, 2, 0.9, (1, 1), starts=3, samples=0, certificate=False, widenings=0)
+    best = min(found.runs, key=lambda r: r.loss)
+    higher = Run(Start("neighbour", best.x), found.loss * 2, best.x, 1)
+    more = with_run(found, higher, widenings=0)
+    assert more.starts == found.starts + 1 and more.loss == found.loss and more.by_kind["neighbour"] == higher.loss
+    # Against a result that claims twice its loss, the same point is lower and becomes the best.
+    worse = replace(found, loss=2 * found.loss)
+    lower = with_run(worse, Run(Start("neighbour", best.x), best.loss, best.x, 1), widenings=0)
+    assert lower.loss == pytest.approx(found.loss, rel=1e-12) and lower.starts == found.starts + 1

@@ -22,8 +22,8 @@ says "best found, reached by k of K starts".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from .model import FreeModel, point_values
 from .search import EVALUATIONS, Run, engine, run_searches
 from .starts import Start, random_points, structured, trained
 
-__all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_optimum"]
+__all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_optimum", "with_run"]
 
 #: Evaluations of every start before the best are chosen to go on.
 SCREEN = 300
@@ -186,7 +186,7 @@ def _largest_gain(model: FreeModel, x: np.ndarray) -> float:
     return float((np.abs(W1).max(axis=1) * np.abs(W2).max(axis=0)).max())
 
 
-def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int) -> tuple[Growth, Run]:
+def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, ask=None) -> tuple[Growth, Run]:
     """Continue the best search ``widenings`` times, each in a box ten times wider than
     the last: the loss keeps falling as weights grow when, over these rounds, it falls by
     more than :data:`GROWTH` (relative) while the largest gain grows by more than
@@ -200,6 +200,7 @@ def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int) ->
             [Start(run.start.kind, balanced(model, run.x))],
             scale=10.0**k,
             evaluations=GROWTH_EVALUATIONS,
+            ask=ask,
         )
         steps.append((10.0**k, wider.loss, _largest_gain(model, wider.x)))
         if wider.loss < run.loss:
@@ -225,6 +226,7 @@ def free_optimum(
     pattern: Sequence[bool] | None = None,
     finalists: int = FINALISTS,
     widenings: int = WIDENINGS,
+    ask: Callable | None = None,
 ) -> FreeOptimum:
     """The best free ``n`` x ``m`` model found at ``S = sparsity`` and these importances.
 
@@ -237,6 +239,8 @@ def free_optimum(
     the result does not depend on it. ``pattern`` (one flag per entry of ``W1``, ``W2``,
     ``b``) leaves only the marked entries free (:class:`numeric.free.model.FreeModel`).
     ``finalists`` searches go on after the screening, and the best is widened ``widenings`` times.
+    ``ask`` sends the batched engine's evaluations to a :func:`numeric.engines.lockstep.lockstep`
+    of many points (:func:`numeric.free.search.run_searches`); ``jobs`` is then ignored.
     """
     model = FreeModel(n, m, None if pattern is None else tuple(bool(v) for v in pattern))
     S = float(number(sparsity, "S"))
@@ -260,21 +264,27 @@ def free_optimum(
     chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
 
     zero = _zero(model, S, importance)
-    screened = run_searches(model, S, importance, chosen, jobs=jobs, evaluations=SCREEN)
+    screened = run_searches(model, S, importance, chosen, jobs=jobs, evaluations=SCREEN, ask=ask)
     exact = min(r.loss for r in screened) <= zero
     # An exact fit cannot be improved on: no finalists, no widening.
     order = [] if exact else sorted(range(len(screened)), key=lambda k: screened[k].loss)[:finalists]
     more = [Start(screened[k].start.kind, balanced(model, screened[k].x)) for k in order]
-    final = run_searches(model, S, importance, more, jobs=jobs, evaluations=EVALUATIONS) if more else []
+    final = run_searches(model, S, importance, more, jobs=jobs, evaluations=EVALUATIONS, ask=ask) if more else []
     runs = list(screened)
     for k, r in zip(order, final, strict=True):
         runs[k] = Run(chosen[k], r.loss, r.x, screened[k].evaluations + r.evaluations)
+    return _finish(model, S, importance, runs, 0 if exact else widenings, certificate, samples, seed, ask)
+
+
+def _finish(model, S, importance, runs, widenings, certificate, samples, seed, ask) -> FreeOptimum:
+    """The result of the searches ``runs``: the best widened, canonical, certified and described."""
+    zero = _zero(model, S, importance)
     best = min(runs, key=lambda r: r.loss)
     reached = sum(r.loss <= best.loss * (1 + REACHED) + zero for r in runs)
-    if exact:
+    if best.loss <= zero or not widenings:
         growth = Growth(((1.0, best.loss, _largest_gain(model, best.x)),), False)
     else:
-        growth, best = _growth(model, S, importance, best, widenings)
+        growth, best = _growth(model, S, importance, best, widenings, ask)
     C, x = _canonical_point(model, best.x)
     loss = engine(model, S, importance)(x)[0]
     by_kind: dict[str, float] = {}
@@ -282,8 +292,8 @@ def free_optimum(
         by_kind[r.start.kind] = min(by_kind.get(r.start.kind, np.inf), r.loss)
     cert = certify(model, S, importance, x, samples=samples, seed=seed) if certificate else None
     return FreeOptimum(
-        n,
-        m,
+        model.n,
+        model.m,
         S,
         importance,
         float(loss),
@@ -298,3 +308,18 @@ def free_optimum(
         x,
         runs,
     )
+
+
+def with_run(result: FreeOptimum, run: Run, *, widenings: int = WIDENINGS, ask: Callable | None = None) -> FreeOptimum:
+    """``result`` with one more search, ``run`` (from a neighbour's optimum in a sweep, say),
+    among its runs: where it is lower (by more than :data:`REACHED`), its point is widened,
+    put in canonical form and described as :func:`free_optimum` does (no certificate)."""
+    model = FreeModel(result.n, result.m)
+    runs = [*result.runs, run]
+    if run.loss < result.loss * (1 - REACHED):
+        return _finish(model, result.sparsity, result.importance, runs, widenings, False, 0, 0, ask)
+    zero = _zero(model, result.sparsity, result.importance)
+    reached = sum(r.loss <= result.loss * (1 + REACHED) + zero for r in runs)
+    kind = run.start.kind
+    by_kind = {**result.by_kind, kind: min(result.by_kind.get(kind, np.inf), run.loss)}
+    return replace(result, starts=len(runs), hits=reached, by_kind=by_kind, runs=runs)

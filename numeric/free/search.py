@@ -15,7 +15,7 @@ others in its batch or on the number of workers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 
@@ -28,11 +28,21 @@ from ..engines.batch import BatchLoss, evaluate
 from ..engines.lockstep import lockstep
 from ..engines.pointwise import PointwiseLoss
 from ..optimize import LOCAL_OPTIONS, local_search
-from ..phase import _chunks
+from ..workers import chunks
 from .model import FreeModel, point_values
 from .starts import Start
 
-__all__ = ["BATCHED_FEATURES", "BOUNDS", "EVALUATIONS", "Run", "batched_loss", "engine", "run_searches", "search_box"]
+__all__ = [
+    "BATCHED_FEATURES",
+    "BOUNDS",
+    "EVALUATIONS",
+    "Run",
+    "batched_loss",
+    "engine",
+    "exact_losses",
+    "run_searches",
+    "search_box",
+]
 
 #: The box every entry is searched in: weights of either sign (a motif's inhibition
 #: is 20 in the paper's units) and output biases as in the motif study.
@@ -90,7 +100,13 @@ def engine(model: FreeModel, sparsity: float, importance: Sequence[float]):
 
 
 def _chunk(
-    model: FreeModel, sparsity: float, importance: tuple, starts: list[Start], scale: float, evaluations: int
+    model: FreeModel,
+    sparsity: float,
+    importance: tuple,
+    starts: list[Start],
+    scale: float,
+    evaluations: int,
+    ask: Callable | None = None,
 ) -> list[Run]:
     lo, hi = search_box(model, scale)
     options = {**LOCAL_OPTIONS, "maxfun": evaluations}
@@ -102,10 +118,11 @@ def _chunk(
             results.append(local_search(f, np.clip(s.x, lo, hi), lo, hi, options))
     else:
         loss, F = batched_loss(model), point_values(sparsity, importance)
+        ask = ask or (lambda part: evaluate([part])[0])
 
         def answer(questions: list) -> list:
             X = np.array(questions)
-            values, gradients = evaluate([(loss, X, np.tile(F, (len(X), 1)))])[0]
+            values, gradients = ask((loss, X, np.tile(F, (len(X), 1))))
             return [(float(v), g) for v, g in zip(values, gradients, strict=True)]
 
         def task(ask, x0: np.ndarray):
@@ -125,9 +142,25 @@ def run_searches(
     jobs: int = 1,
     scale: float = 1.0,
     evaluations: int = EVALUATIONS,
+    ask: Callable | None = None,
 ) -> list[Run]:
-    """A capped local search from every start, in ``jobs`` joblib workers (the runs in the starts' order)."""
-    chunks = _chunks(list(starts), effective_n_jobs(jobs))
+    """A capped local search from every start, in ``jobs`` joblib workers (the runs in the starts' order).
+
+    ``ask``, a :func:`numeric.engines.lockstep.lockstep` task's ``ask``, sends the batched
+    engine's ``(loss, X, F)`` there (:func:`numeric.engines.batch.evaluate` answers it), so
+    that the searches of many points share batches; the searches then run in this process."""
     args = (model, float(sparsity), tuple(map(float, importance)))
-    parts = Parallel(n_jobs=jobs)(delayed(_chunk)(*args, chunk, scale, evaluations) for chunk in chunks)
+    if ask is not None:
+        return _chunk(*args, list(starts), scale, evaluations, ask)
+    parts = Parallel(n_jobs=jobs)(
+        delayed(_chunk)(*args, chunk, scale, evaluations) for chunk in chunks(list(starts), effective_n_jobs(jobs))
+    )
     return [run for part in parts for run in part]
+
+
+def exact_losses(model: FreeModel, X: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """The exact loss of every point ``X[k]`` at the sparsity and importances ``F[k]``
+    (:func:`numeric.free.model.point_values`), in one batch where the batched engine serves."""
+    if model.n <= BATCHED_FEATURES:
+        return batched_loss(model).values(np.asarray(X, dtype=float), np.asarray(F, dtype=float))
+    return np.array([engine(model, f[0], f[1:])(x)[0] for x, f in zip(X, F, strict=True)])
