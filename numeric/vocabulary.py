@@ -18,7 +18,9 @@ Named structures: **monosemantic half** and **asymmetric superposition with inhi
 (those of :func:`numeric.detect.detect` on the canonical form, so the two always agree),
 **symmetric** and **asymmetric superposition** (a neuron computing two halves, its two
 leaks within or beyond a factor ``asymmetry``; other inputs at most ``1 / dominance``),
-and **dropped feature** (neither half computed). Any other live neuron is **new**.
+**linear pair** (two neurons whose inputs and outputs are antiparallel, cosines at most
+``-pair``: since ``ReLU(u) - ReLU(-u) = u`` they act together as one linear unit) and
+**dropped feature** (neither half computed). Any other live neuron is **new**.
 
 >>> from analytic.presets import CANONICAL, asymmetric_inhibition
 >>> from numeric.detect import circuit_weights
@@ -59,6 +61,9 @@ THRESHOLDS: dict[str, float | tuple[float, float]] = {
     "asymmetry": DETECT["asymmetry"],
     # A negative write at least this large (per unit of the main half) inhibits; smaller is a bias.
     "inhibition": DETECT["inhibition"],
+    # Two neurons whose inputs and outputs are both at least this antiparallel (cosine <= -pair)
+    # are a linear pair: ReLU(u) - ReLU(-u) = u.
+    "pair": 0.99,
     # Rows this close are one neuron; inputs this close to the largest are tied (canonical form).
     "tolerance": TOLERANCE,
 }
@@ -71,6 +76,7 @@ NAMES = (
     "asymmetric superposition with inhibition",
     "asymmetric superposition",
     "symmetric superposition",
+    "linear pair",
     "monosemantic half",
     "dropped feature",
 )
@@ -373,6 +379,16 @@ def describe(W1, W2, b=None, features: Sequence[str] | None = None) -> Descripti
         found.append(Structure("monosemantic half", (s.neuron,), ((s.feature, s.half),), detail))
         member[s.neuron] = "monosemantic half"
 
+    for j, k, inputs, outputs in _linear_pairs(C, [j for j in range(C.live) if j not in member]):
+        detail = (
+            f"neurons {j} and {k}: inputs antiparallel (cosine {inputs:.6f}), outputs opposite (cosine {outputs:.6f}); "
+            "together nearly one linear unit"
+        )
+        found.append(
+            Structure("linear pair", (j, k), ((int(main[j]), int(half[j])), (int(main[k]), int(half[k]))), detail)
+        )
+        member[j] = member[k] = "linear pair"
+
     neurons, novel = [], []
     for j in range(C.live):
         neuron = Neuron(j, C.order[j], int(main[j]), int(half[j]), reads_of[j], roles[j], member.get(j, ""), names)
@@ -396,6 +412,28 @@ def describe(W1, W2, b=None, features: Sequence[str] | None = None) -> Descripti
     ]
     found.sort(key=lambda s: (NAMES.index(s.name), s.neurons, s.halves))
     return Description(C, names, tuple(neurons), tuple(found), tuple(novel))
+
+
+def _cosine(u: np.ndarray, v: np.ndarray) -> float:
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
+def _linear_pairs(C: Canonical, slots: list[int]) -> list[tuple[int, int, float, float]]:
+    """Disjoint pairs of ``slots`` whose input rows and output columns both have cosine at most
+    ``-pair``, the most antiparallel first: ``(j, k, input cosine, output cosine)``."""
+    pairs = sorted(
+        (_cosine(C.W1[j], C.W1[k]) + _cosine(C.W2[:, j], C.W2[:, k]), j, k)
+        for a, j in enumerate(slots)
+        for k in slots[a + 1 :]
+        if np.abs(C.W2[:, j]).max() > 0 and np.abs(C.W2[:, k]).max() > 0
+    )
+    out, used = [], set()
+    for _, j, k in pairs:
+        inputs, outputs = _cosine(C.W1[j], C.W1[k]), _cosine(C.W2[:, j], C.W2[:, k])
+        if j not in used and k not in used and max(inputs, outputs) <= -THRESHOLDS["pair"]:
+            out.append((j, k, inputs, outputs))
+            used |= {j, k}
+    return out
 
 
 def _superposition(neuron: Neuron) -> str | None:

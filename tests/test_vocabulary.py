@@ -177,7 +177,7 @@ def test_describe_agrees_with_detect_on_random_models(seed, kind):
         W1, W2 = W1 + 0.1 * rng.normal(size=W1.shape), W2 + 0.1 * rng.normal(size=W2.shape)
     d = describe(W1, W2, b)
     assert motifs_of(d) == motifs_detected(W1, W2, b)
-    monosemantic = sorted((d.form.order[s.neurons[0]][0], *s.halves[0]) for s in d.found if s.name == NAMES[3])
+    monosemantic = sorted((d.form.order[s.neurons[0]][0], *s.halves[0]) for s in d.found if s.name == "monosemantic half")
     assert monosemantic == sorted((s.neuron, s.feature, s.half) for s in detect(W1, W2, b).monosemantic)
 
 
@@ -248,3 +248,15 @@ def test_docs_show_what_the_code_prints():
         describe(*circuit_weights(circuit), features=circuit.features)
     )
     assert _block_after("`.weights()`, `.to_dict()` and a printed table") == str(canonical(*circuit_weights(circuit)))
+
+
+def test_antiparallel_neurons_with_opposite_outputs_are_a_linear_pair():
+    # ReLU(x_0 + 0.8 x_1) - ReLU(-x_0 - 0.8 x_1) = x_0 + 0.8 x_1: one linear unit written to y_0.
+    W1 = [[1, 0.8], [-1, -0.8], [0, 1]]
+    d = describe(W1, [[2, -2, 0], [0, 0, 1]], features="ab")
+    (pair,) = [s for s in d.found if s.name == "linear pair"]
+    assert len(pair.neurons) == 2 and all(d.neurons[j].structure == "linear pair" for j in pair.neurons)
+    # Outputs of one sign are not a linear unit, nor are inputs that are not antiparallel.
+    for W2 in ([[2, 2, 0], [0, 0, 1]], [[2, -2, 0], [1, 0, 1]]):
+        assert "linear pair" not in describe(W1, W2, features="ab").structures
+    assert "linear pair" not in describe([[1, 0.8], [-1, 0.8], [0, 1]], [[2, -2, 0], [0, 0, 1]]).structures
