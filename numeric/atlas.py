@@ -65,7 +65,7 @@ def motif_pattern() -> tuple[bool, ...]:
 @dataclass(frozen=True)
 class AtlasPoint:
     """One ``(S, I_b)`` of the atlas: the best free model found (``free``, a dict as
-    :meth:`numeric.free.optimum.FreeOptimum.to_dict` without the runs), the motif family's
+    :meth:`numeric.free.optimum.FreeOptimum.to_dict`), the motif family's
     and the motif pattern's losses (``None`` outside the motif's budget), and the exact
     losses of the models trained there."""
 

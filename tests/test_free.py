@@ -159,6 +159,7 @@ def test_a_further_run_counts_as_a_start_and_replaces_the_best_only_when_lower()
     higher = Run(Start("neighbour", best.x), found.loss * 2, best.x, 1)
     more = with_run(found, higher, widenings=0)
     assert more.starts == found.starts + 1 and more.loss == found.loss and more.by_kind["neighbour"] == higher.loss
+    assert more.hits == found.hits >= 1 and len(more.to_dict()["runs"]) == more.starts
     # Against a result that claims twice its loss, the same point is lower and becomes the best.
     worse = replace(found, loss=2 * found.loss)
     lower = with_run(worse, Run(Start("neighbour", best.x), best.loss, best.x, 1), widenings=0)

@@ -21,7 +21,7 @@ from analytic.presets import (
 from numeric.canonical import canonical
 from numeric.detect import THRESHOLDS as DETECT
 from numeric.detect import circuit_weights, detect
-from numeric.vocabulary import NAMES, THRESHOLDS, describe
+from numeric.vocabulary import THRESHOLDS, describe
 
 MOTIF = "asymmetric superposition with inhibition"
 
@@ -177,7 +177,9 @@ def test_describe_agrees_with_detect_on_random_models(seed, kind):
         W1, W2 = W1 + 0.1 * rng.normal(size=W1.shape), W2 + 0.1 * rng.normal(size=W2.shape)
     d = describe(W1, W2, b)
     assert motifs_of(d) == motifs_detected(W1, W2, b)
-    monosemantic = sorted((d.form.order[s.neurons[0]][0], *s.halves[0]) for s in d.found if s.name == "monosemantic half")
+    monosemantic = sorted(
+        (d.form.order[s.neurons[0]][0], *s.halves[0]) for s in d.found if s.name == "monosemantic half"
+    )
     assert monosemantic == sorted((s.neuron, s.feature, s.half) for s in detect(W1, W2, b).monosemantic)
 
 

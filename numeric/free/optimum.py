@@ -95,7 +95,7 @@ class FreeOptimum:
 
     ``loss`` is its exact loss; ``model`` its canonical form (``W1``, ``W2``,
     ``b`` and the gains); ``starts`` how many searches ran and ``hits`` how many
-    reached ``loss`` (within :data:`numeric.optimize.SAME`, relative);
+    reached the best search's loss before its widening (within :data:`REACHED`, relative);
     ``by_kind`` the best loss each kind of start reached.
     """
 
@@ -149,6 +149,7 @@ class FreeOptimum:
             "canonical": self.model.to_dict(),
             "starts": self.starts,
             "hits": self.hits,
+            "runs": [{"kind": r.start.kind, "loss": r.loss, "evaluations": r.evaluations} for r in self.runs],
             "best_by_kind": self.by_kind,
             "growth": self.growth.to_dict(),
             "certificate": None if self.certificate is None else self.certificate.to_dict(),
@@ -318,8 +319,9 @@ def with_run(result: FreeOptimum, run: Run, *, widenings: int = WIDENINGS, ask: 
     runs = [*result.runs, run]
     if run.loss < result.loss * (1 - REACHED):
         return _finish(model, result.sparsity, result.importance, runs, widenings, False, 0, 0, ask)
-    zero = _zero(model, result.sparsity, result.importance)
-    reached = sum(r.loss <= result.loss * (1 + REACHED) + zero for r in runs)
+    # As in _finish: the runs within REACHED of the best search (before its widening).
+    zero, best = _zero(model, result.sparsity, result.importance), min(r.loss for r in result.runs)
+    reached = sum(r.loss <= best * (1 + REACHED) + zero for r in runs)
     kind = run.start.kind
     by_kind = {**result.by_kind, kind: min(result.by_kind.get(kind, np.inf), run.loss)}
     return replace(result, starts=len(runs), hits=reached, by_kind=by_kind, runs=runs)

@@ -72,7 +72,7 @@ def atlas_figure(atlas, *, figsize: tuple[float, float] | None = None) -> Figure
         for ax in (left, right):
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xticks(p, [f"{v:.3g}" for v in p], minor=False)
+            ax.set_xticks(p, [f"{v:.2g}" for v in p], minor=False, rotation=45)
             ax.set_yticks(importance, [f"{v:.3g}" for v in importance], minor=False)
             ax.minorticks_off()
             ax.invert_xaxis()
