@@ -86,6 +86,12 @@ class AtlasPoint:
         return sum(t <= self.loss * (1 + REACHED) for t in self.trained)
 
     @property
+    def trained_below(self) -> int:
+        """How many trained models are below the best found (by more than :data:`REACHED`,
+        relative): the search missed their basin, and the point's value is not the best known."""
+        return sum(t < self.loss * (1 - REACHED) for t in self.trained)
+
+    @property
     def motif_found(self) -> bool:
         return bool(self.free["motifs"]["motifs"])
 
@@ -104,6 +110,7 @@ class AtlasPoint:
             "free": self.free,
             "trained": list(self.trained),
             "trained_reached": self.reached,
+            "trained_below": self.trained_below,
             "motif_found": self.motif_found,
             "motif_optimal": self.motif_optimal,
         }
@@ -134,6 +141,10 @@ class Atlas:
             "training": {"seeds": list(TRAINING_SEEDS), "steps": TRAINING.steps, "lr": TRAINING.lr},
             "points": [[p.to_dict() for p in row] for row in self.points],
         }
+
+    def missed(self) -> list[AtlasPoint]:
+        """The points where a trained model is below the best found (:attr:`AtlasPoint.trained_below`)."""
+        return [p for row in self.points for p in row if p.trained_below]
 
     def table(self) -> str:
         """A Markdown table, one row per point."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analytic.presets import CANONICAL, asymmetric_inhibition
-from numeric.atlas import atlas, motif_pattern
+from numeric.atlas import AtlasPoint, atlas, motif_pattern
 from numeric.cli import main
 from numeric.detect import circuit_weights
 from numeric.free.model import FreeModel
@@ -32,7 +32,7 @@ def test_a_small_atlas_is_never_worse_than_training():
     assert result.sparsities.tolist() == [0.5, 0.9] and len(result.points) == 1
     for p in result.points[0]:
         assert len(p.trained) == 3
-        assert p.loss <= min(p.trained) * (1 + 1e-9)
+        assert p.loss <= min(p.trained) * (1 + 1e-9) and not p.trained_below
         assert p.motif is None and p.pattern is None
     # Two features, two neurons: each feature's positive half is computed exactly, the
     # negative halves dropped or shared; the losses grow with the density.
@@ -71,3 +71,8 @@ def test_the_atlas_does_not_depend_on_the_number_of_workers():
     one, two = atlas(*args, jobs=1, **kwargs), atlas(*args, jobs=2, **kwargs)
     for a, b in zip(sum(one.points, []), sum(two.points, []), strict=True):
         assert a.loss == b.loss and a.free["W1"] == b.free["W1"] and a.free["starts"] == b.free["starts"]
+
+
+def test_a_trained_model_below_the_best_found_is_reported():
+    point = AtlasPoint(0.9, 0.3, {"loss": 1.0}, None, None, (0.5, 0.99995, 1.2))
+    assert point.trained_below == 1 and point.reached == 2

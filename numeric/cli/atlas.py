@@ -106,6 +106,11 @@ def _atlas(args: argparse.Namespace, sparsities: list, importances: list, riders
     )
     elapsed = time.perf_counter() - start
     print(result.table())
+    for p in result.missed():
+        print(
+            f"S = {p.sparsity:g}, I_b = {p.rider_importance:g}: {p.trained_below} trained model(s) below the best "
+            f"found ({min(p.trained):.6g} < {p.loss:.6g}): the search missed their basin"
+        )
     print(f"atlas in {elapsed:.0f} s")
     record = {**result.to_dict(), "seconds": elapsed}
     with staged_folder(folder) as tmp:
