@@ -5,7 +5,7 @@ its questions this way, so that a result never depends on the number of workers 
 long as each question is answered on its own.
 
 >>> chunks([1, 2, 3, 4, 5], 2)
-[[1, 2, 3], [4, 5]]
+[[1, 2], [3, 4, 5]]
 """
 
 from __future__ import annotations
