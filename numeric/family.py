@@ -334,16 +334,7 @@ class Limit:
             "searched": {"extrapolated_from_kappa": list(LIMIT_KAPPAS), "loss": self.searched},
             "along": [{"kappa": k, "loss": v} for k, v in self.along],
             "falling": self.falling,
-            "monte_carlo": None
-            if mc is None
-            else {
-                "kappa": self.along[-1][0],
-                "mean": mc.mean,
-                "stderr": mc.stderr,
-                "samples": mc.samples,
-                "seed": mc.seed,
-                "zscore": self.zscore,
-            },
+            "monte_carlo": None if mc is None else {"kappa": self.along[-1][0], **mc.to_dict(self.loss)},
         }
 
 

@@ -281,16 +281,12 @@ def _finish(model, S, importance, runs, widenings, certificate, samples, seed, a
     """The result of the searches ``runs``: the best widened, canonical, certified and described."""
     zero = _zero(model, S, importance)
     best = min(runs, key=lambda r: r.loss)
-    reached = sum(r.loss <= best.loss * (1 + REACHED) + zero for r in runs)
     if best.loss <= zero or not widenings:
         growth = Growth(((1.0, best.loss, _largest_gain(model, best.x)),), False)
     else:
         growth, best = _growth(model, S, importance, best, widenings, ask)
     C, x = _canonical_point(model, best.x)
     loss = engine(model, S, importance)(x)[0]
-    by_kind: dict[str, float] = {}
-    for r in runs:
-        by_kind[r.start.kind] = min(by_kind.get(r.start.kind, np.inf), r.loss)
     cert = certify(model, S, importance, x, samples=samples, seed=seed) if certificate else None
     return FreeOptimum(
         model.n,
@@ -300,8 +296,8 @@ def _finish(model, S, importance, runs, widenings, certificate, samples, seed, a
         float(loss),
         C,
         len(runs),
-        reached,
-        by_kind,
+        _hits(runs, zero),
+        _by_kind(runs),
         growth,
         cert,
         describe(*C.weights()),
@@ -319,9 +315,19 @@ def with_run(result: FreeOptimum, run: Run, *, widenings: int = WIDENINGS, ask: 
     runs = [*result.runs, run]
     if run.loss < result.loss * (1 - REACHED):
         return _finish(model, result.sparsity, result.importance, runs, widenings, False, 0, 0, ask)
-    # As in _finish: the runs within REACHED of the best search (before its widening).
-    zero, best = _zero(model, result.sparsity, result.importance), min(r.loss for r in result.runs)
-    reached = sum(r.loss <= best * (1 + REACHED) + zero for r in runs)
-    kind = run.start.kind
-    by_kind = {**result.by_kind, kind: min(result.by_kind.get(kind, np.inf), run.loss)}
-    return replace(result, starts=len(runs), hits=reached, by_kind=by_kind, runs=runs)
+    hits = _hits(runs, _zero(model, result.sparsity, result.importance))
+    return replace(result, starts=len(runs), hits=hits, by_kind=_by_kind(runs), runs=runs)
+
+
+def _hits(runs: list[Run], zero: float) -> int:
+    """How many runs reached the best search (within :data:`REACHED`, relative, before its widening)."""
+    best = min(r.loss for r in runs)
+    return sum(r.loss <= best * (1 + REACHED) + zero for r in runs)
+
+
+def _by_kind(runs: list[Run]) -> dict[str, float]:
+    """The best loss each kind of start reached."""
+    out: dict[str, float] = {}
+    for r in runs:
+        out[r.start.kind] = min(out.get(r.start.kind, np.inf), r.loss)
+    return out
