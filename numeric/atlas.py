@@ -38,7 +38,16 @@ from .free.starts import Start
 from .train import TrainConfig, train
 from .workers import split
 
-__all__ = ["TRAINING", "TRAINING_SEEDS", "Atlas", "AtlasPoint", "atlas", "motif_pattern"]
+__all__ = [
+    "TRAINED_KEPT",
+    "TRAINED_STARTS",
+    "TRAINING",
+    "TRAINING_SEEDS",
+    "Atlas",
+    "AtlasPoint",
+    "atlas",
+    "motif_pattern",
+]
 
 #: Each point's search (:func:`numeric.free.optimum.free_optimum`) continues fewer of its
 #: screened searches and widens the box once: its neighbours' optima are starts too.
@@ -48,6 +57,10 @@ SEARCH = {"finalists": 3, "widenings": 1, "samples": 0, "certificate": False}
 #: the trained starts, so that no comparison model is also a start).
 TRAINING = TrainConfig(steps=10_000, lr=1e-2, schedule="cosine")
 TRAINING_SEEDS = tuple(range(1000, 1010))
+#: Models trained per point to start searches from, by default (seeds 0 ..), and how many
+#: of them, the lowest, start a search.
+TRAINED_STARTS = 16
+TRAINED_KEPT = 4
 #: Rounds of searches from the neighbours' optima, at most.
 NEIGHBOUR_ROUNDS = 5
 
@@ -174,10 +187,11 @@ def _importance(base: Sequence[float], rider: float) -> tuple:
     return (float(base[0]), float(rider), *map(float, base[2:]))
 
 
-def _row(ask, n, m, base, rider, sparsities, starts, seed, pattern, motif_starts) -> list[tuple]:
+def _row(ask, n, m, base, rider, sparsities, starts, seed, pattern, motif_starts, trained) -> list[tuple]:
     """One row of constant ``I_b``, swept from the dense end: per point the pattern's optimum
     (at the motif's budget) and the free one, each search starting also from the point before,
-    the free one from the pattern's optimum too (a free model can do all the pattern does)."""
+    the free one from the pattern's optimum too (a free model can do all the pattern does)
+    and from the point's ``trained`` starts."""
     out, previous, previous_pattern = [], [], []
     full = FreeModel(n, m)
     search = {**SEARCH, "seed": seed, "ask": ask}
@@ -191,7 +205,8 @@ def _row(ask, n, m, base, rider, sparsities, starts, seed, pattern, motif_starts
             )
             pattern_loss, previous_pattern = found.loss, [found.x]
             embedded = [full.join(*FreeModel(n, m, pattern).split(found.x))]
-        best = free_optimum(n, m, S, importance, starts=starts, x0=previous + embedded, **search)
+        x0 = previous + embedded + trained[j]
+        best = free_optimum(n, m, S, importance, starts=starts, trained_starts=0, x0=x0, **search)
         previous = [best.x]
         out.append((best, pattern_loss))
     return out
@@ -221,6 +236,7 @@ def atlas(
     importance: Sequence[float] | None = None,
     *,
     starts: int = 16,
+    trained_starts: int = TRAINED_STARTS,
     seed: int = 0,
     jobs: int = 2,
     training: TrainConfig = TRAINING,
@@ -228,7 +244,13 @@ def atlas(
 ) -> Atlas:
     """The atlas of the ``n`` x ``m`` budget over ``sparsities`` x ``rider_importances``
     (importances ``importance`` with the second replaced; default all 1). Rows run in
-    ``jobs`` joblib workers; nothing depends on their number."""
+    ``jobs`` joblib workers; nothing depends on their number.
+
+    At every point ``trained_starts`` models are trained (seeds ``0 ..``, as the comparison
+    is, all points at once) and scored exactly; the best :data:`TRAINED_KEPT` start searches,
+    beside ``starts`` others. ``trained_seeds`` are the comparison's."""
+    if set(range(trained_starts)) & set(trained_seeds):
+        raise SuperlossError("the comparison's trained seeds must not be seeds of the trained starts")
     base = tuple(importance) if importance is not None else (1.0,) * n
     if len(base) != n or n < 2:
         raise SuperlossError(f"the atlas needs n >= 2 features and {n} importances, got {len(base)}")
@@ -253,6 +275,7 @@ def atlas(
                 W1, W2 = np.array(numeric.W1, dtype=float), np.array(numeric.W2, dtype=float)
                 b = np.array(numeric.b2, dtype=float).ravel()
                 motif_starts[i][j] = [FreeModel(3, 5, pattern).join(W1, W2, b)]
+    pool = _train_grid(n, m, base, S_, I_, training, range(trained_starts), jobs)
     tasks = [
         {
             "n": n,
@@ -264,12 +287,16 @@ def atlas(
             "seed": seed,
             "pattern": pattern,
             "motif_starts": motif_starts[i],
+            "trained": [
+                [Start("trained", points[k]) for k in np.argsort(losses, kind="stable")[:TRAINED_KEPT]]
+                for points, losses in pool[i]
+            ],
         }
         for i, rider in enumerate(I_)
     ]
     rows = split(partial(_in_lockstep, _row), tasks, jobs)
     rows = _neighbours(n, m, base, S_, I_, rows, jobs)
-    trained = _trained(n, m, base, S_, I_, training, trained_seeds)
+    trained = [[cell[1] for cell in row] for row in _train_grid(n, m, base, S_, I_, training, trained_seeds, jobs)]
     points = [
         [
             AtlasPoint(
@@ -319,28 +346,30 @@ def _neighbours(n, m, base, S_, I_, rows, jobs) -> list:
     return rows
 
 
-def _trained(n, m, base, S_, I_, config: TrainConfig, seeds: Sequence[int]) -> list:
-    """The exact losses of the models trained at every point, ``[i][j]`` a list over seeds."""
-    out = [[[] for _ in S_] for _ in I_]
-    if not len(seeds):
-        return out
-    result = train(
-        "hidden",
-        n,
-        m,
-        S_.tolist(),
-        [list(_importance(base, r)) for r in I_],
-        seeds=list(seeds),
-        config=config,
-        progress=False,
-    )
+def _train_part(n, m, S_, importances, config: TrainConfig, seeds: list) -> list[tuple]:
+    """``(point, S, I_b)`` of every model trained with ``seeds`` at every point of the grid."""
     model = FreeModel(n, m)
+    result = train("hidden", n, m, S_.tolist(), importances, seeds=seeds, config=config, progress=False)
     w = result.weights
-    X = np.array([model.join(w["W1"][k], w["W2"][k], w["b"][k]) for k in range(result.instances)])
-    F = np.array([point_values(result.sparsities[k], result.importances[k]) for k in range(result.instances)])
-    values = exact_losses(model, X, F)
-    for k in range(result.instances):
-        j = int(np.flatnonzero(S_ == result.sparsities[k])[0])
-        i = int(np.flatnonzero(I_ == result.importances[k][1])[0])
-        out[i][j].append(float(values[k]))
+    return [
+        (model.join(w["W1"][k], w["W2"][k], w["b"][k]), result.sparsities[k], result.importances[k][1])
+        for k in range(result.instances)
+    ]
+
+
+def _train_grid(n, m, base, S_, I_, config: TrainConfig, seeds: Sequence[int], jobs: int) -> list:
+    """Free models trained at every point, all at once (the seeds split among ``jobs``
+    workers: an instance depends on its seed only), with their exact losses:
+    ``[i][j]`` is ``(points, losses)``, one of each per seed."""
+    out = [[([], []) for _ in S_] for _ in I_]
+    importances = [list(_importance(base, r)) for r in I_]
+    trained = split(partial(_train_part, n, m, S_, importances, config), list(seeds), jobs)
+    if not trained:
+        return out
+    X = np.array([x for x, _, _ in trained])
+    F = np.array([point_values(S, _importance(base, rider)) for _, S, rider in trained])
+    for (x, S, rider), value in zip(trained, exact_losses(FreeModel(n, m), X, F), strict=True):
+        i, j = int(np.flatnonzero(I_ == rider)[0]), int(np.flatnonzero(S_ == S)[0])
+        out[i][j][0].append(x)
+        out[i][j][1].append(float(value))
     return out

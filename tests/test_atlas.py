@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from analytic import SuperlossError
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from numeric.atlas import AtlasPoint, atlas, motif_pattern
 from numeric.cli import main
@@ -27,11 +28,22 @@ def test_the_motif_lies_in_its_pattern_and_fills_it():
 
 def test_a_small_atlas_is_never_worse_than_training():
     result = atlas(
-        2, 2, [0.5, 0.9], [0.5], importance=(1, 1), starts=3, jobs=1, training=QUICK, trained_seeds=range(1000, 1003)
+        2,
+        2,
+        [0.5, 0.9],
+        [0.5],
+        importance=(1, 1),
+        starts=3,
+        trained_starts=6,
+        jobs=1,
+        training=QUICK,
+        trained_seeds=range(1000, 1003),
     )
     assert result.sparsities.tolist() == [0.5, 0.9] and len(result.points) == 1
     for p in result.points[0]:
         assert len(p.trained) == 3
+        # The lowest 4 of the 6 trained starts are searched, beside the others.
+        assert sum(r["kind"] == "trained" for r in p.free["runs"]) == 4
         assert p.loss <= min(p.trained) * (1 + 1e-9) and not p.trained_below
         assert p.motif is None and p.pattern is None
     # Two features, two neurons: each feature's positive half is computed exactly, the
@@ -55,7 +67,23 @@ def test_atlas_command_writes_the_grid(tmp_path, capsys):
     out = tmp_path / "atlas"
     argv = ["atlas", "--features", "2", "--neurons", "1", "--sparsity", "0.5", "0.9", "--importances", "1", "1"]
     assert (
-        main(argv + ["--rider-importance", "0.5", "--starts", "2", "--jobs", "1", "--trained", "1", "--out", str(out)])
+        main(
+            argv
+            + [
+                "--rider-importance",
+                "0.5",
+                "--starts",
+                "2",
+                "--jobs",
+                "1",
+                "--trained",
+                "1",
+                "--trained-starts",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
         == 0
     )
     assert {"atlas.json", "atlas.md", "atlas.png", "atlas.pdf"} <= {f.name for f in out.iterdir()}
@@ -67,10 +95,15 @@ def test_atlas_command_writes_the_grid(tmp_path, capsys):
 def test_the_atlas_does_not_depend_on_the_number_of_workers():
     """Rows share batches in lockstep within a worker; no search depends on its batch."""
     args = (2, 2, [0.5, 0.9], [0.5, 1.0])
-    kwargs = {"importance": (1, 1), "starts": 3, "trained_seeds": []}
+    kwargs = {"importance": (1, 1), "starts": 3, "trained_starts": 3, "training": QUICK, "trained_seeds": []}
     one, two = atlas(*args, jobs=1, **kwargs), atlas(*args, jobs=2, **kwargs)
     for a, b in zip(sum(one.points, []), sum(two.points, []), strict=True):
         assert a.loss == b.loss and a.free["W1"] == b.free["W1"] and a.free["starts"] == b.free["starts"]
+
+
+def test_the_comparison_never_shares_a_seed_with_the_trained_starts():
+    with pytest.raises(SuperlossError, match="must not be seeds of the trained starts"):
+        atlas(2, 1, [0.5], [1.0], importance=(1, 1), starts=1, trained_starts=4, trained_seeds=[3])
 
 
 def test_a_trained_model_below_the_best_found_is_reported():

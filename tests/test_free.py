@@ -12,9 +12,9 @@ from numeric.engines.pointwise import PointwiseLoss
 from numeric.free.certificate import certify
 from numeric.free.model import FreeModel
 from numeric.free.optimum import balanced, free_optimum, with_run
-from numeric.free.search import Run, engine, run_searches
+from numeric.free.search import Run, engine, run_searches, search_box, signed_search
 from numeric.free.starts import Start, random_points, structured
-from numeric.optimize import optimize
+from numeric.optimize import LOCAL_OPTIONS, local_search, optimize
 
 
 def test_model_layout_round_trips_and_matches_the_circuit():
@@ -159,8 +159,44 @@ def test_a_further_run_counts_as_a_start_and_replaces_the_best_only_when_lower()
     higher = Run(Start("neighbour", best.x), found.loss * 2, best.x, 1)
     more = with_run(found, higher, widenings=0)
     assert more.starts == found.starts + 1 and more.loss == found.loss and more.by_kind["neighbour"] == higher.loss
-    assert more.hits == found.hits >= 1 and len(more.to_dict()["runs"]) == more.starts
+    runs = more.to_dict()["runs"]
+    assert more.hits == found.hits >= 1 and sum(r["kind"] != "hop" for r in runs) == more.starts
+    assert any(r["kind"] == "hop" for r in runs), "basin hopping ran, and its searches are not counted as starts"
     # Against a result that claims twice its loss, the same point is lower and becomes the best.
     worse = replace(found, loss=2 * found.loss)
     lower = with_run(worse, Run(Start("neighbour", best.x), best.loss, best.x, 1), widenings=0)
     assert lower.loss == pytest.approx(found.loss, rel=1e-12) and lower.starts == found.starts + 1
+
+
+def test_the_signed_search_stops_on_a_kink_at_a_zero_input_weight():
+    # The exact loss has a kink where an input weight crosses zero; a minimum sitting on it
+    # is reached exactly by the split w = u - v, and only approached by a plain search.
+    model = FreeModel(1, 1)
+    lo, hi = search_box(model)
+
+    def kinked(x):
+        value = abs(x[0]) + 0.5 * x[0] + (x[1] - 2) ** 2 + x[2] ** 2
+        return value, np.array([np.sign(x[0]) + 0.5, 2 * (x[1] - 2), 2 * x[2]])
+
+    x0 = np.array([0.7, 0.3, 0.4])
+    options = {**LOCAL_OPTIONS, "maxfun": 1500}
+    assert signed_search(model, kinked, x0, lo, hi, options).x[0] == 0.0
+    assert local_search(kinked, x0, lo, hi, options).x[0] != 0.0
+
+
+def test_the_signed_search_does_not_stop_early_at_a_small_loss():
+    # L-BFGS-B's ftol compares a step's fall with max(|f|, 1): at a loss of 1e-12 a plain
+    # search stops after two steps; divided by its value at the start, the search goes on.
+    model = FreeModel(1, 1)
+    lo, hi = search_box(model)
+    scale = 1e-12
+
+    def rosenbrock(x):
+        a, b = x[1], x[2]
+        value = scale * ((1 - a) ** 2 + 100 * (b - a * a) ** 2 + x[0] ** 2)
+        return value, scale * np.array([2 * x[0], -2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)])
+
+    x0 = np.array([0.0, -1.2, 1.0])
+    options = {**LOCAL_OPTIONS, "maxfun": 1500}
+    assert signed_search(model, rosenbrock, x0, lo, hi, options).fun < 1e-10 * scale
+    assert local_search(rosenbrock, x0, lo, hi, options).fun > 1e-3 * scale

@@ -41,6 +41,13 @@ def atlas_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="an atlas's comparison: free models trained per point, seeds no search starts from (default 10)",
     )
+    p.add_argument(
+        "--trained-starts",
+        type=int,
+        default=16,
+        metavar="K",
+        help="an atlas's models trained per point to start from (seeds 0 ..), the 4 lowest searched (default 16)",
+    )
     p.add_argument("--out", metavar="DIR", help="the atlas's folder (default: a new dated folder)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
 
@@ -50,8 +57,13 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
     check_size(args.features, args.neurons)
     check_output_file(args.json, "--json")
-    if args.jobs == 0 or args.trained < 0:
-        raise SuperlossError(f"need --jobs != 0 and --trained >= 0, got {args.jobs} and {args.trained}")
+    from ..atlas import TRAINING_SEEDS
+
+    if args.jobs == 0 or args.trained < 0 or not 0 <= args.trained_starts < TRAINING_SEEDS[0]:
+        raise SuperlossError(
+            f"need --jobs != 0, --trained >= 0 and --trained-starts from 0 to {TRAINING_SEEDS[0] - 1}, "
+            f"got {args.jobs}, {args.trained} and {args.trained_starts}"
+        )
     if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1:
         raise SuperlossError(
             "need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
@@ -100,6 +112,7 @@ def _atlas(args: argparse.Namespace, sparsities: list, importances: list, riders
         [float(r) for r in riders or importances[1:2]],
         [float(i) for i in importances],
         starts=args.starts,
+        trained_starts=args.trained_starts,
         seed=args.seed,
         jobs=args.jobs,
         trained_seeds=range(TRAINING_SEEDS[0], TRAINING_SEEDS[0] + args.trained),

@@ -63,6 +63,11 @@ class FreeModel:
         return np.arange(entries) if self.pattern is None else np.flatnonzero(self.pattern)
 
     @cached_property
+    def inputs(self) -> np.ndarray:
+        """Which parameters are entries of ``W1`` (a mask over the flat vector)."""
+        return self.free < self.m * self.n
+
+    @cached_property
     def _entries(self) -> list:
         """Every entry, flattened: its symbol where free, else 0."""
         names = (

@@ -37,7 +37,7 @@ from ..rounding import shown, tolerance
 from ..vocabulary import Description, describe
 from .certificate import Certificate, certify
 from .model import FreeModel, point_values
-from .search import EVALUATIONS, Run, engine, run_searches
+from .search import BOUNDS, EVALUATIONS, Run, engine, run_searches
 from .starts import Start, random_points, structured, trained
 
 __all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_optimum", "with_run"]
@@ -46,14 +46,21 @@ __all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_op
 SCREEN = 300
 #: How many of the screened searches go on to the full cap.
 FINALISTS = 8
-#: How many times the box is widened tenfold while the loss keeps falling.
-WIDENINGS = 3
+#: Blocks of the search along the best point's valley, at most (:func:`_growth`).
+WIDENINGS = 6
 #: Trained models among the starts, by default.
 TRAINED = 4
 #: The deviation of the noise added to structured starts.
 NOISE = 1e-2
-#: Evaluations of each search in a widened box.
-GROWTH_EVALUATIONS = 500
+#: Evaluations of each block along the valley.
+GROWTH_EVALUATIONS = 1000
+#: Each block's box is this many times the largest weight of the point it starts from.
+ROOM = 4.0
+#: Searches from the best point with noise (basin hopping) per round, their noise's
+#: deviations in turn, and rounds at most (:func:`_hops`).
+HOPS = 6
+HOP_NOISE = (0.03, 0.1, 0.3)
+HOP_ROUNDS = 2
 #: Over the widenings, a fall of the loss (relative) and a growth of the largest gain (relative)
 #: beyond these say that the loss keeps falling as weights grow.
 GROWTH = 1e-5
@@ -188,27 +195,53 @@ def _largest_gain(model: FreeModel, x: np.ndarray) -> float:
 
 
 def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, ask=None) -> tuple[Growth, Run]:
-    """Continue the best search ``widenings`` times, each in a box ten times wider than
-    the last: the loss keeps falling as weights grow when, over these rounds, it falls by
-    more than :data:`GROWTH` (relative) while the largest gain grows by more than
-    :data:`GROWTH_GAIN` (relative). The steps, and the best run."""
+    """Follow the best search's valley for up to ``widenings`` blocks of :data:`GROWTH_EVALUATIONS`
+    evaluations, each from the last point balanced, in a box :data:`ROOM` times its largest
+    weight (never smaller than :data:`numeric.free.search.BOUNDS`), until a block lowers the loss
+    by less than :data:`GROWTH` (relative). The loss keeps falling as weights grow when the
+    last block still lowered it by more than that while the largest gain grew by more than
+    :data:`GROWTH_GAIN` (relative): the search stopped for its budget, on the way out. The
+    steps, and the best run."""
     steps = [(1.0, run.loss, _largest_gain(model, run.x))]
-    for k in range(1, widenings + 1):
-        (wider,) = run_searches(
+    falling = False
+    for _ in range(widenings):
+        x = balanced(model, run.x)
+        scale = max(1.0, ROOM * float(np.abs(x).max()) / BOUNDS["weight"])
+        (block,) = run_searches(
             model,
             sparsity,
             importance,
-            [Start(run.start.kind, balanced(model, run.x))],
-            scale=10.0**k,
+            [Start(run.start.kind, x)],
+            scale=scale,
             evaluations=GROWTH_EVALUATIONS,
             ask=ask,
         )
-        steps.append((10.0**k, wider.loss, _largest_gain(model, wider.x)))
-        if wider.loss < run.loss:
-            run = Run(run.start, wider.loss, wider.x, run.evaluations + wider.evaluations)
-    (_, first, g0), (_, last, g1) = steps[0], steps[-1]
-    falling = last < first * (1 - GROWTH) and g1 > g0 * (1 + GROWTH_GAIN)
+        gain = _largest_gain(model, block.x)
+        steps.append((scale, block.loss, gain))
+        fell = block.loss < run.loss * (1 - GROWTH)
+        falling = fell and gain > steps[-2][2] * (1 + GROWTH_GAIN)
+        if block.loss < run.loss:
+            run = Run(run.start, block.loss, block.x, run.evaluations + block.evaluations)
+        if not fell:
+            break
     return Growth(tuple(steps), falling), run
+
+
+def _hops(model: FreeModel, sparsity, importance, runs: list[Run], rng, ask=None, jobs: int = 1) -> list[Run]:
+    """:data:`HOPS` searches from the best run's point, balanced, with seeded noise of the
+    deviations :data:`HOP_NOISE` in turn (basin hopping): a trained model reaches basins next
+    to the best that no start does. Repeated, from the new best, while a round lowers it."""
+    for _ in range(HOP_ROUNDS):
+        best = min(runs, key=lambda r: r.loss)
+        x = balanced(model, best.x)
+        noise = [HOP_NOISE[k % len(HOP_NOISE)] for k in range(HOPS)]
+        hops = [Start("hop", x + s * rng.standard_normal(model.size)) for s in noise]
+        scale = max(1.0, ROOM * float(np.abs(x).max()) / BOUNDS["weight"])
+        new = run_searches(model, sparsity, importance, hops, jobs=jobs, scale=scale, ask=ask)
+        runs = runs + new
+        if min(r.loss for r in new) >= best.loss * (1 - REACHED):
+            break
+    return runs
 
 
 def free_optimum(
@@ -220,13 +253,14 @@ def free_optimum(
     starts: int = 64,
     seed: int = 0,
     trained_starts: int = TRAINED,
-    x0: Sequence[np.ndarray] = (),
+    x0: Sequence[np.ndarray | Start] = (),
     samples: int = 1_000_000,
     certificate: bool = True,
     jobs: int = 1,
     pattern: Sequence[bool] | None = None,
     finalists: int = FINALISTS,
     widenings: int = WIDENINGS,
+    hops: bool = True,
     ask: Callable | None = None,
 ) -> FreeOptimum:
     """The best free ``n`` x ``m`` model found at ``S = sparsity`` and these importances.
@@ -234,12 +268,15 @@ def free_optimum(
     ``starts`` searches in all (more only if ``x0`` holds more): up to half of them the
     structured ones (:func:`numeric.free.starts.structured`, monosemantic first), then
     ``trained_starts`` trained models (seeds ``0 ..``), the given points ``x0`` (flat
-    vectors, say the neighbours' optima in a sweep), and seeded random points for the
-    rest. ``samples`` Monte Carlo samples check the loss (0: none); ``certificate=False``
+    vectors, say the neighbours' optima in a sweep, or :class:`numeric.free.starts.Start`),
+    and seeded random points for the rest. ``samples`` Monte Carlo samples check the loss
+    (0: none); ``certificate=False``
     skips the certificate (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
     the result does not depend on it. ``pattern`` (one flag per entry of ``W1``, ``W2``,
     ``b``) leaves only the marked entries free (:class:`numeric.free.model.FreeModel`).
-    ``finalists`` searches go on after the screening, and the best is widened ``widenings`` times.
+    ``finalists`` searches go on after the screening; ``hops`` runs basin hopping from the best
+    (:func:`_hops`, not counted among the starts), whose valley is then followed for up to
+    ``widenings`` blocks (:func:`_growth`).
     ``ask`` sends the batched engine's evaluations to a :func:`numeric.engines.lockstep.lockstep`
     of many points (:func:`numeric.free.search.run_searches`); ``jobs`` is then ignored.
     """
@@ -253,7 +290,7 @@ def free_optimum(
     if starts < 1 or samples < 0 or samples == 1:
         raise SuperlossError("starts must be at least 1, and samples 0 (no check) or at least 2")
     rng = np.random.default_rng(seed)
-    given = [Start("given", model.join(*model.split(x))) for x in x0]
+    given = [s if isinstance(s, Start) else Start("given", model.join(*model.split(s))) for s in x0]
     # A structured start's exact zeros make it a saddle that a gradient search cannot leave
     # (a weight that is zero on both sides of a product has no gradient): a little seeded noise.
     chosen = [
@@ -274,6 +311,8 @@ def free_optimum(
     runs = list(screened)
     for k, r in zip(order, final, strict=True):
         runs[k] = Run(chosen[k], r.loss, r.x, screened[k].evaluations + r.evaluations)
+    if hops and not exact:
+        runs = _hops(model, S, importance, runs, rng, ask, jobs)
     return _finish(model, S, importance, runs, 0 if exact else widenings, certificate, samples, seed, ask)
 
 
@@ -295,7 +334,7 @@ def _finish(model, S, importance, runs, widenings, certificate, samples, seed, a
         importance,
         float(loss),
         C,
-        len(runs),
+        _starts(runs),
         _hits(runs, zero),
         _by_kind(runs),
         growth,
@@ -316,13 +355,18 @@ def with_run(result: FreeOptimum, run: Run, *, widenings: int = WIDENINGS, ask: 
     if run.loss < result.loss * (1 - REACHED):
         return _finish(model, result.sparsity, result.importance, runs, widenings, False, 0, 0, ask)
     hits = _hits(runs, _zero(model, result.sparsity, result.importance))
-    return replace(result, starts=len(runs), hits=hits, by_kind=_by_kind(runs), runs=runs)
+    return replace(result, starts=_starts(runs), hits=hits, by_kind=_by_kind(runs), runs=runs)
 
 
 def _hits(runs: list[Run], zero: float) -> int:
-    """How many runs reached the best search (within :data:`REACHED`, relative, before its widening)."""
+    """How many starts (runs other than hops) reached the best search (within :data:`REACHED`,
+    relative, before its widening)."""
     best = min(r.loss for r in runs)
-    return sum(r.loss <= best * (1 + REACHED) + zero for r in runs)
+    return sum(r.loss <= best * (1 + REACHED) + zero for r in runs if r.start.kind != "hop")
+
+
+def _starts(runs: list[Run]) -> int:
+    return sum(r.start.kind != "hop" for r in runs)
 
 
 def _by_kind(runs: list[Run]) -> dict[str, float]:
