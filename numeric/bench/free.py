@@ -1,7 +1,7 @@
 """Exact optima of free models: one point's whole search, timed.
 
 :func:`optimization` runs :func:`numeric.free.optimum.free_optimum` once (starts, the
-best continued, the widenings, the certificate with its Monte Carlo check) and returns
+best continued, basin hopping, the valley, the certificate with its Monte Carlo check) and returns
 its time with what it found; :mod:`numeric.bench.tables` runs it in fresh processes.
 """
 

@@ -5,11 +5,13 @@
 
 1. every start (:mod:`numeric.free.starts`) runs :data:`SCREEN` evaluations;
 2. the :data:`FINALISTS` best continue to :data:`numeric.free.search.EVALUATIONS`;
-3. the best point is put in canonical form (:func:`numeric.canonical.canonical`)
-   and polished once more, and whether the loss keeps falling as weights grow is
-   checked (:func:`_growth`): the search continues in a box ten times wider, up to
-   :data:`WIDENINGS` times, for as long as the loss falls and the largest gain grows;
-4. the point is certified (:mod:`numeric.free.certificate`), described
+3. basin hopping (:func:`_hops`): :data:`HOPS` searches from the best point with
+   seeded noise, in rounds while they lower it;
+4. the best point's valley is followed (:func:`_growth`) in blocks of
+   :data:`GROWTH_EVALUATIONS`, each in a box sized to the point, up to :data:`WIDENINGS`
+   blocks, for as long as the loss falls; whether it keeps falling as weights grow is
+   said, then the point is put in canonical form (:func:`numeric.canonical.canonical`);
+5. the point is certified (:mod:`numeric.free.certificate`), described
    (:func:`numeric.vocabulary.describe`) and searched for the seed's motif
    (:func:`numeric.detect.detect`).
 
@@ -194,6 +196,12 @@ def _largest_gain(model: FreeModel, x: np.ndarray) -> float:
     return float((np.abs(W1).max(axis=1) * np.abs(W2).max(axis=0)).max())
 
 
+def _room(x: np.ndarray) -> float:
+    """The scale of the box (:func:`numeric.free.search.search_box`) that holds :data:`ROOM`
+    times the largest weight of ``x``, never smaller than the default box."""
+    return max(1.0, ROOM * float(np.abs(x).max()) / BOUNDS["weight"])
+
+
 def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, ask=None) -> tuple[Growth, Run]:
     """Follow the best search's valley for up to ``widenings`` blocks of :data:`GROWTH_EVALUATIONS`
     evaluations, each from the last point balanced, in a box :data:`ROOM` times its largest
@@ -206,7 +214,7 @@ def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, as
     falling = False
     for _ in range(widenings):
         x = balanced(model, run.x)
-        scale = max(1.0, ROOM * float(np.abs(x).max()) / BOUNDS["weight"])
+        scale = _room(x)
         (block,) = run_searches(
             model,
             sparsity,
@@ -229,15 +237,15 @@ def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, as
 
 def _hops(model: FreeModel, sparsity, importance, runs: list[Run], rng, ask=None, jobs: int = 1) -> list[Run]:
     """:data:`HOPS` searches from the best run's point, balanced, with seeded noise of the
-    deviations :data:`HOP_NOISE` in turn (basin hopping): a trained model reaches basins next
-    to the best that no start does. Repeated, from the new best, while a round lowers it."""
+    deviations :data:`HOP_NOISE` in turn (basin hopping), in a box sized to it: models trained
+    on samples reach basins next to the best that no start does. Repeated, from the new best,
+    while a round lowers it."""
     for _ in range(HOP_ROUNDS):
         best = min(runs, key=lambda r: r.loss)
         x = balanced(model, best.x)
         noise = [HOP_NOISE[k % len(HOP_NOISE)] for k in range(HOPS)]
         hops = [Start("hop", x + s * rng.standard_normal(model.size)) for s in noise]
-        scale = max(1.0, ROOM * float(np.abs(x).max()) / BOUNDS["weight"])
-        new = run_searches(model, sparsity, importance, hops, jobs=jobs, scale=scale, ask=ask)
+        new = run_searches(model, sparsity, importance, hops, jobs=jobs, scale=_room(x), ask=ask)
         runs = runs + new
         if min(r.loss for r in new) >= best.loss * (1 - REACHED):
             break
