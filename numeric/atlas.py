@@ -50,8 +50,9 @@ __all__ = [
 ]
 
 #: Each point's search (:func:`numeric.free.optimum.free_optimum`) continues fewer of its
-#: screened searches and widens the box once: its neighbours' optima are starts too.
-SEARCH = {"finalists": 3, "widenings": 1, "samples": 0, "certificate": False}
+#: screened searches and follows the valley for one block: its neighbours' optima are starts
+#: too. Its hops run in the lockstep's large batches, where they cost little.
+SEARCH = {"finalists": 3, "widenings": 1, "hops": 6, "samples": 0, "certificate": False}
 
 #: How the comparison models are trained, and their seeds (far from the seeds 0, 1, .. of
 #: the trained starts, so that no comparison model is also a start).

@@ -6,7 +6,7 @@
 1. every start (:mod:`numeric.free.starts`) runs :data:`SCREEN` evaluations;
 2. the :data:`FINALISTS` best continue to :data:`numeric.free.search.EVALUATIONS`;
 3. basin hopping (:func:`_hops`): :data:`HOPS` searches from the best point with
-   seeded noise, in rounds while they lower it;
+   seeded noise, in rounds while they lower it (more in an atlas);
 4. the best point's valley is followed (:func:`_growth`) in blocks of
    :data:`GROWTH_EVALUATIONS`, each in a box sized to the point, up to :data:`WIDENINGS`
    blocks, for as long as the loss falls; whether it keeps falling as weights grow is
@@ -49,7 +49,7 @@ SCREEN = 300
 #: How many of the screened searches go on to the full cap.
 FINALISTS = 8
 #: Blocks of the search along the best point's valley, at most (:func:`_growth`).
-WIDENINGS = 6
+WIDENINGS = 2
 #: Trained models among the starts, by default.
 TRAINED = 4
 #: The deviation of the noise added to structured starts.
@@ -58,9 +58,11 @@ NOISE = 1e-2
 GROWTH_EVALUATIONS = 1000
 #: Each block's box is this many times the largest weight of the point it starts from.
 ROOM = 4.0
-#: Searches from the best point with noise (basin hopping) per round, their noise's
-#: deviations in turn, and rounds at most (:func:`_hops`).
-HOPS = 6
+#: Searches from the best point with noise (basin hopping) per round by default, their
+#: noise's deviations in turn, and rounds at most (:func:`_hops`). A search of one
+#: point runs a hop per worker: searches one at a time cost some 16 ms an evaluation,
+#: against 2 ms in the large batches of an atlas, which runs more (:data:`numeric.atlas.SEARCH`).
+HOPS = 2
 HOP_NOISE = (0.03, 0.1, 0.3)
 HOP_ROUNDS = 2
 #: Over the widenings, a fall of the loss (relative) and a growth of the largest gain (relative)
@@ -235,15 +237,15 @@ def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, as
     return Growth(tuple(steps), falling), run
 
 
-def _hops(model: FreeModel, sparsity, importance, runs: list[Run], rng, ask=None, jobs: int = 1) -> list[Run]:
-    """:data:`HOPS` searches from the best run's point, balanced, with seeded noise of the
+def _hops(model: FreeModel, sparsity, importance, runs: list[Run], count, rng, ask=None, jobs: int = 1) -> list[Run]:
+    """``count`` searches from the best run's point, balanced, with seeded noise of the
     deviations :data:`HOP_NOISE` in turn (basin hopping), in a box sized to it: models trained
     on samples reach basins next to the best that no start does. Repeated, from the new best,
     while a round lowers it."""
     for _ in range(HOP_ROUNDS):
         best = min(runs, key=lambda r: r.loss)
         x = balanced(model, best.x)
-        noise = [HOP_NOISE[k % len(HOP_NOISE)] for k in range(HOPS)]
+        noise = [HOP_NOISE[k % len(HOP_NOISE)] for k in range(count)]
         hops = [Start("hop", x + s * rng.standard_normal(model.size)) for s in noise]
         new = run_searches(model, sparsity, importance, hops, jobs=jobs, scale=_room(x), ask=ask)
         runs = runs + new
@@ -268,7 +270,7 @@ def free_optimum(
     pattern: Sequence[bool] | None = None,
     finalists: int = FINALISTS,
     widenings: int = WIDENINGS,
-    hops: bool = True,
+    hops: int = HOPS,
     ask: Callable | None = None,
 ) -> FreeOptimum:
     """The best free ``n`` x ``m`` model found at ``S = sparsity`` and these importances.
@@ -282,8 +284,8 @@ def free_optimum(
     skips the certificate (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
     the result does not depend on it. ``pattern`` (one flag per entry of ``W1``, ``W2``,
     ``b``) leaves only the marked entries free (:class:`numeric.free.model.FreeModel`).
-    ``finalists`` searches go on after the screening; ``hops`` runs basin hopping from the best
-    (:func:`_hops`, not counted among the starts), whose valley is then followed for up to
+    ``finalists`` searches go on after the screening; ``hops`` searches per round of basin
+    hopping from the best (:func:`_hops`, not counted among the starts), whose valley is then followed for up to
     ``widenings`` blocks (:func:`_growth`).
     ``ask`` sends the batched engine's evaluations to a :func:`numeric.engines.lockstep.lockstep`
     of many points (:func:`numeric.free.search.run_searches`); ``jobs`` is then ignored.
@@ -320,7 +322,7 @@ def free_optimum(
     for k, r in zip(order, final, strict=True):
         runs[k] = Run(chosen[k], r.loss, r.x, screened[k].evaluations + r.evaluations)
     if hops and not exact:
-        runs = _hops(model, S, importance, runs, rng, ask, jobs)
+        runs = _hops(model, S, importance, runs, hops, rng, ask, jobs)
     return _finish(model, S, importance, runs, 0 if exact else widenings, certificate, samples, seed, ask)
 
 
