@@ -1,5 +1,6 @@
 """The atlas: every point's best free model, beside the motif family, the motif's pattern and trained models."""
 
+import argparse
 import json
 
 import numpy as np
@@ -99,6 +100,15 @@ def test_the_atlas_does_not_depend_on_the_number_of_workers():
     one, two = atlas(*args, jobs=1, **kwargs), atlas(*args, jobs=2, **kwargs)
     for a, b in zip(sum(one.points, []), sum(two.points, []), strict=True):
         assert a.loss == b.loss and a.free["W1"] == b.free["W1"] and a.free["starts"] == b.free["starts"]
+
+
+def test_the_command_defaults_to_the_atlas_trained_starts():
+    from numeric.atlas import TRAINED_STARTS
+    from numeric.cli.atlas import atlas_arguments
+
+    parser = argparse.ArgumentParser()
+    atlas_arguments(parser)
+    assert parser.get_default("trained_starts") == TRAINED_STARTS
 
 
 def test_the_comparison_never_shares_a_seed_with_the_trained_starts():

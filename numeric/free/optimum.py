@@ -64,6 +64,8 @@ ROOM = 4.0
 #: against 2 ms in the large batches of an atlas, which runs more (:data:`numeric.atlas.SEARCH`).
 HOPS = 2
 HOP_NOISE = (0.03, 0.1, 0.3)
+#: The kind of a hop's run: not a start, so not counted in "reached by k of K starts".
+HOP = "hop"
 HOP_ROUNDS = 2
 #: Over the widenings, a fall of the loss (relative) and a growth of the largest gain (relative)
 #: beyond these say that the loss keeps falling as weights grow.
@@ -246,7 +248,7 @@ def _hops(model: FreeModel, sparsity, importance, runs: list[Run], count, rng, a
         best = min(runs, key=lambda r: r.loss)
         x = balanced(model, best.x)
         noise = [HOP_NOISE[k % len(HOP_NOISE)] for k in range(count)]
-        hops = [Start("hop", x + s * rng.standard_normal(model.size)) for s in noise]
+        hops = [Start(HOP, x + s * rng.standard_normal(model.size)) for s in noise]
         new = run_searches(model, sparsity, importance, hops, jobs=jobs, scale=_room(x), ask=ask)
         runs = runs + new
         if min(r.loss for r in new) >= best.loss * (1 - REACHED):
@@ -280,13 +282,13 @@ def free_optimum(
     ``trained_starts`` trained models (seeds ``0 ..``), the given points ``x0`` (flat
     vectors, say the neighbours' optima in a sweep, or :class:`numeric.free.starts.Start`),
     and seeded random points for the rest. ``samples`` Monte Carlo samples check the loss
-    (0: none); ``certificate=False``
-    skips the certificate (an atlas certifies only what it prints). ``jobs`` joblib workers run the searches;
-    the result does not depend on it. ``pattern`` (one flag per entry of ``W1``, ``W2``,
-    ``b``) leaves only the marked entries free (:class:`numeric.free.model.FreeModel`).
+    (0: none); ``certificate=False`` skips the certificate (an atlas certifies only what it
+    prints). ``jobs`` joblib workers run the searches; the result does not depend on it.
+    ``pattern`` (one flag per entry of ``W1``, ``W2``, ``b``) leaves only the marked entries
+    free (:class:`numeric.free.model.FreeModel`).
     ``finalists`` searches go on after the screening; ``hops`` searches per round of basin
-    hopping from the best (:func:`_hops`, not counted among the starts), whose valley is then followed for up to
-    ``widenings`` blocks (:func:`_growth`).
+    hopping from the best (:func:`_hops`, not counted among the starts), whose valley is then
+    followed for up to ``widenings`` blocks (:func:`_growth`).
     ``ask`` sends the batched engine's evaluations to a :func:`numeric.engines.lockstep.lockstep`
     of many points (:func:`numeric.free.search.run_searches`); ``jobs`` is then ignored.
     """
@@ -300,7 +302,8 @@ def free_optimum(
     if starts < 1 or samples < 0 or samples == 1:
         raise SuperlossError("starts must be at least 1, and samples 0 (no check) or at least 2")
     rng = np.random.default_rng(seed)
-    given = [s if isinstance(s, Start) else Start("given", model.join(*model.split(s))) for s in x0]
+    given = [s if isinstance(s, Start) else Start("given", s) for s in x0]
+    given = [Start(s.kind, model.join(*model.split(s.x))) for s in given]
     # A structured start's exact zeros make it a saddle that a gradient search cannot leave
     # (a weight that is zero on both sides of a product has no gradient): a little seeded noise.
     chosen = [
@@ -372,11 +375,11 @@ def _hits(runs: list[Run], zero: float) -> int:
     """How many starts (runs other than hops) reached the best search (within :data:`REACHED`,
     relative, before its widening)."""
     best = min(r.loss for r in runs)
-    return sum(r.loss <= best * (1 + REACHED) + zero for r in runs if r.start.kind != "hop")
+    return sum(r.loss <= best * (1 + REACHED) + zero for r in runs if r.start.kind != HOP)
 
 
 def _starts(runs: list[Run]) -> int:
-    return sum(r.start.kind != "hop" for r in runs)
+    return sum(r.start.kind != HOP for r in runs)
 
 
 def _by_kind(runs: list[Run]) -> dict[str, float]:
