@@ -11,7 +11,7 @@ from numeric.cli import main
 from numeric.engines.pointwise import PointwiseLoss
 from numeric.free.certificate import certify
 from numeric.free.model import FreeModel
-from numeric.free.optimum import balanced, free_optimum, with_run
+from numeric.free.optimum import _continued, balanced, free_optimum, with_run
 from numeric.free.search import Run, engine, run_searches, search_box, signed_search
 from numeric.free.starts import Start, random_points, structured
 from numeric.optimize import LOCAL_OPTIONS, local_search, optimize
@@ -166,6 +166,20 @@ def test_a_further_run_counts_as_a_start_and_replaces_the_best_only_when_lower()
     worse = replace(found, loss=2 * found.loss)
     lower = with_run(worse, Run(Start("neighbour", best.x), best.loss, best.x, 1), widenings=0)
     assert lower.loss == pytest.approx(found.loss, rel=1e-12) and lower.starts == found.starts + 1
+
+
+def test_a_stage_of_the_screening_continues_only_the_lowest_searches_and_the_given_ones():
+    model = FreeModel(2, 2)
+    starts = random_points(model, 6, np.random.default_rng(3))
+    runs = run_searches(model, 0.9, (1, 1), starts, evaluations=5)
+    order = sorted(range(6), key=lambda k: runs[k].loss)
+    more = _continued(model, 0.9, (1, 1), runs, 2, 40, always=[order[-1]])
+    for k in range(6):
+        if k in order[:2] + order[-1:]:
+            assert more[k].start is runs[k].start and more[k].loss <= runs[k].loss
+            assert more[k].evaluations > runs[k].evaluations
+        else:
+            assert more[k] is runs[k]
 
 
 def test_the_signed_search_stops_on_a_kink_at_a_zero_input_weight():

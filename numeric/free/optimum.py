@@ -3,10 +3,12 @@
 :func:`free_optimum` searches ``ReLU(W2 ReLU(W1 x) + b)`` with every entry free
 (:class:`numeric.free.model.FreeModel`) on the exact loss, in stages:
 
-1. every start (:mod:`numeric.free.starts`) runs :data:`SCREEN` evaluations;
+1. every start (:mod:`numeric.free.starts`) runs ``SCREEN[0]`` evaluations, the best
+   quarter continues to ``SCREEN[1]`` in all (successive halving: a search's early loss
+   ranks it well enough to drop the worst, and the screening is most of the work);
 2. the :data:`FINALISTS` best continue to :data:`numeric.free.search.EVALUATIONS`;
 3. basin hopping (:func:`_hops`): :data:`HOPS` searches from the best point with
-   seeded noise, in rounds while they lower it (more in an atlas);
+   seeded noise, screened alike, in rounds while they lower it (more in an atlas);
 4. the best point's valley is followed (:func:`_growth`) in blocks of
    :data:`GROWTH_EVALUATIONS`, each in a box sized to the point, up to :data:`WIDENINGS`
    blocks, for as long as the loss falls; whether it keeps falling as weights grow is
@@ -44,12 +46,13 @@ from .starts import Start, random_points, structured, trained
 
 __all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_optimum", "with_run"]
 
-#: Evaluations of every start before the best are chosen to go on.
-SCREEN = 300
+#: Evaluations of every start, then of the best quarter (at least twice the finalists),
+#: before the finalists are chosen.
+SCREEN = (100, 300)
 #: How many of the screened searches go on to the full cap.
-FINALISTS = 8
+FINALISTS = 6
 #: Blocks of the search along the best point's valley, at most (:func:`_growth`).
-WIDENINGS = 2
+WIDENINGS = 1
 #: Trained models among the starts, by default.
 TRAINED = 4
 #: The deviation of the noise added to structured starts.
@@ -59,10 +62,9 @@ GROWTH_EVALUATIONS = 1000
 #: Each block's box is this many times the largest weight of the point it starts from.
 ROOM = 4.0
 #: Searches from the best point with noise (basin hopping) per round by default, their
-#: noise's deviations in turn, and rounds at most (:func:`_hops`). A search of one
-#: point runs a hop per worker: searches one at a time cost some 16 ms an evaluation,
-#: against 2 ms in the large batches of an atlas, which runs more (:data:`numeric.atlas.SEARCH`).
-HOPS = 2
+#: noise's deviations in turn, and rounds at most (:func:`_hops`). Each hop runs
+#: ``SCREEN[1]`` evaluations, and the best third of them (at least one) go on to the cap.
+HOPS = 4
 HOP_NOISE = (0.03, 0.1, 0.3)
 #: The kind of a hop's run: not a start, so not counted in "reached by k of K starts".
 HOP = "hop"
@@ -239,9 +241,31 @@ def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, as
     return Growth(tuple(steps), falling), run
 
 
+def _continued(
+    model: FreeModel, sparsity, importance, runs: list[Run], keep: int, cap: int, always=(), **search
+) -> list[Run]:
+    """``runs`` with the ``keep`` lowest, and those at the indices ``always``, continued, each
+    from its point balanced, to ``cap`` evaluations in all (the others as they are, in their
+    order): a stage of successive halving. ``search`` goes to :func:`numeric.free.search.run_searches`."""
+    order = sorted(set(sorted(range(len(runs)), key=lambda k: runs[k].loss)[:keep]) | set(always))
+    more = run_searches(
+        model,
+        sparsity,
+        importance,
+        [Start(runs[k].start.kind, balanced(model, runs[k].x)) for k in order],
+        evaluations=max(1, cap - max(runs[k].evaluations for k in order)),
+        **search,
+    )
+    runs = list(runs)
+    for k, r in zip(order, more, strict=True):
+        runs[k] = Run(runs[k].start, r.loss, r.x, runs[k].evaluations + r.evaluations)
+    return runs
+
+
 def _hops(model: FreeModel, sparsity, importance, runs: list[Run], count, rng, ask=None, jobs: int = 1) -> list[Run]:
     """``count`` searches from the best run's point, balanced, with seeded noise of the
-    deviations :data:`HOP_NOISE` in turn (basin hopping), in a box sized to it: models trained
+    deviations :data:`HOP_NOISE` in turn (basin hopping), in a box sized to it, each for
+    ``SCREEN[1]`` evaluations and the best third (at least one) on to the cap: models trained
     on samples reach basins next to the best that no start does. Repeated, from the new best,
     while a round lowers it."""
     for _ in range(HOP_ROUNDS):
@@ -249,7 +273,9 @@ def _hops(model: FreeModel, sparsity, importance, runs: list[Run], count, rng, a
         x = balanced(model, best.x)
         noise = [HOP_NOISE[k % len(HOP_NOISE)] for k in range(count)]
         hops = [Start(HOP, x + s * rng.standard_normal(model.size)) for s in noise]
-        new = run_searches(model, sparsity, importance, hops, jobs=jobs, scale=_room(x), ask=ask)
+        search = {"jobs": jobs, "scale": _room(x), "ask": ask}
+        new = run_searches(model, sparsity, importance, hops, evaluations=SCREEN[1], **search)
+        new = _continued(model, sparsity, importance, new, max(1, count // 3), EVALUATIONS, **search)
         runs = runs + new
         if min(r.loss for r in new) >= best.loss * (1 - REACHED):
             break
@@ -310,20 +336,22 @@ def free_optimum(
         Start(s.kind, s.x + NOISE * rng.standard_normal(model.size))
         for s in structured(model, importance)[: max(1, starts // 2)]
     ]
-    chosen += trained(model, S, importance, range(min(trained_starts, max(0, starts - len(chosen))))) + given
+    chosen += trained(model, S, importance, range(min(trained_starts, max(0, starts - len(chosen)))))
+    # The given points (a neighbour's optimum in a sweep) all run to the cap: near an optimum
+    # already, their early loss at a new point does not rank them.
+    always = range(len(chosen), len(chosen) + len(given))
+    chosen += given
     chosen += random_points(model, max(0, starts - len(chosen)), rng)
     chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
 
     zero = _zero(model, S, importance)
-    screened = run_searches(model, S, importance, chosen, jobs=jobs, evaluations=SCREEN, ask=ask)
-    exact = min(r.loss for r in screened) <= zero
-    # An exact fit cannot be improved on: no finalists, no widening.
-    order = [] if exact else sorted(range(len(screened)), key=lambda k: screened[k].loss)[:finalists]
-    more = [Start(screened[k].start.kind, balanced(model, screened[k].x)) for k in order]
-    final = run_searches(model, S, importance, more, jobs=jobs, evaluations=EVALUATIONS, ask=ask) if more else []
-    runs = list(screened)
-    for k, r in zip(order, final, strict=True):
-        runs[k] = Run(chosen[k], r.loss, r.x, screened[k].evaluations + r.evaluations)
+    search = {"jobs": jobs, "ask": ask}
+    runs = run_searches(model, S, importance, chosen, evaluations=SCREEN[0], **search)
+    # An exact fit cannot be improved on: no more stages, no widening.
+    for keep, cap in ((max(2 * finalists, len(runs) // 4), SCREEN[1]), (finalists, EVALUATIONS)):
+        if min(r.loss for r in runs) > zero:
+            runs = _continued(model, S, importance, runs, keep, cap, always, **search)
+    exact = min(r.loss for r in runs) <= zero
     if hops and not exact:
         runs = _hops(model, S, importance, runs, hops, rng, ask, jobs)
     return _finish(model, S, importance, runs, 0 if exact else widenings, certificate, samples, seed, ask)
