@@ -276,7 +276,9 @@ def atlas(
                 W1, W2 = np.array(numeric.W1, dtype=float), np.array(numeric.W2, dtype=float)
                 b = np.array(numeric.b2, dtype=float).ravel()
                 motif_starts[i][j] = [FreeModel(3, 5, pattern).join(W1, W2, b)]
-    pool = _train_grid(n, m, base, S_, I_, training, range(trained_starts), jobs)
+    # The trained starts and the comparison in one pass: every instance depends on its seed only.
+    grid = _train_grid(n, m, base, S_, I_, training, [*range(trained_starts), *trained_seeds], jobs)
+    pool = [[[(x, loss) for seed, x, loss in cell if seed < trained_starts] for cell in row] for row in grid]
     tasks = [
         {
             "n": n,
@@ -289,15 +291,14 @@ def atlas(
             "pattern": pattern,
             "motif_starts": motif_starts[i],
             "trained": [
-                [Start("trained", points[k]) for k in np.argsort(losses, kind="stable")[:TRAINED_KEPT]]
-                for points, losses in pool[i]
+                [Start("trained", x) for x, _ in sorted(cell, key=lambda c: c[1])[:TRAINED_KEPT]] for cell in pool[i]
             ],
         }
         for i, rider in enumerate(I_)
     ]
     rows = split(partial(_in_lockstep, _row), tasks, jobs)
     rows = _neighbours(n, m, base, S_, I_, rows, jobs)
-    trained = [[cell[1] for cell in row] for row in _train_grid(n, m, base, S_, I_, training, trained_seeds, jobs)]
+    trained = [[[loss for seed, _, loss in cell if seed in trained_seeds] for cell in row] for row in grid]
     points = [
         [
             AtlasPoint(
@@ -348,12 +349,17 @@ def _neighbours(n, m, base, S_, I_, rows, jobs) -> list:
 
 
 def _train_part(n, m, S_, importances, config: TrainConfig, seeds: list) -> list[tuple]:
-    """``(point, S, I_b)`` of every model trained with ``seeds`` at every point of the grid."""
+    """``(seed, point, S, I_b)`` of every model trained with ``seeds`` at every point of the grid."""
     model = FreeModel(n, m)
     result = train("hidden", n, m, S_.tolist(), importances, seeds=seeds, config=config, progress=False)
     w = result.weights
     return [
-        (model.join(w["W1"][k], w["W2"][k], w["b"][k]), result.sparsities[k], result.importances[k][1])
+        (
+            int(result.seeds[k]),
+            model.join(w["W1"][k], w["W2"][k], w["b"][k]),
+            result.sparsities[k],
+            result.importances[k][1],
+        )
         for k in range(result.instances)
     ]
 
@@ -361,16 +367,15 @@ def _train_part(n, m, S_, importances, config: TrainConfig, seeds: list) -> list
 def _train_grid(n, m, base, S_, I_, config: TrainConfig, seeds: Sequence[int], jobs: int) -> list:
     """Free models trained at every point, all at once (the seeds split among ``jobs``
     workers: an instance depends on its seed only), with their exact losses:
-    ``[i][j]`` is ``(points, losses)``, one of each per seed."""
-    out = [[([], []) for _ in S_] for _ in I_]
+    ``[i][j]`` lists ``(seed, point, loss)`` in the order of ``seeds``."""
+    out = [[[] for _ in S_] for _ in I_]
     importances = [list(_importance(base, r)) for r in I_]
     trained = split(partial(_train_part, n, m, S_, importances, config), list(seeds), jobs)
     if not trained:
         return out
-    X = np.array([x for x, _, _ in trained])
-    F = np.array([point_values(S, _importance(base, rider)) for _, S, rider in trained])
-    for (x, S, rider), value in zip(trained, exact_losses(FreeModel(n, m), X, F), strict=True):
+    X = np.array([x for _, x, _, _ in trained])
+    F = np.array([point_values(S, _importance(base, rider)) for _, _, S, rider in trained])
+    for (seed, x, S, rider), value in zip(trained, exact_losses(FreeModel(n, m), X, F), strict=True):
         i, j = int(np.flatnonzero(I_ == rider)[0]), int(np.flatnonzero(S_ == S)[0])
-        out[i][j][0].append(x)
-        out[i][j][1].append(float(value))
+        out[i][j].append((seed, x, float(value)))
     return out
