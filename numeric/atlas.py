@@ -50,9 +50,8 @@ __all__ = [
 ]
 
 #: Each point's search (:func:`numeric.free.optimum.free_optimum`) continues fewer of its
-#: screened searches and follows the valley for one block: its neighbours' optima are starts
-#: too. Its hops run in the lockstep's large batches, where they cost little.
-SEARCH = {"finalists": 3, "widenings": 1, "hops": 6, "samples": 0, "certificate": False}
+#: screened searches: its neighbours' optima are starts too.
+SEARCH = {"finalists": 3, "samples": 0, "certificate": False}
 
 #: How the comparison models are trained, and their seeds (far from the seeds 0, 1, .. of
 #: the trained starts, so that no comparison model is also a start).
@@ -225,7 +224,7 @@ def _improved(ask, result, starts: list) -> FreeOptimum:
     model = FreeModel(result.n, result.m)
     for x in starts:
         (run,) = run_searches(model, result.sparsity, result.importance, [Start("neighbour", x)], ask=ask)
-        result = with_run(result, run, widenings=SEARCH["widenings"], ask=ask)
+        result = with_run(result, run, ask=ask)
     return result
 
 

@@ -8,10 +8,11 @@ import pytest
 
 from analytic import SuperlossError
 from analytic.presets import CANONICAL, asymmetric_inhibition
-from numeric.atlas import AtlasPoint, atlas, motif_pattern
+from numeric.atlas import AtlasPoint, _improved, atlas, motif_pattern
 from numeric.cli import main
 from numeric.detect import circuit_weights
 from numeric.free.model import FreeModel
+from numeric.free.optimum import free_optimum
 from numeric.train import TrainConfig
 
 QUICK = TrainConfig(steps=300, lr=1e-2, schedule="cosine")
@@ -119,3 +120,11 @@ def test_the_comparison_never_shares_a_seed_with_the_trained_starts():
 def test_a_trained_model_below_the_best_found_is_reported():
     point = AtlasPoint(0.9, 0.3, {"loss": 1.0}, None, None, (0.5, 0.99995, 1.2))
     assert point.trained_below == 1 and point.reached == 2
+
+
+def test_a_search_from_a_neighbour_counts_among_the_starts():
+    found = free_optimum(2, 2, 0.9, (1, 0.5), starts=3, samples=0, certificate=False)
+    neighbour = free_optimum(2, 2, 0.8, (1, 0.5), starts=3, samples=0, certificate=False, seed=1)
+    more = _improved(None, found, [neighbour.x])
+    assert more.starts == found.starts + 1 and more.loss <= found.loss
+    assert any(r.start.kind == "neighbour" for r in more.runs)

@@ -338,8 +338,9 @@ def free_optimum(
     ]
     chosen += trained(model, S, importance, range(min(trained_starts, max(0, starts - len(chosen)))))
     # The given points (a neighbour's optimum in a sweep) all run to the cap: near an optimum
-    # already, their early loss at a new point does not rank them.
-    always = range(len(chosen), len(chosen) + len(given))
+    # already, their early loss at a new point does not rank them. Models trained at the
+    # point are screened as other starts are: their early loss does.
+    always = [len(chosen) + k for k, s in enumerate(given) if s.kind != "trained"]
     chosen += given
     chosen += random_points(model, max(0, starts - len(chosen)), rng)
     chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
