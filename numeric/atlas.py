@@ -59,7 +59,7 @@ TRAINING = TrainConfig(steps=10_000, lr=1e-2, schedule="cosine")
 TRAINING_SEEDS = tuple(range(1000, 1010))
 #: Models trained per point to start searches from, by default (seeds 0 ..), and how many
 #: of them, the lowest, start a search.
-TRAINED_STARTS = 16
+TRAINED_STARTS = 12
 TRAINED_KEPT = 4
 #: Rounds of searches from the neighbours' optima, at most.
 NEIGHBOUR_ROUNDS = 5
@@ -201,7 +201,7 @@ def _row(ask, n, m, base, rider, sparsities, starts, seed, pattern, motif_starts
         if pattern is not None:
             x0 = previous_pattern + motif_starts[j]
             found = free_optimum(
-                n, m, S, importance, starts=max(4, starts // 2), trained_starts=0, x0=x0, pattern=pattern, **search
+                n, m, S, importance, starts=max(4, starts // 4), trained_starts=0, x0=x0, pattern=pattern, **search
             )
             pattern_loss, previous_pattern = found.loss, [found.x]
             embedded = [full.join(*FreeModel(n, m, pattern).split(found.x))]

@@ -44,9 +44,9 @@ def atlas_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trained-starts",
         type=int,
-        default=16,
+        default=12,
         metavar="K",
-        help="an atlas's models trained per point to start from (seeds 0 ..), the 4 lowest searched (default 16)",
+        help="an atlas's models trained per point to start from (seeds 0 ..), the 4 lowest searched (default 12)",
     )
     p.add_argument("--out", metavar="DIR", help="the atlas's folder (default: a new dated folder)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
