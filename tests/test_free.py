@@ -214,3 +214,24 @@ def test_the_signed_search_does_not_stop_early_at_a_small_loss():
     options = {**LOCAL_OPTIONS, "maxfun": 1500}
     assert signed_search(model, rosenbrock, x0, lo, hi, options).fun < 1e-10 * scale
     assert local_search(rosenbrock, x0, lo, hi, options).fun > 1e-3 * scale
+
+
+def test_given_starts_other_than_trained_models_are_never_screened_out(monkeypatch):
+    import numeric.free.optimum as optimum
+
+    stages = []
+    real = optimum._continued
+
+    def spy(model, sparsity, importance, runs, keep, cap, always=(), **search):
+        stages.append(([r.start.kind for r in runs], set(always)))
+        return real(model, sparsity, importance, runs, keep, cap, always, **search)
+
+    monkeypatch.setattr(optimum, "_continued", spy)
+    model = FreeModel(2, 2)
+    far = random_points(model, 2, np.random.default_rng(5))
+    x0 = [10 * far[0].x, Start("trained", far[1].x)]
+    free_optimum(2, 2, 0.9, (1, 0.5), starts=12, x0=x0, hops=0, samples=0, certificate=False)
+    screening = [(kinds, always) for kinds, always in stages if "given" in kinds]
+    assert len(screening) == 2, "two stages of the screening"
+    for kinds, always in screening:
+        assert always == {kinds.index("given")} and "trained" in kinds

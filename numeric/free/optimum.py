@@ -8,7 +8,7 @@
    ranks it well enough to drop the worst, and the screening is most of the work);
 2. the :data:`FINALISTS` best continue to :data:`numeric.free.search.EVALUATIONS`;
 3. basin hopping (:func:`_hops`): :data:`HOPS` searches from the best point with
-   seeded noise, screened alike, in rounds while they lower it (more in an atlas);
+   seeded noise, screened alike, in rounds while they lower it;
 4. the best point's valley is followed (:func:`_growth`) in blocks of
    :data:`GROWTH_EVALUATIONS`, each in a box sized to the point, up to :data:`WIDENINGS`
    blocks, for as long as the loss falls; whether it keeps falling as weights grow is
@@ -50,7 +50,7 @@ __all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_op
 #: before the finalists are chosen.
 SCREEN = (100, 300)
 #: How many of the screened searches go on to the full cap.
-FINALISTS = 6
+FINALISTS = 4
 #: Blocks of the search along the best point's valley, at most (:func:`_growth`).
 WIDENINGS = 1
 #: Trained models among the starts, by default.
@@ -245,9 +245,12 @@ def _continued(
     model: FreeModel, sparsity, importance, runs: list[Run], keep: int, cap: int, always=(), **search
 ) -> list[Run]:
     """``runs`` with the ``keep`` lowest, and those at the indices ``always``, continued, each
-    from its point balanced, to ``cap`` evaluations in all (the others as they are, in their
-    order): a stage of successive halving. ``search`` goes to :func:`numeric.free.search.run_searches`."""
-    order = sorted(set(sorted(range(len(runs)), key=lambda k: runs[k].loss)[:keep]) | set(always))
+    from its point balanced, for the evaluations that bring the most advanced of them to ``cap``
+    (the others as they are, in their order): a stage of successive halving. ``search`` goes to
+    :func:`numeric.free.search.run_searches`."""
+    order = sorted({*sorted(range(len(runs)), key=lambda k: runs[k].loss)[:keep], *always})
+    if not order:
+        return list(runs)
     more = run_searches(
         model,
         sparsity,
@@ -348,10 +351,11 @@ def free_optimum(
     zero = _zero(model, S, importance)
     search = {"jobs": jobs, "ask": ask}
     runs = run_searches(model, S, importance, chosen, evaluations=SCREEN[0], **search)
-    # An exact fit cannot be improved on: no more stages, no widening.
     for keep, cap in ((max(2 * finalists, len(runs) // 4), SCREEN[1]), (finalists, EVALUATIONS)):
-        if min(r.loss for r in runs) > zero:
-            runs = _continued(model, S, importance, runs, keep, cap, always, **search)
+        # An exact fit cannot be improved on: no more stages, no widening.
+        if min(r.loss for r in runs) <= zero:
+            break
+        runs = _continued(model, S, importance, runs, keep, cap, always, **search)
     exact = min(r.loss for r in runs) <= zero
     if hops and not exact:
         runs = _hops(model, S, importance, runs, hops, rng, ask, jobs)
