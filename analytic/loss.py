@@ -17,9 +17,11 @@ w**2/6 - w/3 + 1/3
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from random import Random
 
 import numpy as np
@@ -29,11 +31,16 @@ from sympy.polys.constructor import construct_domain
 from .circuit import Circuit
 from .errors import NumericalError, SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
-from .laws import FeatureLaw
+from .laws import LAWS, FeatureLaw
 from .names import inline
 from .problem import Problem
 from .regime import Regime, irreducible_factors, signed
+from .serialize import from_tree, to_tree
 from .simplices import term_integrals
+from .symbols import sym
+
+#: What :meth:`Loss.to_dict` writes as ``format``, so that a file says what it holds.
+FORMAT = "superloss.loss/1"
 
 
 class OnBoundary(Exception):
@@ -73,6 +80,185 @@ class Loss:
         """The loss with ``values`` substituted (symbol -> number)."""
         return self.expr.subs(dict(values or {}))
 
+    def subs(self, values: Mapping) -> Loss:
+        """This loss with some symbols fixed (symbols or their names as keys, numbers or SymPy
+        expressions as values): ``loss.subs({"S": Rational(9, 10)})``. A weight fixed outside
+        the regime is refused, since the formula does not hold there; its closure is allowed
+        (the loss is continuous).
+
+        >>> from analytic import SparseUniform
+        >>> w, S = sym("w"), sym("S")
+        >>> expected_loss(Circuit([[w]], [[1]]), SparseUniform(S), at={w: 1}).subs({"w": 2}).expr
+        1/3 - S/3
+        """
+        values = _values(values)
+        factors = set()
+        for f, sign in self.regime.factors if self.regime else ():
+            f = sp.expand(f.subs(values))
+            if f.free_symbols:
+                factors.add((f, sign))
+            elif sign * f < 0:
+                fixed = ", ".join(f"{s} = {v}" for s, v in values.items())
+                raise SuperlossError(
+                    f"{fixed} lies outside the regime of this formula (the factor {f} has sign {-sign})"
+                )
+        keep = {s: v for s, v in self.at.items() if s not in values}
+        return Loss(
+            self.expr.subs(values),
+            {k: sp.sympify(t).subs(values) for k, t in self.terms.items()},
+            {k: sp.sympify(p).subs(values) for k, p in self.probability.items()},
+            self.circuit.subs(values),
+            self.law.subs(values),
+            tuple(sp.sympify(i).subs(values) for i in self.importance),
+            Regime.from_factors(factors) if self.regime else None,
+            keep,
+            {s: v for s, v in self.witness.items() if s not in values},
+            self.on_boundary,
+        )
+
+    def diff(self, *symbols) -> sp.Expr:
+        """The derivative of the formula (symbols or their names; several for higher orders):
+        exact inside the regime, where the formula holds."""
+        return self.expr.diff(*(sym(s) if isinstance(s, str) else s for s in symbols))
+
+    def lambdify(self) -> Callable:
+        """The loss as a numpy function of its symbols by name (arrays broadcast);
+        ``.names`` lists them.
+
+        >>> from analytic import SparseUniform
+        >>> w, S = sym("w"), sym("S")
+        >>> f = expected_loss(Circuit([[w]], [[1]]), SparseUniform(S), at={w: 1}).lambdify()
+        >>> f.names, float(f(S=0.5, w=1.0))
+        (('S', 'w'), 0.08333333333333333)
+        """
+        symbols = sorted(self.expr.free_symbols, key=lambda s: s.name)
+        names = tuple(s.name for s in symbols)
+        function = sp.lambdify(symbols, self.expr, "numpy")
+
+        def loss(**values):
+            missing, unknown = sorted(set(names) - set(values)), sorted(set(values) - set(names))
+            if missing or unknown:
+                raise SuperlossError(
+                    f"the loss takes {', '.join(names) or 'no arguments'}: "
+                    + "; ".join(
+                        f"{what} {', '.join(v)}" for what, v in (("missing", missing), ("unknown", unknown)) if v
+                    )
+                )
+            return function(*(np.asarray(values[n], dtype=float) for n in names))
+
+        loss.names = names
+        return loss
+
+    def to_dict(self) -> dict:
+        """Everything :meth:`from_dict` needs to rebuild this loss, JSON-ready: expressions as
+        trees (:mod:`analytic.serialize`), the formula also as text and LaTeX for reading."""
+        c, tree = self.circuit, to_tree
+
+        def matrix(M):
+            return [[tree(M[r, k]) for k in range(M.cols)] for r in range(M.rows)]
+
+        def parameter(value):
+            return [tree(v) for v in value] if isinstance(value, tuple) else tree(value)
+
+        return {
+            "format": FORMAT,
+            "expr": str(self.expr),
+            "latex": sp.latex(self.expr),
+            "tree": tree(self.expr),
+            "terms": [
+                {
+                    "output": i,
+                    "pattern": sorted(A),
+                    "probability": tree(self.probability[(i, A)]),
+                    "expectation": tree(t),
+                }
+                for (i, A), t in self.terms.items()
+            ],
+            "circuit": {
+                "W1": matrix(c.W1),
+                "W2": matrix(c.W2),
+                "b1": [tree(v) for v in c.b1],
+                "b2": [tree(v) for v in c.b2],
+                "hidden": c.hidden,
+                "output": c.output,
+                "target": c.target,
+                "features": list(c.features),
+            },
+            "law": {"kind": self.law.kind, **{k: parameter(v) for k, v in self.law.parameters().items()}},
+            "importance": [tree(i) for i in self.importance],
+            "regime": None if self.regime is None else [{"factor": tree(f), "sign": s} for f, s in self.regime.factors],
+            "at": {s.name: tree(v) for s, v in self.at.items()},
+            "witness": {s.name: tree(v) for s, v in self.witness.items()},
+            "on_boundary": self.on_boundary,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping, *, what: str = "loss") -> Loss:
+        """The loss :meth:`to_dict` wrote; anything else raises a one-line
+        :class:`~analytic.errors.SuperlossError` naming ``what``."""
+        try:
+            if data.get("format") != FORMAT:
+                raise SuperlossError(f"{what}: not a loss written by superloss ({FORMAT!r} expected as 'format')")
+
+            def tree(node, where: str):
+                return from_tree(node, what=f"{what}: {where}")
+
+            def point(name: str) -> dict:
+                return {sym(s): tree(v, f"{name} {s}") for s, v in data[name].items()}
+
+            c = data["circuit"]
+            circuit = Circuit(
+                *([[tree(e, k) for e in row] for row in c[k]] for k in ("W1", "W2")),
+                *([tree(e, k) for e in c[k]] for k in ("b1", "b2")),
+                hidden=c["hidden"],
+                output=c["output"],
+                target=c["target"],
+                features=c["features"],
+            )
+            law = dict(data["law"])
+            kind = law.pop("kind")
+            if kind not in LAWS:
+                raise SuperlossError(f"{what}: unknown law {kind!r} (one of {', '.join(LAWS)})")
+            law = LAWS[kind](
+                **{k: tuple(tree(x, k) for x in v) if isinstance(v, list) else tree(v, k) for k, v in law.items()}
+            )
+            terms, probability = {}, {}
+            for term in data["terms"]:
+                key = (int(term["output"]), frozenset(int(a) for a in term["pattern"]))
+                terms[key] = tree(term["expectation"], "a term")
+                probability[key] = tree(term["probability"], "a probability")
+            regime = data["regime"]
+            if regime is not None:
+                regime = Regime.from_factors((tree(f["factor"], "the regime"), int(f["sign"])) for f in regime)
+            return cls(
+                tree(data["tree"], "the formula"),
+                terms,
+                probability,
+                circuit,
+                law,
+                tuple(tree(i, "importance") for i in data["importance"]),
+                regime,
+                point("at"),
+                point("witness"),
+                bool(data["on_boundary"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SuperlossError(f"{what}: not a loss written by superloss ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Loss:
+        """The loss in a JSON file: one :meth:`to_dict` wrote, or the ``superloss derive --json`` file
+        that holds it under ``"loss"``."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SuperlossError(f"cannot read {path}: {exc}") from None
+        if isinstance(data, dict) and "loss" in data:
+            data = data["loss"]
+        if not isinstance(data, dict):
+            raise SuperlossError(f"{path}: not a loss written by superloss")
+        return cls.from_dict(data, what=str(path))
+
     def _repr_latex_(self) -> str:
         """The formula in Jupyter, with paper names (:func:`analytic.names.inline`)."""
         return "$\\displaystyle " + inline(self.expr) + "$"
@@ -84,6 +270,16 @@ class Loss:
             if self.on_boundary:
                 lines.append("(the point lies on a regime boundary; this is an adjacent regime's formula)")
         return "\n".join(lines)
+
+
+def _values(values: Mapping) -> dict:
+    """``values`` keyed by symbols (names allowed), their values numbers or SymPy expressions, never text."""
+    out = {}
+    for key, value in dict(values).items():
+        if isinstance(value, str):
+            raise SuperlossError(f"the value of {key} is text; give a number or a SymPy expression")
+        out[sym(key) if isinstance(key, str) else key] = sp.sympify(value)
+    return out
 
 
 def _fraction(value, what: str) -> Fraction:

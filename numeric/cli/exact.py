@@ -110,6 +110,7 @@ def cmd_derive(args: argparse.Namespace) -> None:
                 }
                 for (i, A), t in loss.terms.items()
             ],
+            "loss": loss.to_dict(),
         }
         write_atomically(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
