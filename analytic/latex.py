@@ -18,7 +18,7 @@ at their ``+`` and ``-`` so that no line is wider than :data:`LINE_WIDTH`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
@@ -26,11 +26,24 @@ from . import lines
 from .errors import SuperlossError
 from .lines import LINE_WIDTH, Group, Printer
 from .loss import Loss
-from .names import feature_name, inline, symbol_name
+from .names import escape, feature_name, inline, symbol_name
 from .names import symbol_names as latex_names
 from .stationary import Stationary
 
-__all__ = ["LINE_WIDTH", "SPLITS", "align", "inline", "optimum_table", "split_terms", "stationary_align", "symbol_name"]
+__all__ = [
+    "LINE_WIDTH",
+    "SPLITS",
+    "align",
+    "inline",
+    "optimum_summary",
+    "optimum_table",
+    "piecewise_summary",
+    "split_terms",
+    "stationary_align",
+    "stationary_summary",
+    "summary",
+    "symbol_name",
+]
 
 
 def _density_name(loss: Loss, names: Mapping | None) -> str:
@@ -236,3 +249,100 @@ def stationary_align(st: Stationary, names: Mapping | None = None, width: float 
     else:
         rows += [row for found in solutions for row in found]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+# -- short forms for a notebook ---------------------------------------------------------------------
+
+#: In a notebook, a formula longer than this many LaTeX characters is named and described, not printed.
+SHORT = 400
+
+
+def _shown(expr: sp.Expr, label: str, names: Mapping | None) -> tuple[str, str | None]:
+    """``expr`` inline when short; else ``label`` and a line on its size (terms and symbols)."""
+    text = inline(expr, names)
+    if len(text) <= SHORT:
+        return text, None
+    symbols = latex_names(expr.free_symbols, names)
+    used = ", ".join(symbols[s] for s in sorted(expr.free_symbols, key=lambda s: s.name))
+    count = len(sp.Add.make_args(sp.expand(expr)))
+    return label, rf"{label} &: \text{{{count} terms in }} {used}"
+
+
+def _regime_line(loss: Loss, names: Mapping | None) -> list[str]:
+    if loss.regime is None:
+        return []
+    at = ", ".join(f"{inline(s, names)} = {inline(v, names)}" for s, v in loss.at.items())
+    boundary = r"\text{ (on a boundary: an adjacent regime's formula)}" if loss.on_boundary else ""
+    n = len(loss.conditions)
+    holds = f"its {n} conditions hold" if n != 1 else "its condition holds"
+    return [rf"&\text{{valid where {holds}, in the regime of }} {at}{boundary}"]
+
+
+def summary(loss: Loss, names: Mapping | None = None) -> str:
+    r"""A few lines of LaTeX for a notebook (``Loss._repr_latex_``): the loss by powers of
+    ``p = 1 - S`` (by pattern of active features when they share no sparsity symbol), each
+    coefficient printed when it is short (:data:`SHORT`) and otherwise named with its number of
+    terms and symbols, then the regime in one line. :func:`align` prints all of it.
+
+    >>> from analytic import Circuit, SparseUniform, expected_loss, sym
+    >>> w = sym("w")
+    >>> print(summary(expected_loss(Circuit([[w]], [[1]]), SparseUniform(sym("S")), at={w: 1})))
+    $$\begin{aligned}L &= p \left(\frac{w^{2}}{6} - \frac{w}{3} + \frac{1}{3}\right)\\
+    &\text{valid where its condition holds, in the regime of } w = 1\end{aligned}$$
+    """
+    split = "p" if loss.law.density(loss.circuit.n) is not None else "pattern"
+    pieces, notes = [], []
+    for k, group in enumerate(_groups(loss, split, names), start=1):
+        if split == "p":
+            ((_, terms),) = group.parts
+            text, note = _shown(sp.Add(*terms), f"C_{{{k}}}", names)
+            head = "" if group.label == "1" else group.label + " "
+            pieces.append(head + (text if note or len(terms) == 1 else rf"\left({text}\right)"))
+        else:
+            text, note = _shown(group.expr, rf"L_{{{group.label}}}", names)
+            pieces.append(text)
+        notes += [note] if note else []
+    rows = ["L &= " + (" + ".join(pieces) or "0"), *notes, *_regime_line(loss, names)]
+    return r"$$\begin{aligned}" + "\\\\\n".join(rows) + r"\end{aligned}$$"
+
+
+def piecewise_summary(pw, names: Mapping | None = None) -> str:
+    """A ``PiecewiseLoss`` for a notebook: one case per regime (its formula when short), with its
+    interval for one weight or its number of conditions for two, and how the regimes were found."""
+    rows = []
+    for k, (piece, (_, condition)) in enumerate(zip(pw.pieces, pw.expr.args, strict=True), start=1):
+        text, _ = _shown(piece.expr, f"L_{{{k}}}", names)
+        where = (
+            inline(condition, names)
+            if len(pw.box) == 1
+            else rf"\text{{regime {k}: {len(piece.conditions)} conditions}}"
+        )
+        rows.append(f"{text} & {where}")
+    cases = r"\begin{cases}" + r" \\ ".join(rows) + r"\end{cases}"
+    return rf"$$L = {cases} \qquad \text{{({len(pw.pieces)} regimes, {pw.method})}}$$"
+
+
+def stationary_summary(st: Stationary, names: Mapping | None = None) -> str:
+    """A ``Stationary`` for a notebook: the condition when short (else its degree and size) and
+    each root by radicals that is short."""
+    q = inline(st.param, names)
+    text, note = _shown(st.condition, "", names)
+    condition = rf"\text{{a polynomial of degree {st.degree} in }} {q} = 0" if note else f"{text} = 0"
+    roots = [inline(s, names) for s in st.solutions]
+    roots = [rf"{q} = {r}" for r in roots if len(r) <= SHORT]
+    rows = [rf"\frac{{\partial L}}{{\partial {q}}} = 0 \iff {condition}", *roots]
+    return r"$$\begin{gathered}" + r" \\ ".join(rows) + r"\end{gathered}$$"
+
+
+def optimum_summary(params: Mapping, loss: float, notes: Sequence[str] = (), names: Mapping | None = None) -> str:
+    r"""An optimum for a notebook: each parameter's value (``%.6g``), the loss, then ``notes`` as text.
+
+    >>> from analytic import sym
+    >>> print(optimum_summary({sym("kappa"): 20.0}, 0.0053985, ["a minimum"]))
+    $$\begin{array}{rl}\kappa & = 20 \\ L & = 0.0053985 \\ \multicolumn{2}{l}{\text{a minimum}}\end{array}$$
+    """
+    symbols = [k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params]
+    shown = latex_names(symbols, names)
+    rows = [f"{shown[s]} & = {_number(v)}" for s, v in zip(symbols, params.values(), strict=True)]
+    rows += [f"L & = {_number(loss)}", *(rf"\multicolumn{{2}}{{l}}{{\text{{{escape(n)}}}}}" for n in notes)]
+    return r"$$\begin{array}{rl}" + r" \\ ".join(rows) + r"\end{array}$$"

@@ -32,7 +32,6 @@ from .circuit import Circuit
 from .errors import NumericalError, SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
 from .laws import LAWS, FeatureLaw
-from .names import inline
 from .problem import Problem
 from .regime import Regime, irreducible_factors, signed
 from .serialize import from_tree, to_tree
@@ -260,8 +259,11 @@ class Loss:
         return cls.from_dict(data, what=str(path))
 
     def _repr_latex_(self) -> str:
-        """The formula in Jupyter, with paper names (:func:`analytic.names.inline`)."""
-        return "$\\displaystyle " + inline(self.expr) + "$"
+        """In Jupyter, a few lines (:func:`analytic.latex.summary`): the formula by powers of
+        ``p``, long coefficients named with their size, the regime in one line."""
+        from .latex import summary  # the LaTeX layer builds on this module
+
+        return summary(self)
 
     def __str__(self) -> str:
         lines = [f"L = {self.expr}"]

@@ -42,6 +42,11 @@ class PiecewiseLoss:
     def method(self) -> str:
         return "proven complete" if self.proven else "found by sampling"
 
+    def _repr_latex_(self) -> str:
+        from .latex import piecewise_summary  # the LaTeX layer builds on this module
+
+        return piecewise_summary(self)
+
 
 def _roots(poly: sp.Expr, x: sp.Symbol) -> list[sp.Expr]:
     return [r for r in sp.Poly(poly, x).real_roots()] if poly.has(x) else []

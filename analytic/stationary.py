@@ -63,6 +63,11 @@ class Stationary:
             r for r in roots if regime is None or regime.holds({**others, self.param: sp.Rational(r)}, strict=False)
         ]
 
+    def _repr_latex_(self) -> str:
+        from .latex import stationary_summary  # the LaTeX layer builds on this module
+
+        return stationary_summary(self)
+
     def latex(self) -> str:
         """The condition, and each explicit solution, as LaTeX."""
         q = sp.latex(self.param)

@@ -31,6 +31,7 @@ from scipy.optimize import differential_evolution, minimize
 
 from analytic import Loss, NumericalError, Problem, SuperlossError
 from analytic.arrangement import clear_cache
+from analytic.latex import optimum_summary
 from analytic.symmetry import rescalings
 
 from .engines.montecarlo import MonteCarloResult, monte_carlo_loss
@@ -126,6 +127,16 @@ class Optimum:
         if self.monte_carlo is not None:
             lines.append(f"{'check':>10}: {self.monte_carlo} ({self.monte_carlo.compare(self.shown_loss)})")
         return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        search = "no global search" if self.global_loss is None else f"global search reached {self.global_loss:.10g}"
+        notes = [
+            f"Hessian: {self.verdict}" + ("; one-sided, on a regime boundary" if self.on_boundary else ""),
+            f"{self.hits} of {self.starts} starts reached the best value; {search}",
+        ]
+        if self.monte_carlo is not None:
+            notes.append(f"check: {self.monte_carlo.compare(self.shown_loss)}")
+        return optimum_summary(self.params, self.shown_loss, notes)
 
     def to_dict(self) -> dict:
         """Everything as JSON-ready data, parameters by name."""

@@ -14,12 +14,13 @@ from random import Random
 import pytest
 import sympy as sp
 
-from analytic import Circuit, SparseUniform, SuperlossError, expected_loss, sym
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym
 from analytic.document import PREAMBLE, standalone
 from analytic.latex import LINE_WIDTH, align, inline, optimum_table, split_terms, stationary_align, symbol_name
 from analytic.lines import width
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from analytic.stationary import stationary
+from numeric.optimize import optimize
 
 from conftest import run
 
@@ -77,10 +78,31 @@ def test_renames_replace_the_rule_and_are_checked():
             inline(expr, names=bad)
 
 
-def test_jupyter_shows_the_paper_names(motif):
+def test_jupyter_shows_a_short_form_with_the_paper_names(motif):
     shown = motif._repr_latex_()
-    assert shown == r"$\displaystyle " + inline(motif.expr) + "$"
+    # The motif's formula is 15,700 characters inline: each p^k coefficient is named instead.
+    assert len(shown) < 2000 and len(inline(motif.expr)) > 10_000
+    assert "L &= p C_{1} + p^{2} C_{2} + p^{3} C_{3}" in shown
     assert r"\kappa" in shown and "w_{a}" in shown and "I_{b}" in shown
+    assert f"its {len(motif.conditions)} conditions hold" in shown
+    w = sym("w")
+    small = expected_loss(Circuit([[w]], [[1]]), SparseUniform(sym("S")), at={w: 1})
+    assert inline(sp.expand(small.expr / (1 - sym("S")))) in small._repr_latex_()  # a short one is printed
+
+
+def test_jupyter_shows_piecewise_losses_stationary_conditions_and_optima():
+    w = sym("w")
+    problem = Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (-1, 1)})
+    shown = piecewise_loss(problem)._repr_latex_()
+    assert shown.count("&") == 2 and "proven complete" in shown and r"w \leq 0" in shown
+    st = stationary(expected_loss(Circuit([[w]], [[1]]), SparseUniform(0), at={w: 2}), w)
+    assert (
+        st._repr_latex_()
+        == r"$$\begin{gathered}\frac{\partial L}{\partial w} = 0 \iff w - 1 = 0 \\ w = 1\end{gathered}$$"
+    )
+    best = optimize(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (-3, 3)}), starts=4, seed=1, samples=0)
+    shown = best._repr_latex_()
+    assert r"w & = 1" in shown and "L & = 0.166667" in shown and "minimum" in shown
 
 
 # -- pieces ---------------------------------------------------------------------------------------
