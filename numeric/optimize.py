@@ -135,7 +135,7 @@ class Optimum:
             f"{self.hits} of {self.starts} starts reached the best value; {search}",
         ]
         if self.monte_carlo is not None:
-            notes.append(f"check: {self.monte_carlo.compare(self.shown_loss)}")
+            notes.append(f"Monte Carlo: {self.monte_carlo} ({self.monte_carlo.compare(self.shown_loss)})")
         return optimum_summary(self.params, self.shown_loss, notes)
 
     def to_dict(self) -> dict:
