@@ -125,6 +125,7 @@ def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title
     (True, True)
     """
     block = align(loss, split, names, LINE_WIDTH)  # checks loss, split and names first
+    names = loss.names if names is None else names
     shown = latex_names(loss.expr.free_symbols | set(loss.circuit.symbols) | set(loss.at), names)
     words = _SPLIT_WORDS[split] if split == "pattern" or loss.law.density(loss.circuit.n) is not None else ""
     paragraphs = [rf"\section*{{{escape(title or 'Expected loss')}}}", *_setting(loss, shown, LINE_WIDTH), words, block]

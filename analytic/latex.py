@@ -142,6 +142,7 @@ def align(loss: Loss, split: str = "p", names: Mapping | None = None, width: flo
     &\\quad w > 0.
     \\end{align*}
     """
+    names = loss.names if names is None and isinstance(loss, Loss) else names
     groups = _groups(loss, split, names)
     symbol_names = latex_names(loss.expr.free_symbols, names)
     printer = Printer(symbol_names, width)
@@ -232,6 +233,7 @@ def stationary_align(st: Stationary, names: Mapping | None = None, width: float 
     \\end{align*}
     """
     q = st.param
+    names = st.loss.names if names is None else names
     symbol_names = latex_names(st.condition.free_symbols | {q}, names)
     shown = symbol_names[q]
     parts = []
@@ -290,6 +292,7 @@ def summary(loss: Loss, names: Mapping | None = None) -> str:
     $$\begin{aligned}L &= p \left(\frac{w^{2}}{6} - \frac{w}{3} + \frac{1}{3}\right)\\
     &\text{valid where its condition holds, in the regime of } w = 1\end{aligned}$$
     """
+    names = loss.names if names is None else names
     split = "p" if loss.law.density(loss.circuit.n) is not None else "pattern"
     pieces, notes = [], []
     for k, group in enumerate(_groups(loss, split, names), start=1):
@@ -325,6 +328,7 @@ def piecewise_summary(pw, names: Mapping | None = None) -> str:
 def stationary_summary(st: Stationary, names: Mapping | None = None) -> str:
     """A ``Stationary`` for a notebook: the condition when short (else its degree and size) and
     each root by radicals that is short."""
+    names = st.loss.names if names is None else names
     q = inline(st.param, names)
     text, note = _shown(st.condition, "", names)
     condition = rf"\text{{a polynomial of degree {st.degree} in }} {q} = 0" if note else f"{text} = 0"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from random import Random
@@ -32,6 +32,7 @@ from .circuit import Circuit
 from .errors import NumericalError, SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
 from .laws import LAWS, FeatureLaw
+from .names import check_names
 from .problem import Problem
 from .regime import Regime, irreducible_factors, signed
 from .serialize import from_tree, to_tree
@@ -56,7 +57,8 @@ class Loss:
     that ``expr == sum(probability[k] * terms[k])``. For symbolic weights,
     ``regime`` holds the conditions under which ``expr`` is exact, ``at`` the
     point asked for and ``witness`` the point the cells were found at (``at``
-    itself unless ``on_boundary``).
+    itself unless ``on_boundary``). ``names`` (symbol name -> LaTeX, a spec's ``[latex]``
+    table; :meth:`with_names`) names symbols in every LaTeX output of this loss.
     """
 
     expr: sp.Expr
@@ -69,6 +71,7 @@ class Loss:
     at: dict = field(default_factory=dict)
     witness: dict = field(default_factory=dict)
     on_boundary: bool = False
+    names: dict = field(default_factory=dict)
 
     @property
     def conditions(self) -> tuple:
@@ -78,6 +81,11 @@ class Loss:
     def value(self, values: Mapping | None = None) -> sp.Expr:
         """The loss with ``values`` substituted (symbol -> number)."""
         return self.expr.subs(dict(values or {}))
+
+    def with_names(self, names: Mapping | None) -> Loss:
+        """This loss with LaTeX names for some symbols (name or symbol -> LaTeX), used by its
+        display and its LaTeX exports unless they are given others."""
+        return replace(self, names=check_names(names))
 
     def subs(self, values: Mapping) -> Loss:
         """This loss with some symbols fixed (symbols or their names as keys, numbers or SymPy
@@ -113,6 +121,7 @@ class Loss:
             keep,
             {s: v for s, v in self.witness.items() if s not in values},
             self.on_boundary,
+            self.names,
         )
 
     def diff(self, *symbols) -> sp.Expr:
@@ -189,6 +198,7 @@ class Loss:
             "at": {s.name: tree(v) for s, v in self.at.items()},
             "witness": {s.name: tree(v) for s, v in self.witness.items()},
             "on_boundary": self.on_boundary,
+            "names": self.names,
         }
 
     @classmethod
@@ -240,6 +250,7 @@ class Loss:
                 point("at"),
                 point("witness"),
                 bool(data["on_boundary"]),
+                check_names(data.get("names")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SuperlossError(f"{what}: not a loss written by superloss ({type(exc).__name__}: {exc})") from None
@@ -263,7 +274,7 @@ class Loss:
         ``p``, long coefficients named with their size, the regime in one line."""
         from .latex import summary  # the LaTeX layer builds on this module
 
-        return summary(self)
+        return summary(self, self.names)
 
     def __str__(self) -> str:
         lines = [f"L = {self.expr}"]

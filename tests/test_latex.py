@@ -259,9 +259,13 @@ def test_derive_standalone_by_pattern_compiles(capsys, tmp_path):
         "--standalone",
         "--split",
         "pattern",
+        "--title",
+        "Asymmetric superposition & inhibition",
     )
     assert code == 0
-    log = compiles_cleanly(target.read_text(), tmp_path)
+    text = target.read_text()
+    assert r"\section*{Asymmetric superposition \& inhibition}" in text and "toml" not in text
+    log = compiles_cleanly(text, tmp_path)
     assert "Output written on doc.pdf" in log
 
 
@@ -273,6 +277,7 @@ def test_derive_standalone_by_pattern_compiles(capsys, tmp_path):
         (["--latex", ""], "--latex needs a file name"),
         (["--standalone"], "need --latex FILE"),
         (["--split", "pattern"], "need --latex FILE"),
+        (["--latex", "out.tex", "--title", "T"], "--title needs --standalone"),
     ],
 )
 def test_derive_latex_errors_are_one_line_with_exit_code_2(capsys, tmp_path, monkeypatch, extra, message):

@@ -51,6 +51,8 @@ def test_derive_json_loads_back_and_matches_monte_carlo(capsys, tmp_path):
     code, _, _ = run(capsys, "derive", "docs/examples/motif_symbolic.toml", "--at", "kappa=30", "--json", str(out))
     assert code == 0
     loss = Loss.load(out)
+    shown = loss._repr_latex_()  # the spec's [latex] names reach the notebook
+    assert r"w_{\mathrm{host}}" in shown and "w_{a}" not in shown
     values = {**{s: v for s, v in loss.at.items()}, S: sp.Rational(7, 10)}
     values.update({I3[0]: 1, I3[1]: sp.Rational(3, 10), I3[2]: 1})
     value = float(loss.expr.subs(values))

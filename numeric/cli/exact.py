@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import sympy as sp
 
@@ -49,6 +48,7 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
         metavar="p|pattern",
         help="with --latex: one line group per power of p = 1 - S (default) or per pattern of active features",
     )
+    p.add_argument("--title", metavar="TEXT", help="with --standalone: the document's title (default 'Expected loss')")
 
 
 def cmd_derive(args: argparse.Namespace) -> None:
@@ -59,6 +59,8 @@ def cmd_derive(args: argparse.Namespace) -> None:
     # The LaTeX options are checked before the work, so that a typo costs nothing.
     if args.latex is None and (args.standalone or args.split is not None):
         raise SuperlossError("--standalone and --split need --latex FILE")
+    if args.title is not None and not args.standalone:
+        raise SuperlossError("--title needs --standalone")
     split = args.split or "p"
     if split not in SPLITS:
         raise SuperlossError(f"--split {split!r}: must be one of {', '.join(SPLITS)}")
@@ -66,7 +68,7 @@ def cmd_derive(args: argparse.Namespace) -> None:
     spec = load_spec(args.spec)
     problem, point = _problem(spec, args.at)
     start = time.perf_counter()
-    loss = expected_loss(problem, at=point or None)
+    loss = expected_loss(problem, at=point or None).with_names(spec.names)
     elapsed = time.perf_counter() - start
     print(f"L = {loss.expr}")
     if problem.numbers:
@@ -116,9 +118,9 @@ def cmd_derive(args: argparse.Namespace) -> None:
         print(f"wrote {args.json}")
     if args.latex is not None:
         if args.standalone:
-            text = standalone(loss, split, spec.names, title=f"Expected loss of {Path(args.spec).name}")
+            text = standalone(loss, split, title=args.title)
         else:
-            text = align(loss, split, spec.names) + "\n"
+            text = align(loss, split) + "\n"
         write_atomically(args.latex, text)
         print(f"wrote {args.latex}")
 
@@ -149,7 +151,7 @@ def cmd_check(args: argparse.Namespace) -> None:
     problem, point = _problem(spec, args.at)
     everything = problem.fix(point)
     everything.require("check", params=False)
-    loss = expected_loss(problem, at=point or None)
+    loss = expected_loss(problem, at=point or None).with_names(spec.names)
     exact = float(loss.expr.subs(point))
     mc = monte_carlo_loss(everything, samples=args.samples, seed=args.seed)
     print(f"closed form   {shown(exact, mc.tolerance):.10g}")
