@@ -22,7 +22,7 @@ from .loss import Loss
 from .names import escape, feature_name
 from .names import symbol_names as latex_names
 
-__all__ = ["PREAMBLE", "standalone"]
+__all__ = ["PREAMBLE", "standalone", "standalone_piecewise"]
 
 #: The preamble of :func:`standalone`: texlive-latex-base packages only.
 PREAMBLE = r"""\documentclass[10pt]{article}
@@ -77,8 +77,8 @@ def _weights(loss: Loss, shown: dict, width: float) -> list[str]:
     return out
 
 
-def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
-    """The circuit, the law, the importances and the regime, in words."""
+def _setting(loss: Loss, shown: dict, width: float, closing: str | None = None) -> list[str]:
+    """The circuit, the law, the importances and the regime (or ``closing``), in words."""
     c = loss.circuit
     hidden = rf"{ACTIVATION[c.hidden]}(W_1 x + b_1)" if ACTIVATION[c.hidden] else "W_1 x + b_1"
     output = rf"{ACTIVATION[c.output]}(W_2 h + b_2)" if ACTIVATION[c.output] else "W_2 h + b_2"
@@ -96,7 +96,9 @@ def _setting(loss: Loss, shown: dict, width: float) -> list[str]:
         )
         + r", and the loss is $L = \mathbb{E}\bigl[\sum_i I_i (y_i - y'_i)^2\bigr]$.",
     ]
-    if loss.regime is not None:
+    if closing is not None:
+        out.append(closing)
+    elif loss.regime is not None:
         point = ", ".join(f"${shown.get(s, sp.latex(s))} = {sp.latex(v)}$" for s, v in loss.at.items())
         out.append(
             "The weights are symbols: the formula below is that of the regime containing the point "
@@ -130,3 +132,25 @@ def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title
     words = _SPLIT_WORDS[split] if split == "pattern" or loss.law.density(loss.circuit.n) is not None else ""
     paragraphs = [rf"\section*{{{escape(title or 'Expected loss')}}}", *_setting(loss, shown, LINE_WIDTH), words, block]
     return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\n\\end{document}\n"
+
+
+def standalone_piecewise(pw, split: str = "p", names: Mapping | None = None, title: str | None = None) -> str:
+    """A complete document for a ``PiecewiseLoss``: the setting in words, the box, then
+    :func:`analytic.latex.piecewise_align`; it compiles as :func:`standalone` does."""
+    from .latex import piecewise_align
+
+    block = piecewise_align(pw, split, names, LINE_WIDTH)
+    first = pw.pieces[0]
+    names = first.names if names is None else names
+    shown = latex_names(first.expr.free_symbols | set(pw.box), names)
+    box = ", ".join(rf"${shown[s]} \in [{sp.latex(lo)}, {sp.latex(hi)}]$" for s, (lo, hi) in pw.box.items())
+    closing = (
+        f"The loss is followed over {box}, every other weight fixed: it is one formula in each regime "
+        f"({len(pw.pieces)} regimes, {pw.method})."
+    )
+    paragraphs = [
+        rf"\section*{{{escape(title or 'Expected loss')}}}",
+        *_setting(first, shown, LINE_WIDTH, closing),
+        block,
+    ]
+    return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(paragraphs) + "\n\n\\end{document}\n"

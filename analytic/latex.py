@@ -37,6 +37,7 @@ __all__ = [
     "inline",
     "optimum_summary",
     "optimum_table",
+    "piecewise_align",
     "piecewise_summary",
     "split_terms",
     "stationary_align",
@@ -127,10 +128,19 @@ def split_terms(loss: Loss, split: str = "p") -> list[tuple[str, sp.Expr]]:
     return [(group.label, group.expr) for group in _groups(loss, split, None)]
 
 
-def align(loss: Loss, split: str = "p", names: Mapping | None = None, width: float = LINE_WIDTH) -> str:
+def align(
+    loss: Loss,
+    split: str = "p",
+    names: Mapping | None = None,
+    width: float = LINE_WIDTH,
+    *,
+    name: str = "L",
+    conditions: bool = True,
+) -> str:
     """The loss as an ``align*`` block, one piece of :func:`split_terms` per
     line group, long sums broken to fit; then the regime's conditions, one
-    per line. ``width`` is the widest line in estimated glyphs (:data:`LINE_WIDTH`).
+    per line (unless not ``conditions``). ``width`` is the widest line in estimated glyphs
+    (:data:`LINE_WIDTH`); ``name`` is the left-hand side's LaTeX.
     Needs ``amsmath`` and, if it is long, ``\\allowdisplaybreaks``.
 
     >>> from analytic import Circuit, SparseUniform, expected_loss, sym
@@ -151,16 +161,16 @@ def align(loss: Loss, split: str = "p", names: Mapping | None = None, width: flo
         factors = {g.parts[0][0]: g.label for g in groups}
     rows = []
     for k, group in enumerate(groups):
-        rows += printer.rows(printer.group(group, k == 0, factors), "L &= " if k == 0 else "&")
+        rows += printer.rows(printer.group(group, k == 0, factors), f"{name} &= " if k == 0 else "&")
     if not rows:
-        rows = ["L &= 0"]
+        rows = [f"{name} &= 0"]
     words = []
     if factors:
         S = loss.law.density(loss.circuit.n)
         words.append(f"where ${_density_name(loss, names)} = 1 - {symbol_names.get(S, sp.latex(S))}$")
     if loss.on_boundary:
         words.append("the point lies on a regime boundary, and this is an adjacent regime's formula")
-    conditions = printer.conditions(loss.conditions)
+    conditions = printer.conditions(loss.conditions) if conditions else []
     if conditions:
         words.append("valid where")
     body = " \\\\\n".join(rows)
@@ -169,6 +179,47 @@ def align(loss: Loss, split: str = "p", names: Mapping | None = None, width: flo
         if conditions:
             body += "\n" + " \\\\\n".join(conditions)
     return "\\begin{align*}\n" + body + "\n\\end{align*}"
+
+
+def _where(condition, box: Mapping, names: Mapping | None) -> str:
+    """Where a piece of a ``Piecewise`` holds: ``a \\le w \\le b`` (or several such) for one
+    weight, else its conditions' count (they follow its formula)."""
+    if len(box) != 1:
+        n = len(sp.And.make_args(condition))
+        return rf"\text{{in its regime ({n} conditions, below)}}"
+    ((x, _),) = box.items()
+    spans = []
+    for part in sp.Or.make_args(condition):
+        low = [r.rhs for r in sp.And.make_args(part) if isinstance(r, sp.GreaterThan) and r.lhs == x]
+        high = [r.rhs for r in sp.And.make_args(part) if isinstance(r, sp.LessThan) and r.lhs == x]
+        if len(low) != 1 or len(high) != 1:
+            return inline(condition, names)
+        spans.append(rf"{inline(low[0], names)} \le {inline(x, names)} \le {inline(high[0], names)}")
+    return r"\text{if } " + r" \text{ or } ".join(spans)
+
+
+def piecewise_align(pw, split: str = "p", names: Mapping | None = None, width: float = LINE_WIDTH) -> str:
+    """A ``PiecewiseLoss`` as a paper prints it: ``L`` as ``cases`` of named pieces ``L_k``,
+    each with where it holds (an interval of the one weight; for two weights, its regime),
+    then each piece's formula grouped and broken as :func:`align` does (for two weights with
+    its conditions), and how the pieces were found.
+
+    >>> from analytic import Circuit, Problem, SparseUniform, piecewise_loss, sym
+    >>> w = sym("w")
+    >>> pw = piecewise_loss(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (-1, 1)}))
+    >>> print(piecewise_align(pw).splitlines()[1])
+    L = \\begin{cases} L_{1} & \\text{if } -1 \\le w \\le 0 \\\\ L_{2} & \\text{if } 0 \\le w \\le 1 \\end{cases}
+    """
+    two = len(pw.box) == 2
+    cases = [rf"L_{{{k}}} & {_where(c, pw.box, names)}" for k, (_, c) in enumerate(pw.expr.args, start=1)]
+    head = "\\begin{equation*}\nL = \\begin{cases} " + r" \\ ".join(cases) + " \\end{cases}\n\\end{equation*}"
+    found = (
+        "The pieces cover the box: each end of a piece is a root of a condition of its regime (proven)."
+        if pw.proven
+        else "The regimes were found at the points of a grid: one the grid missed is not shown."
+    )
+    blocks = [align(p, split, names, width, name=f"L_{{{k}}}", conditions=two) for k, p in enumerate(pw.pieces, 1)]
+    return "\n".join([head, found, *blocks])
 
 
 # -- optima and stationary conditions -----------------------------------------------------------------

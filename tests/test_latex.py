@@ -3,6 +3,7 @@ compile with a real pdflatex without an overfull line."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,11 +15,12 @@ from random import Random
 import pytest
 import sympy as sp
 
-from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym
+from analytic import Circuit, Loss, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym
 from analytic.document import PREAMBLE, standalone
 from analytic.latex import LINE_WIDTH, align, inline, optimum_table, split_terms, stationary_align, symbol_name
 from analytic.lines import width
 from analytic.presets import CANONICAL, asymmetric_inhibition
+from analytic.spec import load_spec
 from analytic.stationary import stationary
 from numeric.optimize import optimize
 
@@ -284,4 +286,59 @@ def test_derive_latex_errors_are_one_line_with_exit_code_2(capsys, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), *extra)
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- the loss over one or two weights ---------------------------------------------------------------
+
+FIXED_SETTING = ["--at", "S=9/10", "--at", "I_a=1", "--at", "I_b=3/10", "--at", "I_c=1"]
+
+
+def test_derive_piecewise_over_kappa_is_proven_compiles_and_agrees_pointwise(capsys, tmp_path):
+    kappa = sym("kappa")
+    data_file, tex = tmp_path / "pw.json", tmp_path / "pw.tex"
+    code, out, _ = run(
+        capsys,
+        "derive",
+        str(EXAMPLES / "motif_symbolic.toml"),
+        "--piecewise",
+        "kappa",
+        "--bounds",
+        "kappa=0:40",
+        *FIXED_SETTING,
+        "--json",
+        str(data_file),
+        "--latex",
+        str(tex),
+        "--standalone",
+    )
+    assert code == 0 and "proven complete" in out
+    assert "Output written on doc.pdf" in compiles_cleanly(tex.read_text(), tmp_path)
+    data = json.loads(data_file.read_text())
+    assert data["proven"] and data["box"] == {"kappa": ["0", "40"]}
+    pieces = [Loss.from_dict(p["loss"]) for p in data["pieces"]]
+    assert len(pieces) > 3
+    # Each piece, at a point inside its interval, is the loss derived there on its own.
+    spec = load_spec(EXAMPLES / "motif_symbolic.toml")
+    setting = {sym("S"): sp.Rational(9, 10), sym("I_a"): 1, sym("I_b"): sp.Rational(3, 10), sym("I_c"): 1}
+    for piece in pieces:
+        inside = piece.at[kappa]
+        point = {**spec.at, kappa: inside}
+        alone = expected_loss(Problem(spec.circuit, spec.law, spec.importance, fixed=setting), at=point)
+        assert sp.simplify(piece.expr.subs(kappa, inside) - alone.expr.subs(point)) == 0
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--piecewise", "kappa"], "no box for kappa"),
+        (["--piecewise", "kappa,delta,gamma", "--bounds", "kappa=0:1"], "one or two different weights"),
+        (["--bounds", "kappa=0:1"], "--bounds needs --piecewise"),
+        (["--piecewise", "zeta", "--bounds", "zeta=0:1"], "zeta is not a symbol"),
+    ],
+)
+def test_derive_piecewise_errors_are_one_line(capsys, tmp_path, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), *extra)
+    assert code == 2 and message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []

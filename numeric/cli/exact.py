@@ -6,16 +6,17 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 
 import sympy as sp
 
-from analytic import Problem, SuperlossError, expected_loss
+from analytic import Problem, SuperlossError, expected_loss, piecewise_loss
 from analytic.spec import Spec, load_spec
 
 from ..engines.montecarlo import Z_MAX, monte_carlo_loss
 from ..files import write_atomically
 from ..rounding import shown
-from .arguments import check_output_file, parse_assignments
+from .arguments import check_output_file, parse_assignments, parse_bounds
 from .command import Command
 
 
@@ -25,6 +26,47 @@ def _problem(spec: Spec, at: list[str] | None) -> tuple[Problem, dict]:
     values = Problem(spec.circuit, spec.law, spec.importance, fixed={**spec.at, **parse_assignments(at)})
     point = {s: v for s, v in values.fixed.items() if s in values.weights}
     return values.replace(fixed=values.numbers), point
+
+
+def _derive_piecewise(args: argparse.Namespace, spec: Spec, problem: Problem, point: dict, split: str) -> None:
+    """``derive --piecewise``: the loss over the box of the named weights, the others at the point."""
+    from analytic.document import standalone_piecewise
+    from analytic.latex import piecewise_align
+
+    free = [problem.symbol(name.strip()) for name in args.piecewise.split(",")]
+    if not 1 <= len(free) <= 2 or len(set(free)) != len(free):
+        raise SuperlossError(f"--piecewise {args.piecewise!r}: name one or two different weights")
+    boxes = {problem.symbol(s.name): b for s, b in {**spec.bounds, **parse_bounds(args.bounds)}.items()}
+    missing = [s.name for s in free if s not in boxes]
+    if missing:
+        raise SuperlossError(f"no box for {', '.join(missing)}: give --bounds NAME=LOW:HIGH or a [bounds] table")
+    rest = {s: v for s, v in point.items() if s not in free}
+    start = time.perf_counter()
+    pw = piecewise_loss(problem.replace(free={s: boxes[s] for s in free}, fixed={**problem.fixed, **rest}))
+    pw = replace(pw, pieces=tuple(p.with_names(spec.names) for p in pw.pieces))
+    elapsed = time.perf_counter() - start
+    box = ", ".join(f"{s} in [{lo}, {hi}]" for s, (lo, hi) in pw.box.items())
+    print(f"L over {box}: {len(pw.pieces)} regimes, {pw.method}")
+    for piece, (_, where) in zip(pw.pieces, pw.expr.args, strict=True):
+        print(f"where {where}:\n  L = {piece.expr}")
+    print(f"derived in {elapsed:.2f} s")
+    if args.json is not None:
+        data = {
+            "spec": str(args.spec),
+            "box": {s.name: [str(lo), str(hi)] for s, (lo, hi) in pw.box.items()},
+            "proven": pw.proven,
+            "pieces": [
+                {"where": str(w), "loss": p.to_dict()} for p, (_, w) in zip(pw.pieces, pw.expr.args, strict=True)
+            ],
+        }
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.latex is not None:
+        write = (
+            standalone_piecewise(pw, split, title=args.title) if args.standalone else piecewise_align(pw, split) + "\n"
+        )
+        write_atomically(args.latex, write)
+        print(f"wrote {args.latex}")
 
 
 def derive_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,6 +91,13 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
         help="with --latex: one line group per power of p = 1 - S (default) or per pattern of active features",
     )
     p.add_argument("--title", metavar="TEXT", help="with --standalone: the document's title (default 'Expected loss')")
+    p.add_argument(
+        "--piecewise",
+        metavar="NAME[,NAME]",
+        help="the loss over the box of one or two weights (--bounds or the spec's [bounds]), every other weight "
+        "at its value, as one formula per regime",
+    )
+    p.add_argument("--bounds", action="append", metavar="NAME=LOW:HIGH", help="with --piecewise: a weight's box")
 
 
 def cmd_derive(args: argparse.Namespace) -> None:
@@ -65,8 +114,13 @@ def cmd_derive(args: argparse.Namespace) -> None:
     if split not in SPLITS:
         raise SuperlossError(f"--split {split!r}: must be one of {', '.join(SPLITS)}")
     check_output_file(args.latex, "--latex")
+    if args.bounds and not args.piecewise:
+        raise SuperlossError("--bounds needs --piecewise")
     spec = load_spec(args.spec)
     problem, point = _problem(spec, args.at)
+    if args.piecewise:
+        _derive_piecewise(args, spec, problem, point, split)
+        return
     start = time.perf_counter()
     loss = expected_loss(problem, at=point or None).with_names(spec.names)
     elapsed = time.perf_counter() - start
