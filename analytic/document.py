@@ -22,7 +22,7 @@ from .loss import Loss
 from .names import escape, feature_name
 from .names import symbol_names as latex_names
 
-__all__ = ["PREAMBLE", "standalone", "standalone_piecewise"]
+__all__ = ["PREAMBLE", "standalone", "standalone_optimum", "standalone_piecewise"]
 
 #: The preamble of :func:`standalone`: texlive-latex-base packages only.
 PREAMBLE = r"""\documentclass[10pt]{article}
@@ -153,4 +153,22 @@ def standalone_piecewise(pw, split: str = "p", names: Mapping | None = None, tit
         *_setting(first, shown, LINE_WIDTH, closing),
         block,
     ]
+    return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(paragraphs) + "\n\n\\end{document}\n"
+
+
+def standalone_optimum(
+    regime: Loss, block: str, point: Mapping, names: Mapping | None = None, title: str | None = None
+) -> str:
+    """A complete document for an optimum: the setting in words (``regime`` is the optimum's
+    regime, its parameters symbols), where the values ``point`` were fixed, then ``block``
+    (:func:`analytic.latex.optimum_align`); it compiles as :func:`standalone` does."""
+    names = regime.names if names is None else names
+    shown = latex_names(regime.expr.free_symbols | set(regime.circuit.symbols) | set(point), names)
+    fixed = ", ".join(f"${shown.get(s, sp.latex(s))} = {sp.latex(v)}$" for s, v in point.items())
+    closing = (
+        "The optimum below was found by a seeded search on the exact loss"
+        + (f", with {fixed}" if fixed else "")
+        + "; the formulas are those of its regime."
+    )
+    paragraphs = [rf"\section*{{{escape(title or 'Optimum')}}}", *_setting(regime, shown, LINE_WIDTH, closing), block]
     return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(paragraphs) + "\n\n\\end{document}\n"

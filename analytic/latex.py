@@ -35,6 +35,7 @@ __all__ = [
     "SPLITS",
     "align",
     "inline",
+    "optimum_align",
     "optimum_summary",
     "optimum_table",
     "piecewise_align",
@@ -302,6 +303,32 @@ def stationary_align(st: Stationary, names: Mapping | None = None, width: float 
     else:
         rows += [row for found in solutions for row in found]
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def optimum_align(
+    params: Mapping,
+    loss: float,
+    stationaries: Sequence[Stationary],
+    bounded: Mapping | None = None,
+    names: Mapping | None = None,
+    width: float = LINE_WIDTH,
+) -> str:
+    """An optimum as a paper prints it: :func:`optimum_table`, then the stationary condition
+    (:func:`stationary_align`) of each parameter in the optimum's regime, which its value
+    solves; a parameter in ``bounded`` (parameter -> "low" or "high") is at that bound of its
+    box, where its condition need not hold, and is said so instead."""
+    bounded = bounded or {}
+    shown = latex_names([k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params], names)
+    parts = [
+        optimum_table(params, loss, names),
+        "",
+        "In the optimum's regime, each parameter's value is a root of its stationary condition:",
+        *(stationary_align(st, names, width) for st in stationaries if st.param not in bounded),
+    ]
+    at_bound = [f"${shown[p]}$ (its {side} bound)" for p, side in bounded.items()]
+    if at_bound:
+        parts.append("At a bound of the box, where the condition need not hold: " + ", ".join(at_bound) + ".")
+    return "\n".join(parts)
 
 
 # -- short forms for a notebook ---------------------------------------------------------------------

@@ -342,3 +342,60 @@ def test_derive_piecewise_errors_are_one_line(capsys, tmp_path, monkeypatch, ext
     code, out, err = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), *extra)
     assert code == 2 and message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_optimize_latex_exports_the_table_and_conditions_its_values_solve(capsys, tmp_path):
+    tex = tmp_path / "opt.tex"
+    code, out, _ = run(
+        capsys,
+        "optimize",
+        str(EXAMPLES / "motif_study.toml"),
+        "--fix",
+        "S=0.9",
+        "--fix",
+        "I_b=0.3",
+        "--free",
+        "kappa",
+        "--free",
+        "b_b",
+        "--starts",
+        "4",
+        "--samples",
+        "0",
+        "--latex",
+        str(tex),
+        "--standalone",
+    )
+    assert code == 0
+    text = tex.read_text()
+    assert r"\kappa" in text and r"\frac{\partial L}{\partial \kappa} = 0" in text and "b_{b}" in text
+    assert "Output written on doc.pdf" in compiles_cleanly(text, tmp_path)
+    # The printed values solve the printed conditions: rebuild both from the library.
+    spec = load_spec(EXAMPLES / "motif_study.toml")
+    kappa, b_b = sym("kappa"), sym("b_b")
+    found = dict(re.findall(r"(?m)^\s+(kappa|b_b) = (\S+)", out))
+    assert set(found) == {"kappa", "b_b"}
+    point = {sym(k): sp.Rational(v) for k, v in found.items()}
+    fixed = {s: v for s, v in spec.at.items() if s not in point}
+    fixed.update({sym("S"): sp.Rational(9, 10), sym("I_b"): sp.Rational(3, 10)})
+    problem = Problem(spec.circuit, spec.law, spec.importance, fixed=fixed)
+    regime = expected_loss(problem, at=point)
+    for q in (kappa, b_b):
+        gradient = float(regime.expr.diff(q).subs(point))
+        assert abs(gradient) < 1e-5, f"dL/d{q} = {gradient} at the printed optimum"
+        # ... and is a root of the condition the document prints (relative to its terms' size).
+        condition = stationary(regime, q).condition
+        size = sum(abs(float(t.subs(point))) for t in sp.Add.make_args(condition))
+        assert abs(float(condition.subs(point))) < 1e-5 * size
+
+
+def test_optimize_latex_options_are_checked_first(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for extra, message in (
+        (["--standalone"], "--standalone needs --latex FILE"),
+        (["--latex", "o.tex", "--title", "T"], "--title needs --standalone"),
+        (["--latex", "missing/o.tex"], "folder missing does not exist"),
+    ):
+        code, out, err = run(capsys, "optimize", str(EXAMPLES / "motif_study.toml"), "--fix", "S=0.9", *extra)
+        assert code == 2 and message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

@@ -49,12 +49,37 @@ def optimize_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--jobs", type=int, default=-1, help="processes for the starts (default -1: one per core)")
     p.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
+    p.add_argument(
+        "--latex",
+        metavar="FILE",
+        help="also write the optimum's table and the stationary conditions in its regime as LaTeX",
+    )
+    p.add_argument("--standalone", action="store_true", help="with --latex: a complete document")
+    p.add_argument("--title", metavar="TEXT", help="with --standalone: the document's title (default 'Optimum')")
+
+
+def _optimum_latex(args: argparse.Namespace, spec, best) -> None:
+    """``optimize --latex``: the optimum's table and each parameter's stationary condition in its regime."""
+    from analytic.document import standalone_optimum
+    from analytic.latex import optimum_align
+    from analytic.stationary import stationary
+
+    settled = {s: v for s, v in best.fixed.items() if s in best.regime.expr.free_symbols}
+    regime = best.regime.subs(settled).with_names(spec.names)
+    stationaries = [stationary(regime, p) for p in best.params if p in regime.expr.free_symbols]
+    block = optimum_align(best.params, best.shown_loss, stationaries, best.active_bounds, spec.names)
+    text = standalone_optimum(regime, block, best.fixed, title=args.title) if args.standalone else block + "\n"
+    write_atomically(args.latex, text)
+    print(f"wrote {args.latex}")
 
 
 def cmd_optimize(args: argparse.Namespace) -> None:
     from ..optimize import optimize
 
     check_output_file(args.json, "--json")
+    check_output_file(args.latex, "--latex")
+    if args.latex is None and args.standalone or args.title is not None and not args.standalone:
+        raise SuperlossError("--standalone needs --latex FILE, and --title needs --standalone")
     if args.starts < 1 or args.seed < 0 or args.samples < 0 or args.samples == 1:
         raise SuperlossError(
             f"need --starts >= 1, --seed >= 0 and --samples 0 or >= 2, "
@@ -94,6 +119,8 @@ def cmd_optimize(args: argparse.Namespace) -> None:
         data = {"spec": str(args.spec), "seed": args.seed, **best.to_dict()}
         write_atomically(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.latex is not None:
+        _optimum_latex(args, spec, best)
 
 
 OPTIMIZE = Command(
