@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import sympy as sp
 
 from . import lines
-from .latex import align
+from .latex import align, default_split
 from .lines import LINE_WIDTH
 from .loss import Loss
 from .names import escape, feature_name
@@ -113,10 +113,13 @@ _SPLIT_WORDS = {
     "p": "Grouped by powers of the density $p = 1 - S$.",
     "pattern": "One group per pattern of active features (among those an output sees), each bracket "
     "weighted by that pattern's probability; zero terms are left out.",
+    "output": "Collected as $L = \\sum_i I_i \\sum_k p^k (1 - p)^{r_i - k} C_{ik}$, with $p = 1 - S$ and $r_i$ the "
+    "number of features output $i$ sees: each bracket is a $C_{ik}$, the expected squared error of output $i$ "
+    "summed over the patterns of $k$ active features, factored.",
 }
 
 
-def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title: str | None = None) -> str:
+def standalone(loss: Loss, split: str | None = None, names: Mapping | None = None, title: str | None = None) -> str:
     """A complete document (``article``, ``amsmath``, ``amssymb``, ``geometry``)
     with the setting in words and the loss of :func:`align`; it compiles with
     ``pdflatex`` and every line fits the page.
@@ -127,6 +130,7 @@ def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title
     (True, True)
     """
     block = align(loss, split, names, LINE_WIDTH)  # checks loss, split and names first
+    split = split or default_split(loss)
     names = loss.names if names is None else names
     shown = latex_names(loss.expr.free_symbols | set(loss.circuit.symbols) | set(loss.at), names)
     words = _SPLIT_WORDS[split] if split == "pattern" or loss.law.density(loss.circuit.n) is not None else ""
@@ -134,7 +138,7 @@ def standalone(loss: Loss, split: str = "p", names: Mapping | None = None, title
     return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\n\\end{document}\n"
 
 
-def standalone_piecewise(pw, split: str = "p", names: Mapping | None = None, title: str | None = None) -> str:
+def standalone_piecewise(pw, split: str | None = None, names: Mapping | None = None, title: str | None = None) -> str:
     """A complete document for a ``PiecewiseLoss``: the setting in words, the box, then
     :func:`analytic.latex.piecewise_align`; it compiles as :func:`standalone` does."""
     from .latex import piecewise_align

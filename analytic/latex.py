@@ -34,6 +34,7 @@ __all__ = [
     "LINE_WIDTH",
     "SPLITS",
     "align",
+    "default_split",
     "inline",
     "optimum_align",
     "optimum_summary",
@@ -101,19 +102,62 @@ def _by_pattern(loss: Loss, names: Mapping | None) -> list[Group]:
     return groups
 
 
+def _by_output(loss: Loss, names: Mapping | None) -> list[Group]:
+    """The collected form ``sum_i I_i sum_k p^k (1 - p)^(r_i - k) C_ik``: one group per output
+    ``i`` (``r_i`` the features it sees), one part per ``k``, each ``C_ik`` (the conditional
+    expectations of ``(y_i - y'_i)^2`` summed over the patterns of ``k`` active features) factored."""
+    S = loss.law.density(loss.circuit.n)
+    if S is None:
+        raise SuperlossError(
+            f"split='output' needs one sparsity symbol shared by every feature (this law is {loss.law!r}); "
+            "use split='pattern'"
+        )
+    collected: dict[int, dict[int, list]] = {}
+    for (i, A), term in loss.terms.items():
+        if term != 0:
+            collected.setdefault(i, {}).setdefault(len(A), []).append(term)
+    p, shown = _density_name(loss, names), latex_names(loss.expr.free_symbols, names)
+
+    def power(base: str, e: int) -> str:
+        return "" if e == 0 else f" {base}" if e == 1 else f" {base}^{{{e}}}"
+
+    groups = []
+    for i in sorted(collected):
+        importance, r = loss.importance[i], len(loss.circuit.receptive_field(i))
+        for k in sorted(collected[i]):
+            weight = (1 - S) ** k * S ** (r - k)
+            for (j, A), probability in loss.probability.items():
+                if j == i and len(A) == k and sp.expand(probability - weight) != 0:
+                    raise SuperlossError(f"split='output': a pattern of output {i} is not weighted p^k (1 - p)^(r - k)")
+            C = sp.factor(sp.together(sp.Add(*collected[i][k]) / importance))
+            if C != 0:
+                label = (sp.latex(importance, symbol_names=shown) if importance != 1 else "") + power(p, k)
+                label = (label + power(f"(1 - {p})", r - k)).strip() or "1"
+                groups.append(
+                    Group(f"{feature_name(loss.circuit.features[i])},{k}", [(importance * weight, [C])], shown=(label,))
+                )
+    return groups
+
+
 #: The ways to split a loss into lines, by name.
-SPLITS = {"p": _by_power, "pattern": _by_pattern}
+SPLITS = {"p": _by_power, "pattern": _by_pattern, "output": _by_output}
 
 
-def _groups(loss: Loss, split: str, names: Mapping | None) -> list[Group]:
+def default_split(loss: Loss) -> str:
+    """``"output"`` (the collected form) where every feature shares one sparsity symbol, else ``"p"``."""
+    return "output" if loss.law.density(loss.circuit.n) is not None else "p"
+
+
+def _groups(loss: Loss, split: str | None, names: Mapping | None) -> list[Group]:
     if not isinstance(loss, Loss):
         raise SuperlossError(f"expected an analytic.Loss, got {type(loss).__name__}")
+    split = split or default_split(loss)
     if split not in SPLITS:
         raise SuperlossError(f"split must be one of {', '.join(map(repr, SPLITS))}, got {split!r}")
     return SPLITS[split](loss, names)
 
 
-def split_terms(loss: Loss, split: str = "p") -> list[tuple[str, sp.Expr]]:
+def split_terms(loss: Loss, split: str | None = "p") -> list[tuple[str, sp.Expr]]:
     """The pieces :func:`align` prints, as ``(label, expr)``; their sum is ``loss.expr``.
 
     ``split="p"``: one piece per power of ``p = 1 - S`` (label ``p^{k}``), for a
@@ -131,7 +175,7 @@ def split_terms(loss: Loss, split: str = "p") -> list[tuple[str, sp.Expr]]:
 
 def align(
     loss: Loss,
-    split: str = "p",
+    split: str | None = None,
     names: Mapping | None = None,
     width: float = LINE_WIDTH,
     *,
@@ -148,13 +192,14 @@ def align(
     >>> loss = expected_loss(Circuit([[sym("w")]], [[1]]), SparseUniform(sym("S")), at={sym("w"): 1})
     >>> print(align(loss))
     \\begin{align*}
-    L &= p \\Bigl[ \\frac{w^{2}}{6} - \\frac{w}{3} + \\frac{1}{3} \\Bigr] \\\\
+    L &= p \\Bigl[ \\frac{w^{2} - 2 w + 2}{6} \\Bigr] \\\\
     \\intertext{where $p = 1 - S$; valid where}
     &\\quad w > 0.
     \\end{align*}
     """
     names = loss.names if names is None and isinstance(loss, Loss) else names
     groups = _groups(loss, split, names)
+    split = split or default_split(loss)
     symbol_names = latex_names(loss.expr.free_symbols, names)
     printer = Printer(symbol_names, width)
     factors = {}
@@ -166,7 +211,7 @@ def align(
     if not rows:
         rows = [f"{name} &= 0"]
     words = []
-    if factors:
+    if factors or split == "output":
         S = loss.law.density(loss.circuit.n)
         words.append(f"where ${_density_name(loss, names)} = 1 - {symbol_names.get(S, sp.latex(S))}$")
     if loss.on_boundary:
@@ -199,7 +244,7 @@ def _where(condition, box: Mapping, names: Mapping | None) -> str:
     return r"\text{if } " + r" \text{ or } ".join(spans)
 
 
-def piecewise_align(pw, split: str = "p", names: Mapping | None = None, width: float = LINE_WIDTH) -> str:
+def piecewise_align(pw, split: str | None = None, names: Mapping | None = None, width: float = LINE_WIDTH) -> str:
     """A ``PiecewiseLoss`` as a paper prints it: ``L`` as ``cases`` of named pieces ``L_k``,
     each with where it holds (an interval of the one weight; for two weights, its regime),
     then each piece's formula grouped and broken as :func:`align` does (for two weights with
@@ -359,31 +404,35 @@ def _regime_line(loss: Loss, names: Mapping | None) -> list[str]:
 
 
 def summary(loss: Loss, names: Mapping | None = None) -> str:
-    r"""A few lines of LaTeX for a notebook (``Loss._repr_latex_``): the loss by powers of
-    ``p = 1 - S`` (by pattern of active features when they share no sparsity symbol), each
-    coefficient printed when it is short (:data:`SHORT`) and otherwise named with its number of
-    terms and symbols, then the regime in one line. :func:`align` prints all of it.
+    r"""A few lines of LaTeX for a notebook (``Loss._repr_latex_``): the collected form
+    ``sum_i I_i sum_k p^k (1 - p)^(r_i - k) C_ik`` (by pattern of active features when they share
+    no sparsity symbol), each coefficient printed when it is short (:data:`SHORT`) and otherwise
+    named ``C_{i,k}`` with its number of terms and symbols, then the regime in one line.
+    :func:`align` prints all of it.
 
     >>> from analytic import Circuit, SparseUniform, expected_loss, sym
     >>> w = sym("w")
     >>> print(summary(expected_loss(Circuit([[w]], [[1]]), SparseUniform(sym("S")), at={w: 1})))
-    $$\begin{aligned}L &= p \left(\frac{w^{2}}{6} - \frac{w}{3} + \frac{1}{3}\right)\\
+    $$\begin{aligned}L &= p \left(\frac{w^{2} - 2 w + 2}{6}\right)\\
     &\text{valid where its condition holds, in the regime of } w = 1\end{aligned}$$
     """
     names = loss.names if names is None else names
-    split = "p" if loss.law.density(loss.circuit.n) is not None else "pattern"
-    pieces, notes = [], []
-    for k, group in enumerate(_groups(loss, split, names), start=1):
-        if split == "p":
-            ((_, terms),) = group.parts
-            text, note = _shown(sp.Add(*terms), f"C_{{{k}}}", names)
-            head = "" if group.label == "1" else group.label + " "
-            pieces.append(head + (text if note or len(terms) == 1 else rf"\left({text}\right)"))
+    collected = loss.law.density(loss.circuit.n) is not None
+    lines_by: dict[str, list[str]] = {}  # one line per output (per pattern without a shared S)
+    notes = []
+    for group in _groups(loss, "output" if collected else "pattern", names):
+        if collected:
+            ((_, (C,)),) = group.parts
+            (label,) = group.shown
+            text, note = _shown(C, f"C_{{{group.label}}}", names)
+            shown = text if note else rf"\left({text}\right)"
+            lines_by.setdefault(group.label.split(",")[0], []).append(shown if label == "1" else f"{label} {shown}")
         else:
             text, note = _shown(group.expr, rf"L_{{{group.label}}}", names)
-            pieces.append(text)
+            lines_by[group.label] = [text]
         notes += [note] if note else []
-    rows = ["L &= " + (" + ".join(pieces) or "0"), *notes, *_regime_line(loss, names)]
+    lines_ = [" + ".join(pieces) for pieces in lines_by.values()] or ["0"]
+    rows = ["L &= " + lines_[0], *(f"&+ {line}" for line in lines_[1:]), *notes, *_regime_line(loss, names)]
     return r"$$\begin{aligned}" + "\\\\\n".join(rows) + r"\end{aligned}$$"
 
 

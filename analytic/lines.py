@@ -31,6 +31,8 @@ class Group(NamedTuple):
     label: str
     parts: list[tuple[sp.Expr, list[sp.Expr]]]
     note: str = ""
+    #: How to write each part's factor, if not as SymPy would.
+    shown: tuple[str, ...] = ()
 
     @property
     def expr(self) -> sp.Expr:
@@ -116,15 +118,15 @@ class Printer:
         """A group on a new line: each part ``factor \\Bigl[ ... \\Bigr]``, then its note;
         ``factors`` says how to write a factor (``p^{2}`` for ``(1 - S)**2``)."""
         atoms: list[Atom] = []
-        for factor, summands in group.parts:
+        for n, (factor, summands) in enumerate(group.parts):
             inner = self.terms(summands)
             opening = first and not atoms
-            if factor == 1:
+            if factor == 1 and not group.shown:
                 if not opening:
                     inner[0] = Atom(_signed(inner[0].text, False))
                 atoms += inner
                 continue
-            shown = (factors or {}).get(factor) or self.latex(factor)
+            shown = group.shown[n] if group.shown else (factors or {}).get(factor) or self.latex(factor)
             head = shown if opening else f"+ {shown}"
             # An opening bracket stays on the line of what follows it, and a closing one too.
             atoms += [Atom(f"{head} \\Bigl["), inner[0]._replace(glue=True), *inner[1:], Atom(r"\Bigr]", glue=True)]

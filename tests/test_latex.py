@@ -82,14 +82,15 @@ def test_renames_replace_the_rule_and_are_checked():
 
 def test_jupyter_shows_a_short_form_with_the_paper_names(motif):
     shown = motif._repr_latex_()
-    # The motif's formula is 15,700 characters inline: each p^k coefficient is named instead.
+    # The motif's formula is 15,700 characters inline: long coefficients C_ik are named instead.
     assert len(shown) < 2000 and len(inline(motif.expr)) > 10_000
-    assert "L &= p C_{1} + p^{2} C_{2} + p^{3} C_{3}" in shown
+    assert "L &= p (1 - p) C_{a,1} + p^{2} C_{a,2}" in shown and "&+ I_{b} p (1 - p)^{2}" in shown
+    assert r"C_{b,2} &: \text{" in shown
     assert r"\kappa" in shown and "w_{a}" in shown and "I_{b}" in shown
     assert f"its {len(motif.conditions)} conditions hold" in shown
     w = sym("w")
     small = expected_loss(Circuit([[w]], [[1]]), SparseUniform(sym("S")), at={w: 1})
-    assert inline(sp.expand(small.expr / (1 - sym("S")))) in small._repr_latex_()  # a short one is printed
+    assert inline(sp.factor(small.expr / (1 - sym("S")))) in small._repr_latex_()  # a short one is printed
 
 
 def test_jupyter_shows_piecewise_losses_stationary_conditions_and_optima():
@@ -145,13 +146,13 @@ def test_numeric_sparsity_is_one_piece_and_per_feature_sparsity_needs_patterns(m
 
 
 def test_bad_split_or_loss_is_a_superloss_error(motif):
-    with pytest.raises(SuperlossError, match="split must be one of 'p', 'pattern', got 'q'"):
+    with pytest.raises(SuperlossError, match="split must be one of 'p', 'pattern', 'output', got 'q'"):
         align(motif, "q")
     with pytest.raises(SuperlossError, match="expected an analytic.Loss"):
         standalone(motif.expr)
 
 
-@pytest.mark.parametrize("split", ["p", "pattern"])
+@pytest.mark.parametrize("split", ["p", "pattern", "output"])
 def test_align_lines_fit_and_state_the_regime(motif, split):
     block = align(motif, split)
     rows = block.splitlines()
@@ -164,8 +165,21 @@ def test_align_lines_fit_and_state_the_regime(motif, split):
         groups = [row.split(r" \Bigl[")[0] for row in rows if re.match(r"(L &=|&\+) p", row)]
         assert groups == ["L &= p", "&+ p^{2}", "&+ p^{3}"]
         assert r"\intertext{where $p = 1 - S$; valid where}" in block
-    else:
+    elif split == "pattern":
         assert r"\text{($a, b, c$ active)}" in block
+    else:
+        heads = [row.split(r" \Bigl[")[0] for row in rows if re.match(r"(L &=|&\+) (I_{b} )?p", row)]
+        assert heads == [
+            "L &= p (1 - p)",
+            "&+ p^{2}",
+            "&+ I_{b} p (1 - p)^{2}",
+            "&+ I_{b} p^{2} (1 - p)",
+            "&+ I_{b} p^{3}",
+            "&+ p (1 - p)^{2}",
+            "&+ p^{2} (1 - p)",
+            "&+ p^{3}",
+        ]
+        assert sp.simplify(sum(e for _, e in split_terms(motif, "output")) - motif.expr) == 0
 
 
 def test_optimum_table_formats_six_significant_digits():
@@ -245,7 +259,8 @@ def test_derive_writes_an_align_block_with_the_spec_names(capsys, tmp_path):
     code, out, _ = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), "--latex", str(target))
     assert code == 0 and f"wrote {target}" in out
     text = target.read_text()
-    assert text.startswith(r"\begin{align*}" "\nL &= p ") and text.endswith("\\end{align*}\n")
+    # The collected form by default: I_i p^k (1 - p)^(r_i - k) C_ik, one line per output and k.
+    assert text.startswith(r"\begin{align*}" "\nL &= I_{a} p (1 - p) \\Bigl[") and text.endswith("\\end{align*}\n")
     assert r"w_{\mathrm{host}}" in text and "w_{a}" not in text  # the spec's [latex] table
     assert [p.name for p in tmp_path.iterdir()] == ["loss.tex"]
 

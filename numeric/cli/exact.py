@@ -87,8 +87,9 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--split",
-        metavar="p|pattern",
-        help="with --latex: one line group per power of p = 1 - S (default) or per pattern of active features",
+        metavar="output|p|pattern",
+        help="with --latex: the collected form, one line per output and number of active features (default; p "
+        "where S is a number), one group per power of p = 1 - S, or one per pattern of active features",
     )
     p.add_argument("--title", metavar="TEXT", help="with --standalone: the document's title (default 'Expected loss')")
     p.add_argument(
@@ -110,8 +111,8 @@ def cmd_derive(args: argparse.Namespace) -> None:
         raise SuperlossError("--standalone and --split need --latex FILE")
     if args.title is not None and not args.standalone:
         raise SuperlossError("--title needs --standalone")
-    split = args.split or "p"
-    if split not in SPLITS:
+    split = args.split
+    if split is not None and split not in SPLITS:
         raise SuperlossError(f"--split {split!r}: must be one of {', '.join(SPLITS)}")
     check_output_file(args.latex, "--latex")
     if args.bounds and not args.piecewise:
