@@ -499,7 +499,7 @@ def _assemble(terms: dict, probability: dict, law: FeatureLaw, n: int) -> sp.Exp
             C = C if C.is_Rational else sp.Float(C)
         if C != 0:
             # Unevaluated, so that a number times (1 - S) is not multiplied out.
-            out.append(sp.Mul(C, (1 - S) ** power, evaluate=False) if power else C)
+            out.append(C if not power else (1 - S) ** power if C == 1 else sp.Mul(C, (1 - S) ** power, evaluate=False))
     return sp.Add(*out)
 
 

@@ -343,3 +343,9 @@ def test_trained_size_float_network_matches_monte_carlo(sparsity):
     values = {S: sparsity}
     ok, z = agrees_with_monte_carlo(numeric_value(loss.expr, values), circuit, SparseUniform(S), importance, values)
     assert ok, z
+
+
+def test_a_unit_coefficient_is_not_printed():
+    # y' = 0 with importance 3: L = 3 E[x^2] (1 - S) = 1 - S, which printed as "1 (1 - S)".
+    loss = expected_loss(Circuit([[1]], [[0]]), SparseUniform(S), [3])
+    assert str(loss.expr) == "1 - S" and r"1 \left" not in sp.latex(loss.expr)
