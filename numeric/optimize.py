@@ -41,6 +41,9 @@ from .rounding import shown, tolerance
 
 #: Eigenvalues within this fraction of the largest one count as zero (flat).
 FLAT = 1e-7
+#: A minimum whose smallest reduced-Hessian eigenvalue is below this fraction of its largest is
+#: ill-conditioned: the loss barely rises along that direction, so the point is poorly determined.
+ILL_CONDITIONED = 1e-6
 #: Starts whose loss is within this relative distance of the best reached it.
 SAME = 1e-7
 #: A parameter within this fraction of its box's width of a bound is on it.
@@ -97,6 +100,23 @@ class Optimum:
         return shown(self.loss, tolerance(self.problem))
 
     @property
+    def conditioning(self) -> float | None:
+        """The smallest over the largest eigenvalue of the reduced Hessian at a minimum (else ``None``)."""
+        e = self.hessian_eigenvalues
+        return float(e.min() / e.max()) if self.verdict == "minimum" and len(e) else None
+
+    @property
+    def hessian_words(self) -> str:
+        """The verdict, a minimum's eigenvalue range, and whether it is ill-conditioned (:data:`ILL_CONDITIONED`)."""
+        e = self.hessian_eigenvalues
+        if self.conditioning is None:
+            return f"{self.verdict} (eigenvalues {', '.join(f'{v:.3g}' for v in e) or 'none'})"
+        words = f"{self.verdict}, eigenvalues from {e.min():.3g} to {e.max():.3g}"
+        if self.conditioning < ILL_CONDITIONED:
+            words += f", ill-conditioned (ratio {self.conditioning:.2g} < {ILL_CONDITIONED:g})"
+        return words
+
+    @property
     def zscore(self) -> float | None:
         """The Monte Carlo estimate's distance from ``loss`` in standard errors
         (``None`` without a check, or where every sample gave the same loss)."""
@@ -108,11 +128,10 @@ class Optimum:
             + (f" (at its {self.active_bounds[p]} bound)" if p in self.active_bounds else "")
             for p, v in self.params.items()
         ]
-        eig = ", ".join(f"{e:.3g}" for e in self.hessian_eigenvalues)
         lines = rows + [
             f"{'loss':>10} = {self.shown_loss:.10g}",
             f"{'|grad|':>10} = {self.gradient_norm:.2g}" + (" (free directions only)" if self.active_bounds else ""),
-            f"{'Hessian':>10}: {self.verdict} (eigenvalues {eig or 'none'})"
+            f"{'Hessian':>10}: {self.hessian_words}"
             + ("; one-sided: the point is on a regime boundary" if self.on_boundary else ""),
         ]
         for v in self.symmetries:
@@ -131,7 +150,7 @@ class Optimum:
     def _repr_latex_(self) -> str:
         search = "no global search" if self.global_loss is None else f"global search reached {self.global_loss:.10g}"
         notes = [
-            f"Hessian: {self.verdict}" + ("; one-sided, on a regime boundary" if self.on_boundary else ""),
+            f"Hessian: {self.hessian_words}" + ("; one-sided, on a regime boundary" if self.on_boundary else ""),
             f"{self.hits} of {self.starts} starts reached the best value; {search}",
         ]
         if self.monte_carlo is not None:
@@ -150,6 +169,8 @@ class Optimum:
                 "gradient_norm": self.gradient_norm,
                 "hessian_eigenvalues": [float(e) for e in self.hessian_eigenvalues],
                 "verdict": self.verdict,
+                "conditioning": self.conditioning,
+                "ill_conditioned": self.conditioning is not None and self.conditioning < ILL_CONDITIONED,
                 "flat_directions": [{p.name: c for p, c in v.items()} for v in self.symmetries],
                 "active_bounds": {p.name: side for p, side in self.active_bounds.items()},
                 "on_regime_boundary": self.on_boundary,

@@ -109,6 +109,8 @@ def test_a_dead_neuron_that_could_help_makes_a_saddle():
     W1[0], W2[:, 0] = best.model.W1[0], best.model.W2[:, 0]
     cert = certify(model, 0.5, [1, 1], model.join(W1, W2, best.model.b), samples=0)
     assert cert.revival > 1e-3 and cert.verdict == "saddle"
+    ill = replace(cert, verdict="minimum", hessian_eigenvalues=np.array([1e-8, 0.5, 2.0]))
+    assert "minimum, ill-conditioned" in str(ill) and "ill-conditioned" not in str(cert)
 
 
 def test_atlas_command_one_point(tmp_path, capsys):

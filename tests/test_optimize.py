@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -165,3 +167,14 @@ def test_starts_cover_boxes_away_from_zero():
     for k, (lo, hi) in enumerate(((-10, -1), (0.1, 5))):
         on_bound = np.isclose(points[:, k], lo) | np.isclose(points[:, k], hi)
         assert np.all((points[:, k] >= lo) & (points[:, k] <= hi)) and on_bound.mean() < 0.01
+
+
+def test_a_minimum_states_its_eigenvalue_range_and_whether_it_is_ill_conditioned():
+    w = sym("w")
+    best = optimize(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (-3, 3)}), starts=2, seed=1, samples=0)
+    assert best.hessian_words == "minimum, eigenvalues from 0.333 to 0.333" and best.conditioning == pytest.approx(1)
+    flat = replace(best, hessian_eigenvalues=np.array([5e-7, 1.9]))  # the spread the issue reported
+    assert "ill-conditioned (ratio 2.6e-07 < 1e-06)" in flat.hessian_words and "ill-conditioned" in str(flat)
+    assert flat.to_dict()["certificate"]["ill_conditioned"] is True
+    saddle = replace(best, verdict="saddle", hessian_eigenvalues=np.array([-1.0, 2.0]))
+    assert saddle.conditioning is None and saddle.hessian_words == "saddle (eigenvalues -1, 2)"

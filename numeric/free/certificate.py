@@ -30,7 +30,7 @@ import numpy as np
 from analytic.arrangement import arrangement
 
 from ..engines.montecarlo import MonteCarloResult, monte_carlo_loss
-from ..optimize import _verdict
+from ..optimize import ILL_CONDITIONED, _verdict
 from .model import FreeModel, point_values
 from .search import engine
 
@@ -79,10 +79,12 @@ class Certificate:
     def __str__(self) -> str:
         eig = self.hessian_eigenvalues
         spread = f"{eig.min():.3g} to {eig.max():.3g}" if len(eig) else "none"
+        ill = self.verdict == "minimum" and len(eig) and eig.min() < ILL_CONDITIONED * eig.max()
         lines = [
             f"|grad| = {self.gradient_norm:.2g}",
             f"Hessian (central differences of the exact gradient, step {self.step:g}): {self.verdict}, "
-            f"{len(eig)} eigenvalues from {spread} once the rescalings and dead neurons are taken out; "
+            + (f"ill-conditioned (smallest over largest below {ILL_CONDITIONED:g}), " if ill else "")
+            + f"{len(eig)} eigenvalues from {spread} once the rescalings and dead neurons are taken out; "
             f"rescalings flat to {self.symmetry_residual:.1g} (relative)",
             f"dead neurons: {'none' if np.isnan(self.revival) else f'largest revival gradient {self.revival:.2g}'}",
             f"nearest regime boundary: {self.boundary_distance:.3g} away (first order)"
