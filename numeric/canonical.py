@@ -30,15 +30,20 @@ Neurons ``ReLU(-2 x_1)``, ``ReLU(4 x_0)`` and ``ReLU(x_0)`` (the last two parall
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
+from scipy import optimize
 
+from analytic import Circuit
 from analytic.errors import SuperlossError
+from analytic.symmetry import rescalings
 
 from .detect import THRESHOLDS, _array
 
-__all__ = ["DEAD", "TOLERANCE", "Canonical", "canonical", "main_inputs"]
+__all__ = ["DEAD", "TOLERANCE", "Canonical", "canonical", "gauge", "main_inputs"]
 
 #: A neuron is dead when its largest ``|W1[j, i] W2[k, j]|`` is at most this: detect's
 #: ``dead`` threshold, absolute because a gain is already free of the rescaling symmetry
@@ -201,3 +206,56 @@ def canonical(W1, W2, b=None, tolerance: float = TOLERANCE) -> Canonical:
     for a in (cW1, cW2, b, gains):
         a.setflags(write=False)
     return Canonical(cW1, cW2, b, gains, tuple(order), m - len(slots), float(tolerance))
+
+
+def gauge(circuit: Circuit, values: Mapping[sp.Symbol, float], free: Sequence[sp.Symbol]) -> dict[sp.Symbol, float]:
+    """The ``free`` parameters of ``circuit`` (the others fixed by ``values``) moved along its
+    rescaling symmetries (:func:`analytic.symmetry.rescalings`) to the gauge of
+    :func:`canonical`: every neuron a symmetry moves scaled so that its largest input weight
+    is 1 in absolute value (for neurons one symmetry moves together, the largest among them).
+    The loss is unchanged. A symmetry that is not a rescaling of each parameter by a power of
+    one factor, or that moves no live neuron, is left as it is.
+
+    The motif's one symmetry scales its host neuron ``(w_a, -w_b)`` against ``o_a, o_b, gamma``:
+
+    >>> from analytic.presets import asymmetric_inhibition
+    >>> c = asymmetric_inhibition()
+    >>> point = dict(zip(c.symbols, [-0.02, -0.02, -0.02, 0.25, 0.125, 20, 0.5, 2, 2, 0.5]))
+    >>> {s.name: v for s, v in gauge(c, point, c.symbols).items() if v != point[s]}
+    {'gamma': 0.25, 'o_a': 1.0, 'o_b': 4.0, 'w_a': 1.0, 'w_b': 0.25}
+    """
+    values = {s: float(v) for s, v in values.items()}
+    free = [s for s in free if s in circuit.symbols]
+    W1 = circuit.W1
+    for field in rescalings(circuit, free):
+        rates = {p: sp.simplify(e / p) for p, e in field.items()}
+        if not all(r.is_number and r.is_real for r in rates.values()):
+            continue
+        rates = {p: float(r) for p, r in rates.items()}
+        # How fast each neuron's input row grows along the field (all its nonzero entries alike).
+        moved = []
+        for j in range(circuit.m):
+            row = [float(W1[j, k].subs(values)) for k in range(circuit.n)]
+            speed = [
+                float(sum(r * values[p] * W1[j, k].diff(p).subs(values) for p, r in rates.items()))
+                for k in range(circuit.n)
+            ]
+            if any(speed) and max(map(abs, row)) > 0:
+                k = int(np.argmax(np.abs(row)))
+                moved.append((max(map(abs, row)), speed[k] / row[k]))
+        if not moved or len({np.sign(a) for _, a in moved}) != 1 or any(a == 0 for _, a in moved):
+            continue
+        # The flow for time t scales neuron j's row by e^(a_j t): find t with max_j m_j e^(a_j t) = 1,
+        # exactly (a power of the largest m) when the neurons move at one rate, as they do in presets.
+        rate = {a for _, a in moved}
+        if len(rate) == 1:
+            (a,) = rate
+            largest = max(m for m, _ in moved)
+            factors = {p: largest ** (-r / a) for p, r in rates.items()}
+        else:
+            t = optimize.brentq(
+                lambda t, moved=moved: max(m * np.exp(a * t) for m, a in moved) - 1, -50, 50, xtol=1e-15
+            )
+            factors = {p: float(np.exp(r * t)) for p, r in rates.items()}
+        values.update({p: values[p] * f for p, f in factors.items()})
+    return {s: values[s] for s in free}

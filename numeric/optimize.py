@@ -21,6 +21,7 @@ closed forms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ from analytic.arrangement import clear_cache
 from analytic.latex import optimum_summary
 from analytic.symmetry import rescalings
 
+from .canonical import gauge
 from .engines.montecarlo import MonteCarloResult, monte_carlo_loss
 from .engines.pointwise import PointwiseLoss
 from .engines.regimes import RegimeLoss
@@ -122,12 +124,23 @@ class Optimum:
         (``None`` without a check, or where every sample gave the same loss)."""
         return None if self.monte_carlo is None else self.monte_carlo.zscore(self.loss)
 
+    @functools.cached_property
+    def canonical(self) -> dict:
+        """The optimum as it is reported: ``params`` moved along the circuit's rescaling symmetries
+        to the point where each neuron they move has largest input weight 1
+        (:func:`numeric.canonical.gauge`, the free models' convention). The loss is the same."""
+        return gauge(self.problem.circuit, {**self.problem.numbers, **self.params}, list(self.params))
+
     def __str__(self) -> str:
+        moved = {p for p, v in self.canonical.items() if v != self.params[p]}
         rows = [
             f"{p.name:>10} = {v:<14.8g}"
+            + (f" (searched at {self.params[p]:.8g})" if p in moved else "")
             + (f" (at its {self.active_bounds[p]} bound)" if p in self.active_bounds else "")
-            for p, v in self.params.items()
+            for p, v in self.canonical.items()
         ]
+        if moved:
+            rows.append(f"{'':>10}   (each neuron a rescaling moves has its largest input weight 1: same loss)")
         lines = rows + [
             f"{'loss':>10} = {self.shown_loss:.10g}",
             f"{'|grad|':>10} = {self.gradient_norm:.2g}" + (" (free directions only)" if self.active_bounds else ""),
@@ -155,13 +168,14 @@ class Optimum:
         ]
         if self.monte_carlo is not None:
             notes.append(f"Monte Carlo: {self.monte_carlo} ({self.monte_carlo.compare(self.shown_loss)})")
-        return optimum_summary(self.params, self.shown_loss, notes)
+        return optimum_summary(self.canonical, self.shown_loss, notes)
 
     def to_dict(self) -> dict:
         """Everything as JSON-ready data, parameters by name."""
         mc = self.monte_carlo
         return {
-            "params": {p.name: v for p, v in self.params.items()},
+            "params": {p.name: v for p, v in self.canonical.items()},
+            "searched": {p.name: v for p, v in self.params.items()},
             "fixed": {s.name: str(v) for s, v in self.fixed.items()},
             "bounds": {p.name: [float(v) for v in b] for p, b in self.bounds.items()},
             "loss": self.shown_loss,

@@ -31,6 +31,7 @@ from analytic import Problem, SparseUniform, expected_loss, sym, syms
 from analytic.document import standalone
 from analytic.presets import CANONICAL, asymmetric_inhibition
 
+from .canonical import gauge
 from .engines.montecarlo import monte_carlo_loss
 from .files import output_folder, staged_folder, write_atomically
 
@@ -84,7 +85,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
         start = time.perf_counter()
         loss = expected_loss(circuit, law, I, at=CANONICAL)
         derive_s = time.perf_counter() - start
-        write_atomically(tmp / "loss.tex", standalone(loss, "p", title="Asymmetric superposition with inhibition"))
+        write_atomically(tmp / "loss.tex", standalone(loss, title="Asymmetric superposition with inhibition"))
         pdf = _pdf(tmp / "loss.tex")
         values = {**CANONICAL, **fixed}
         exact = loss.expr.subs(values)
@@ -123,12 +124,12 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
         step("drawing the figures")
         kappa, delta = sym("kappa"), sym("delta")
         save(landscape(best, kappa, delta, span={kappa: (0, 40), delta: (0, 1)}, points=31), tmp / "landscape")
-        save(weight_diagram(circuit.subs(best.params)), tmp / "optimum-weights")
+        save(weight_diagram(circuit.subs(best.canonical)), tmp / "optimum-weights")
         save(weight_diagram(free.circuit(best_free)), tmp / "free-weights")
         save(training_curves(free), tmp / "training")
 
         point = ", ".join(f"{s} = {v}" for s, v in CANONICAL.items())
-        params = ", ".join(f"{p} = {v:.4g}" for p, v in best.params.items())
+        params = ", ".join(f"{p} = {v:.4g}" for p, v in best.canonical.items())
         summary = "\n".join(
             [
                 "# superloss report: asymmetric superposition with inhibition",
@@ -145,8 +146,10 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
                 "",
                 "## The optimum",
                 "",
-                f"- Loss {best.loss:.10g}, {1 - best.loss / float(exact):.0%} below the canonical point: {params}.",
-                f"- Certificate: {best.verdict}; gradient norm {best.gradient_norm:.2g}; {len(best.symmetries)} "
+                f"- Loss {best.loss:.10g}, {1 - best.loss / float(exact):.0%} below the canonical point: {params} "
+                "(each neuron the rescaling moves has its largest input weight 1; the point searched is in "
+                "`loss.json`, `optimum.searched`).",
+                f"- Certificate: {best.hessian_words}; gradient norm {best.gradient_norm:.2g}; {len(best.symmetries)} "
                 f"rescaling symmetry as a flat direction; {best.hits} of {best.starts} starts reached it; "
                 f"Monte Carlo {best.monte_carlo.compare(best.loss)}.",
                 "- The loss over kappa and delta, the others at the optimum, with the optimum's regime "
@@ -189,7 +192,12 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
                 "loss": trained.loss,
                 "zscore": trained.zscore,
                 "difference": trained.difference,
-                "params": {p.name: v for p, v in trained.aligned.items()},
+                "params": {
+                    p.name: v
+                    for p, v in gauge(
+                        circuit, {**best.problem.numbers, **trained.aligned}, list(trained.aligned)
+                    ).items()
+                },
             },
             "free_models": {"exact": free_exact, "motifs": free_motifs, "estimates": free.final_estimate.mean.tolist()},
         }

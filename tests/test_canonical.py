@@ -6,11 +6,13 @@ import json
 
 import numpy as np
 import pytest
+import sympy as sp
 
-from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
+from analytic import Circuit, Problem, SparseUniform, SuperlossError, expected_loss, sym, syms
 from analytic.presets import CANONICAL, asymmetric_inhibition
-from numeric.canonical import DEAD, TOLERANCE, canonical
+from numeric.canonical import DEAD, TOLERANCE, canonical, gauge
 from numeric.detect import THRESHOLDS, circuit_weights
+from numeric.engines.pointwise import PointwiseLoss
 
 
 def forward(W1, W2, b, x):
@@ -188,3 +190,31 @@ def test_bad_input_is_refused_in_one_line(W1, W2, b, message):
 def test_bad_tolerance_is_refused():
     with pytest.raises(SuperlossError, match="tolerance"):
         canonical([[1]], [[1]], tolerance=-1)
+
+
+# -- the gauge of a circuit written in parameters -------------------------------------------------
+
+
+def test_gauge_sets_each_moved_neuron_to_largest_input_one_and_keeps_the_loss():
+    circuit = asymmetric_inhibition()
+    rng = np.random.default_rng(3)
+    values = dict(zip(circuit.symbols, rng.uniform(0.1, 3, len(circuit.symbols)), strict=True))
+    moved = gauge(circuit, values, circuit.symbols)
+    w_a, w_b = sym("w_a"), sym("w_b")
+    assert max(abs(moved[w_a]), abs(moved[w_b])) == pytest.approx(1, abs=1e-15)
+    assert moved[w_a] / moved[w_b] == pytest.approx(values[w_a] / values[w_b], rel=1e-14)
+    problem = Problem(circuit, SparseUniform(sp.Rational(7, 10)), free=list(circuit.symbols))
+    f = PointwiseLoss(problem)
+    x, y = (np.array([point[p] for p in f.params]) for point in (values, moved))
+    assert f.value(y) == pytest.approx(f.value(x), rel=1e-12)
+    # A fixed weight pins the symmetry: with w_b fixed nothing can move.
+    assert gauge(circuit, values, [p for p in circuit.symbols if p != w_b]) == {
+        p: v for p, v in values.items() if p != w_b
+    }
+
+
+def test_gauge_of_two_free_neurons_scales_each_on_its_own():
+    a, b, c, d = syms("a b c d")
+    circuit = Circuit([[a, 0], [0, b]], [[c, 0], [0, d]])
+    moved = gauge(circuit, {a: 4.0, b: -0.5, c: 0.25, d: 3.0}, [a, b, c, d])
+    assert moved == {a: 1.0, b: -1.0, c: 1.0, d: 1.5}

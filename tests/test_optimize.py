@@ -104,6 +104,14 @@ def test_certificate_reports_the_rescaling_as_a_flat_direction_and_agrees_with_m
     assert best.global_loss == pytest.approx(best.loss, rel=1e-9)
     assert best.monte_carlo.stderr < 0.01 * best.loss and abs(best.zscore) < 5
     assert abs(best.monte_carlo.zscore(1.03 * best.loss)) > 5  # the check can fail
+    # Reported in the canonical gauge: the neuron's largest input weight w is 1, the product kept.
+    assert best.canonical[w] == pytest.approx(1, abs=1e-15)
+    assert best.canonical[w] * best.canonical[o] == pytest.approx(best.params[w] * best.params[o], rel=1e-14)
+    data = best.to_dict()
+    assert (
+        data["params"] == {"w": best.canonical[w], "o": best.canonical[o]} and data["searched"]["w"] == best.params[w]
+    )
+    assert "searched at" in str(best)
 
 
 def test_json_result_names_parameters_and_certificate():
