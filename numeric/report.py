@@ -126,7 +126,7 @@ def run(out: str | None = None, force: bool = False, samples: int = 4_000_000, s
         save(landscape(best, kappa, delta, span={kappa: (0, 40), delta: (0, 1)}, points=31), tmp / "landscape")
         save(weight_diagram(circuit.subs(best.canonical)), tmp / "optimum-weights")
         save(weight_diagram(free.circuit(best_free)), tmp / "free-weights")
-        save(training_curves(free), tmp / "training")
+        save(training_curves(free, best.loss, reference_label="the motif's optimum"), tmp / "training")
 
         point = ", ".join(f"{s} = {v}" for s, v in CANONICAL.items())
         params = ", ".join(f"{p} = {v:.4g}" for p, v in best.canonical.items())

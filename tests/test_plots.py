@@ -254,6 +254,16 @@ def test_training_curves_of_a_short_run(tmp_path):
     assert all(len(c) == 1 for c in colour.values()) and len(set.union(*colour.values())) == 2
     assert ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["$S = 0.7$", "$S = 0.9$", "final estimate"]
+    # One sparsity: a colour per seed, and the analytic optimum as a dashed reference line.
+    one = train(
+        "hidden", 3, 5, [0.9], [1, 0.3, 1], seeds=[0, 1, 2], config=TrainConfig(steps=30, batch=64), progress=False
+    )
+    ax1 = plots.training_curves(one, 0.0123).axes[0]
+    assert len({line.get_color() for line in ax1.lines if line.get_gid() == "instance"}) == 3
+    (ref,) = [line for line in ax1.lines if line.get_gid() == "reference"]
+    assert list(ref.get_ydata()) == [0.0123, 0.0123] and ref.get_linestyle() == "--"
+    labels = [t.get_text() for t in ax1.get_legend().get_texts()]
+    assert labels == ["seed 0", "seed 1", "seed 2", "final estimate", "analytic optimum"]
     # A saved result folder draws the same curves.
     result.save(tmp_path / "run")
     again = plots.training_curves(tmp_path / "run").axes[0]
