@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -58,7 +60,9 @@ def test_random_model_figure_has_every_role():
     d = describe(W1, W2, b)
     gids = _gids(fig)
     for j, neuron in enumerate(d.neurons):
-        assert gids[f"roles: {j}"].get_text().splitlines() == [r.label() for r in neuron.roles]
+        # Features are numbered 1-based in the figure, as on its axes.
+        shown = tuple(str(int(x) + 1) for x in d.features)
+        assert gids[f"roles: {j}"].get_text().splitlines() == [replace(r, names=shown).label() for r in neuron.roles]
     title = fig._suptitle.get_text()
     assert d.new and f"new: {len(d.novel)} neuron(s)" in title and all(name in title for name in d.structures)
 

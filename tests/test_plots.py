@@ -218,7 +218,13 @@ def test_weight_diagram_of_the_motif_has_one_bar_group_per_neuron():
     assert inputs[2].patches[1].get_y() == pytest.approx(0.25)
     # Neuron 1 reads 2 x_a - x_b / 2: the negative part hangs from zero.
     assert inputs[1].patches[0].get_y() == pytest.approx(0.0) and inputs[1].patches[0].get_height() == -0.5
+    # The input panel's legend names inputs, the output panel's outputs.
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["$x_{a}$", "$x_{b}$", "$x_{c}$"]
+    assert [t.get_text() for t in fig.legends[1].get_texts()] == ["$y_{a}$", "$y_{b}$", "$y_{c}$"]
+    assert [c.get_label() for c in outputs] == ["$y_{a}$", "$y_{b}$", "$y_{c}$"]
+    # Numbered features are 1-based in every figure.
+    numbered = plots.weight_diagram([[1.0, 0.0]], [[1.0], [0.0]])
+    assert [t.get_text() for t in numbered.legends[1].get_texts()] == ["$y_{1}$", "$y_{2}$"]
 
 
 def test_weight_diagram_checks_its_input():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -13,7 +14,7 @@ from analytic import Circuit
 
 from ..detect import circuit_weights
 from ..vocabulary import Description, describe
-from .style import WIDTH, house_style, new_figure
+from .style import WIDTH, feature_label, feature_text, house_style, new_figure
 
 __all__ = ["WEIGHT_CMAP", "circuit_figure"]
 
@@ -65,9 +66,11 @@ def circuit_figure(
         d = describe(source, W2, b, features)
     c, f = d.form, d.features
     m, n = c.W1.shape
-    halves = [f"{j}: {f[nn.feature]}{'+' if nn.half > 0 else '-'}" for j, nn in enumerate(d.neurons)]
-    neurons = halves + [f"{j}: dead" for j in range(c.live, m)]
-    roles = [[r.label() for r in nn.roles] for nn in d.neurons] + [["dead"]] * c.dead
+    halves = [f"{j + 1}: {feature_text(f[nn.feature])}{'+' if nn.half > 0 else '-'}" for j, nn in enumerate(d.neurons)]
+    neurons = halves + [f"{j + 1}: dead" for j in range(c.live, m)]
+    # Role labels name features as the axes do: numbered ones 1-based.
+    shown = tuple(feature_text(x) for x in f)
+    roles = [[replace(r, names=shown).label() for r in nn.roles] for nn in d.neurons] + [["dead"]] * c.dead
     lines = max(len(r) for r in roles)
 
     counts = Counter(d.structures)
@@ -82,9 +85,9 @@ def circuit_figure(
         fig = new_figure((width, height))
         grid = fig.add_gridspec(2, 3, width_ratios=[n + 1, 2.2 * m, 1.2], height_ratios=[max(n, m), 0.45 * lines])
         ax1, ax2, axb = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[0, 2])
-        _heatmap(ax1, c.W1, neurons, [f"$x_{{{name}}}$" for name in f], "W1")
-        _heatmap(ax2, c.W2, [f"$y_{{{name}}}$" for name in f], [str(j) for j in range(m)], "W2")
-        _heatmap(axb, c.b[:, None], [f"$y_{{{name}}}$" for name in f], ["b"], "b")
+        _heatmap(ax1, c.W1, neurons, [feature_label(name) for name in f], "W1")
+        _heatmap(ax2, c.W2, [feature_label(name, "y") for name in f], [str(j + 1) for j in range(m)], "W2")
+        _heatmap(axb, c.b[:, None], [feature_label(name, "y") for name in f], ["b"], "b")
         ax1.set_title("$W_1$ (neuron x feature)")
         ax2.set_title("$W_2$ (output x neuron)")
         axb.set_title("$b$")

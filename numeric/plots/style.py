@@ -96,6 +96,22 @@ STYLE = {
 FORMATS = {"png": {}, "pdf": {"CreationDate": None}}
 
 
+def feature_label(name: str, kind: str = "x") -> str:
+    """A feature's input (``kind="x"``) or output (``"y"``) as mathtext, the same in every
+    figure: named features as they are (``x_a``), numbered ones 1-based (``"0"`` is ``x_1``).
+
+    >>> feature_label("a"), feature_label("0", "y"), feature_label("host")
+    ('$x_{a}$', '$y_{1}$', '$x_{host}$')
+    """
+    shown = feature_text(name)
+    return f"${kind}_{{{shown}}}$" if shown.isalnum() else shown
+
+
+def feature_text(name: str) -> str:
+    """A feature's name as figures print it: numbered features 1-based (``"0"`` is ``"1"``)."""
+    return str(int(name) + 1) if name.isdigit() else name
+
+
 def label(symbol: sp.Symbol | str) -> str:
     """The symbol as mathtext, for an axis label: written as a paper writes it
     (:func:`analytic.names.symbol_name`, the project's one naming rule).

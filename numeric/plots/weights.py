@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 
 from analytic import Circuit, SuperlossError
 
-from .style import WIDTH, feature_colours, house_style, new_figure
+from .style import WIDTH, feature_colours, feature_label, house_style, new_figure
 
 __all__ = ["weight_diagram"]
 
@@ -99,7 +99,7 @@ def weight_diagram(
                     width=0.7,
                     linewidth=0,
                     color=colours[i] if feature else "0.6",
-                    label=_feature_label(names[i]) if feature else "hidden bias",
+                    label=feature_label(names[i], "x" if ax is top else "y") if feature else "hidden bias",
                 )
             ax.axhline(0.0, color="0.3", linewidth=0.5, zorder=0)
         top.set_ylabel("input weight")
@@ -107,13 +107,10 @@ def weight_diagram(
         bottom.set_xlabel("neuron")
         bottom.set_xticks(out_x, [str(j + 1) for j in range(m)] + ([] if b is None else ["b"]))
         top.tick_params(labelbottom=False)
-        handles = [Patch(color=c, label=_feature_label(f)) for c, f in zip(colours, names, strict=True)]
-        if in_values.shape[1] > n:
-            handles.append(Patch(color="0.6", label="hidden bias"))
-        fig.legend(handles=handles, loc="outside right upper", title="feature")
+        # Each panel says what its colours are: the inputs read above, the outputs written below.
+        for kind, title, where in (("x", "input", "outside right upper"), ("y", "output", "outside right lower")):
+            handles = [Patch(color=c, label=feature_label(f, kind)) for c, f in zip(colours, names, strict=True)]
+            if kind == "x" and in_values.shape[1] > n:
+                handles.append(Patch(color="0.6", label="hidden bias"))
+            fig.legend(handles=handles, loc=where, title=title)
     return fig
-
-
-def _feature_label(name: str) -> str:
-    # Names a subscript can hold are written as the paper writes features: x_a, x_3.
-    return f"$x_{{{name}}}$" if name.isalnum() else name
