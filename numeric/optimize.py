@@ -176,6 +176,7 @@ class Optimum:
         return {
             "params": {p.name: v for p, v in self.canonical.items()},
             "searched": {p.name: v for p, v in self.params.items()},
+            "circuit": _circuit_numbers(self.problem.free_circuit.subs(self.canonical)),
             "fixed": {s.name: str(v) for s, v in self.fixed.items()},
             "bounds": {p.name: [float(v) for v in b] for p, b in self.bounds.items()},
             "loss": self.shown_loss,
@@ -280,6 +281,18 @@ def random_starts(lo: np.ndarray, hi: np.ndarray, count: int, rng: np.random.Gen
         negative = np.where(spans, rng.random(len(lo)) * (hi - lo) < -lo, hi <= 0)
         points.append(np.clip(np.where(negative, -magnitude, magnitude), lo, hi))
     return points
+
+
+def _circuit_numbers(circuit) -> dict:
+    """A numeric circuit as JSON-ready data (what ``superloss plot weights`` draws from)."""
+    return {
+        **{k: [[float(v) for v in row] for row in getattr(circuit, k).tolist()] for k in ("W1", "W2")},
+        **{k: [float(v) for v in getattr(circuit, k)] for k in ("b1", "b2")},
+        "features": list(circuit.features),
+        "hidden": circuit.hidden,
+        "output": circuit.output,
+        "target": circuit.target,
+    }
 
 
 def _verdict(hessian: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, str]:

@@ -123,6 +123,30 @@ def test_train_saves_models_that_reload_and_refuses_to_overwrite(capsys, tmp_pat
     assert code == 0 and (tmp_path / "curves.pdf").read_bytes().startswith(b"%PDF")
     code, _, err = run(capsys, "plot", "weights", str(out), "--seed", "5", "--out", str(tmp_path / "w"))
     assert code == 2 and "does not exist" in err
+    code, _, _ = run(
+        capsys, "plot", "weights", str(out), "--seed", "1", "--style", "bars", "--out", str(tmp_path / "b")
+    )
+    assert code == 0 and (tmp_path / "b.png").exists()
+
+
+def test_plot_weights_of_a_spec_and_of_an_optimum(capsys, tmp_path):
+    code, _, _ = run(capsys, "plot", "weights", str(EXAMPLES / "motif_canonical.toml"), "--out", str(tmp_path / "s"))
+    assert code == 0 and (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+    unset = tmp_path / "unset.toml"
+    unset.write_text('[circuit]\nW1 = [["w"]]\nW2 = [[1]]\n[law]\nkind = "sparse_uniform"\nsparsity = "S"\n')
+    code, _, err = run(capsys, "plot", "weights", str(unset), "--out", str(tmp_path / "x"))
+    assert code == 2 and "give w a value in its [at] table" in err and err.count("\n") == 1
+    optimum = tmp_path / "optimum.json"
+    argv = ["optimize", str(STUDY), *FIX, "--free", "kappa", "--starts", "2", "--samples", "0", "--json", str(optimum)]
+    assert run(capsys, *argv)[0] == 0
+    data = json.loads(optimum.read_text())
+    assert data["circuit"]["W2"][1][1] == pytest.approx(-data["params"]["kappa"])  # y_b reads -kappa from neuron 2
+    code, _, _ = run(capsys, "plot", "weights", str(optimum), "--out", str(tmp_path / "o"))
+    assert code == 0 and (tmp_path / "o.png").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    code, _, err = run(capsys, "plot", "weights", str(bad), "--out", str(tmp_path / "z"))
+    assert code == 2 and "not a train folder, a spec" in err
 
 
 @pytest.mark.slow

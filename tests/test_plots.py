@@ -298,3 +298,25 @@ def test_no_pyplot_and_no_matplotlib_in_analytic():
         "import numeric.plots; assert 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_weight_heatmaps_show_every_matrix_on_one_scale():
+    motif = asymmetric_inhibition().subs(CANONICAL)
+    fig = plots.weight_heatmaps(motif)
+    images = {im.get_gid(): im for ax in fig.axes for im in ax.get_images()}
+    assert set(images) == {"W1", "W2", "b2"}
+    assert np.array_equal(images["W1"].get_array(), np.array(motif.W1.tolist(), dtype=float))
+    assert np.array_equal(images["W2"].get_array(), np.array(motif.W2.tolist(), dtype=float))
+    assert {im.get_clim() for im in images.values()} == {(-20.0, 20.0)}  # kappa = 20 sets the scale
+
+
+def test_a_pentagon_shows_w_transpose_w_and_its_feature_directions():
+    k = 5
+    W = np.array([[np.cos(2 * np.pi * i / k) for i in range(k)], [np.sin(2 * np.pi * i / k) for i in range(k)]])
+    from analytic import Circuit
+
+    fig = plots.weight_heatmaps(Circuit(W.tolist(), W.T.tolist(), b2=[-0.1] * k, target="identity"))
+    images = {im.get_gid(): im for ax in fig.axes for im in ax.get_images()}
+    assert np.allclose(images["W2 W1"].get_array(), W.T @ W) and "$W^\\top W$" in [ax.get_title() for ax in fig.axes]
+    arrows = {t.get_gid(): t.xy for ax in fig.axes for t in ax.texts if (t.get_gid() or "").startswith("direction")}
+    assert len(arrows) == k and np.allclose(arrows["direction: 1"], W[:, 1])

@@ -55,14 +55,41 @@ def _plot_training(args):
     return training_curves(TrainResult.load(args.source))
 
 
-def _plot_weights(args):
-    from ..plots import weight_diagram
-    from ..train import TrainResult
+def _weights_circuit(args):
+    """The numeric circuit of ``plot weights``' source: a train folder's model ``--seed``, a spec
+    at its ``[at]`` point, or the optimum an ``optimize --json`` file holds."""
+    from analytic import Circuit
+    from analytic.spec import load_spec
 
-    result = TrainResult.load(args.source)
-    if not 0 <= args.seed < result.instances:
-        raise SuperlossError(f"--seed: model {args.seed} does not exist; {args.source} has {result.instances}")
-    return weight_diagram(result.circuit(args.seed))
+    source = Path(args.source)
+    if source.is_dir():
+        from ..train import TrainResult
+
+        result = TrainResult.load(source)
+        if not 0 <= args.seed < result.instances:
+            raise SuperlossError(f"--seed: model {args.seed} does not exist; {source} has {result.instances}")
+        return result.circuit(args.seed)
+    if source.suffix == ".toml":
+        spec = load_spec(source)
+        circuit = spec.circuit.subs(spec.at)
+        if not circuit.is_numeric:
+            missing = ", ".join(s.name for s in circuit.symbols)
+            raise SuperlossError(f"{source}: give {missing} a value in its [at] table to draw its weights")
+        return circuit
+    try:
+        c = json.loads(source.read_text())["circuit"]
+        return Circuit(c["W1"], c["W2"], c["b1"], c["b2"], c["hidden"], c["output"], c["target"], c["features"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SuperlossError(
+            f"{source}: not a train folder, a spec (.toml) or the JSON that 'superloss optimize --json' writes"
+        ) from None
+
+
+def _plot_weights(args):
+    from ..plots import weight_diagram, weight_heatmaps
+
+    circuit = _weights_circuit(args)
+    return weight_heatmaps(circuit) if args.style == "heatmap" else weight_diagram(circuit)
 
 
 def _plot_phase(args):
@@ -81,9 +108,19 @@ PLOTS = {"sparsity": _plot_sparsity, "training": _plot_training, "weights": _plo
 
 def plot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=tuple(PLOTS), help="what to draw")
-    p.add_argument("source", help="study JSON (sparsity), train folder (training, weights) or phase folder (phase)")
+    p.add_argument(
+        "source",
+        help="study JSON (sparsity), train folder (training), phase folder (phase); for weights a train folder, "
+        "a spec with its [at] point or an 'optimize --json' file",
+    )
     p.add_argument("--out", required=True, metavar="STEM", help="writes STEM.png and STEM.pdf")
     p.add_argument("--seed", type=int, default=0, help="for weights: which model of the folder (default 0)")
+    p.add_argument(
+        "--style",
+        choices=("heatmap", "bars"),
+        default="heatmap",
+        help="for weights: the matrices as heatmaps (default) or each neuron's weights as stacked bars",
+    )
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
@@ -96,8 +133,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
 PLOT = Command(
     name="plot",
-    help="Figures (PNG and PDF): loss against S from a study, training curves or weight diagrams from a train "
-    "folder, a phase diagram.",
+    help="Figures (PNG and PDF): loss against S from a study, training curves from a train folder, the weights "
+    "of a trained model, a spec or an optimum, a phase diagram.",
     example="superloss plot training trained/ --out training",
     arguments=plot_arguments,
     run=cmd_plot,

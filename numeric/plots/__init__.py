@@ -13,8 +13,10 @@ it as ``stem.png`` (300 dpi) and ``stem.pdf``, each atomically.
 - :mod:`numeric.plots.study`: :func:`loss_against_sparsity`, the motif study, the
   full motif and each variant (:data:`VARIANT_STYLE`) against ``S``, one panel per
   rider importance;
+- :mod:`numeric.plots.matrices`: :func:`weight_heatmaps`, any circuit's weight matrices as
+  diverging heatmaps (``W2 W1`` for a reconstruction model, feature directions for two neurons);
 - :mod:`numeric.plots.weights`: :func:`weight_diagram`, each neuron's input and
-  output weights as stacked bars;
+  output weights as stacked bars (the paper's neuron diagrams);
 - :mod:`numeric.plots.circuit`: :func:`circuit_figure`, a model's canonical weights as
   heatmaps, each neuron annotated with its roles (:mod:`numeric.vocabulary`);
 - :mod:`numeric.plots.training`: :func:`training_curves`, the loss history of a
@@ -32,6 +34,7 @@ from __future__ import annotations
 from .atlas import ATLAS_COLOURS, atlas_figure
 from .circuit import WEIGHT_CMAP, circuit_figure
 from .landscape import BOUNDARY_POINTS, landscape
+from .matrices import weight_heatmaps
 from .phase import STRUCTURE_COLOURS, phase_figure, reconstruction_figure
 from .study import VARIANT_STYLE, loss_against_sparsity
 from .style import (
@@ -74,4 +77,5 @@ __all__ = [
     "save",
     "training_curves",
     "weight_diagram",
+    "weight_heatmaps",
 ]

@@ -26,9 +26,12 @@ WEIGHT_CMAP = "RdBu_r"
 DARK = 0.6
 
 
-def _heatmap(ax, values: np.ndarray, rows: Sequence[str], cols: Sequence[str], gid: str) -> None:
-    """``values`` coloured on limits symmetric about 0, each cell's value written in it."""
-    scale = float(np.abs(values).max()) or 1.0
+def heatmap(
+    ax, values: np.ndarray, rows: Sequence[str], cols: Sequence[str], gid: str, scale: float | None = None
+) -> None:
+    """``values`` coloured on limits symmetric about 0 (``+-scale``, by default the largest
+    ``|value|``), each cell's value written in it."""
+    scale = scale or float(np.abs(values).max()) or 1.0
     image = ax.imshow(values, cmap=WEIGHT_CMAP, vmin=-scale, vmax=scale, aspect="auto")
     image.set_gid(gid)
     for (r, c), v in np.ndenumerate(values):
@@ -85,9 +88,9 @@ def circuit_figure(
         fig = new_figure((width, height))
         grid = fig.add_gridspec(2, 3, width_ratios=[n + 1, 2.2 * m, 1.2], height_ratios=[max(n, m), 0.45 * lines])
         ax1, ax2, axb = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[0, 2])
-        _heatmap(ax1, c.W1, neurons, [feature_label(name) for name in f], "W1")
-        _heatmap(ax2, c.W2, [feature_label(name, "y") for name in f], [str(j + 1) for j in range(m)], "W2")
-        _heatmap(axb, c.b[:, None], [feature_label(name, "y") for name in f], ["b"], "b")
+        heatmap(ax1, c.W1, neurons, [feature_label(name) for name in f], "W1")
+        heatmap(ax2, c.W2, [feature_label(name, "y") for name in f], [str(j + 1) for j in range(m)], "W2")
+        heatmap(axb, c.b[:, None], [feature_label(name, "y") for name in f], ["b"], "b")
         ax1.set_title("$W_1$ (neuron x feature)")
         ax2.set_title("$W_2$ (output x neuron)")
         axb.set_title("$b$")
