@@ -71,8 +71,10 @@ def test_landscape_has_the_loss_the_optimum_and_the_known_boundaries(tiny):
     assert ax.get_xlim() == (0.1, 2.0) and ax.get_ylim() == (-1.0, 1.0)
     assert ax.get_xlabel() == "$w$" and ax.get_ylabel() == "$v$"
     drawn = _boundaries(ax)
-    # w = 0 lies outside the box (w >= 0.1): only the three others cross it.
-    assert {frozenset({f, -f}) for f in drawn} == {frozenset({g, -g}) for g in (v, v - w, v + w)}
+    # The regime is w > 0, v + w > 0, v < 0, v < w. In the box (w >= 0.1) w = 0 is outside it,
+    # and v < w is implied by v < 0 < w: only v = 0 and v + w = 0 bound the regime there.
+    assert {frozenset({f, -f}) for f in drawn} == {frozenset({g, -g}) for g in (v, v + w)}
+    assert "regime" in gids and ax.get_title() == "$S$ = 0.5"
     for f, vertices in drawn.items():
         assert len(vertices) > 2
         values = sp.lambdify([w, v], f)(vertices[:, 0], vertices[:, 1])
@@ -96,13 +98,14 @@ def test_landscape_of_the_motif_draws_its_regime_boundaries_in_kappa_and_delta()
     ax = fig.axes[0]
     assert ax.get_xlabel() == r"$\kappa$" and ax.get_ylabel() == r"$\delta$"
     drawn = _boundaries(ax)
-    # b_b - kappa + 1 = 0 is kappa = 1 + b_b = 0.98; b_c + delta - gamma w_a = 0 is delta = 0.27.
-    vertical = [x for x in drawn.values() if np.allclose(x[:, 0], 0.98)]
+    # In the plane the regime is the strip 0.2075 < delta < 0.27 right of delta kappa = 4.98
+    # (b_c + delta - gamma w_a = 0 is delta = 0.27); those three bound it and are drawn.
     horizontal = [x for x in drawn.values() if np.allclose(x[:, 1], 0.27)]
-    assert len(vertical) == 1 and np.ptp(vertical[0][:, 1]) == pytest.approx(1.0)
     assert len(horizontal) == 1 and np.ptp(horizontal[0][:, 0]) == pytest.approx(40.0)
-    # delta = 0 and delta = 1 are the box's own edges: no sign change inside, not drawn.
-    assert not any(np.allclose(x[:, 1], 0.0) or np.allclose(x[:, 1], 1.0) for x in drawn.values())
+    assert any(np.allclose(x[:, 1], 0.2075) for x in drawn.values()) and len(drawn) == 3
+    # b_b - kappa + 1 = 0 (kappa = 0.98) changes sign in the box but far from the regime: not drawn.
+    assert not any(np.allclose(x[:, 0], 0.98) for x in drawn.values())
+    assert ax.get_title() == "$S$ = 0.9, $I_{b}$ = 0.3"
 
 
 def test_landscape_rejects_what_it_cannot_draw(tiny):

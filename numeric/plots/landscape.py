@@ -38,11 +38,11 @@ def landscape(
     The grid is ``points`` x ``points`` over the optimum's box for ``x`` and ``y``
     (or ``span = {x: (lo, hi), y: (lo, hi)}``); the loss is computed at each point
     with :class:`numeric.engines.pointwise.PointwiseLoss` (exact, in whichever regime the
-    point lies), and coloured on a log scale. The optimum is a white star. The
-    boundaries of the optimum's regime are dashed: the zero set of each factor of
-    ``optimum.regime.regime`` that depends on ``x`` or ``y``, the other parameters
-    and the fixed symbols substituted; inside them the closed form of the optimum
-    holds. The motif's 41 x 41 grid takes about 10 s.
+    point lies), and coloured on a log scale. The optimum is a white star. Its regime
+    (where the closed form of the optimum holds, the other parameters and the fixed
+    symbols substituted) is hatched, and the factors of ``optimum.regime.regime`` that
+    bound it in the plane are dashed; the title states the fixed sparsity and
+    importances. The motif's 41 x 41 grid takes about 10 s.
     """
     # By name, so that "kappa", sym("kappa") and a plain Symbol("kappa") all find the parameter.
     by_name = {p.name: p for p in optimum.params}
@@ -89,6 +89,13 @@ def landscape(
 
         for expr, contour in _boundaries(ax, optimum, x, y, fixed, (x_lo, x_hi), (y_lo, y_hi)):
             contour.set_gid(f"boundary: {expr}")
+        # The settings the loss was drawn at (the sparsity, the importances), on the figure itself.
+        setting = [f"{label(s)} = {float(v):.4g}" for s, v in optimum.fixed.items() if s not in optimum.problem.weights]
+        sparsity = getattr(optimum.problem.law, "sparsity", None)
+        if isinstance(sparsity, sp.Expr) and sparsity.is_number:
+            setting.insert(0, f"$S$ = {float(sparsity):.4g}")  # a law's own number, not a fixed symbol
+        if setting:
+            ax.set_title(", ".join(setting), fontsize="medium")
 
         star = ax.plot(
             [optimum.params[x]],
@@ -139,18 +146,20 @@ def _span(span: Mapping | None, bounds: Mapping, p: sp.Symbol) -> tuple[float, f
 
 
 def _boundaries(ax, optimum, x: sp.Symbol, y: sp.Symbol, fixed: Mapping, xs: tuple, ys: tuple) -> list:
-    """Draw the zero set of each regime factor that depends on ``x`` or ``y`` and changes
-    sign in the plotted box; return ``(factor after substitution, contour set)`` pairs."""
+    """Shade the optimum's regime in the plotted plane (gid ``regime``) and draw, dashed, the zero
+    set of each of its factors that bounds it there: one that changes sign between a grid point of
+    the regime and a neighbour outside it. Factors that cross the box away from the regime bound
+    other regimes and are left out. Returns ``(factor after substitution, contour set)`` pairs."""
     regime = getattr(optimum.regime, "regime", None)
     if regime is None:
         return []
     u = np.linspace(*xs, BOUNDARY_POINTS)
     v = np.linspace(*ys, BOUNDARY_POINTS)
     U, V = np.meshgrid(u, v)
+    signed = []
     seen: set = set()
-    out = []
     # Sorted, so that the same optimum draws its boundaries in the same order.
-    for factor in sorted((f for f, _ in regime.factors), key=sp.default_sort_key):
+    for factor, sign in sorted(regime.factors, key=lambda fs: sp.default_sort_key(fs[0])):
         factor = sp.sympify(factor)
         if not factor.has(x, y):
             continue
@@ -159,8 +168,26 @@ def _boundaries(ax, optimum, x: sp.Symbol, y: sp.Symbol, fixed: Mapping, xs: tup
             continue
         seen.add(expr)
         values = np.broadcast_to(np.asarray(sp.lambdify([x, y], expr, "numpy")(U, V), dtype=float), U.shape)
-        if not (np.nanmin(values) < 0 < np.nanmax(values)):
-            continue  # its zero set misses the box
+        signed.append((expr, values, sign * values > 0))
+    if not signed:
+        return []
+    inside = np.logical_and.reduce([holds for _, _, holds in signed])
+    shade = ax.contourf(U, V, inside.astype(float), levels=[0.5, 1.5], colors="none", hatches=["////"], zorder=3)
+    shade.set_gid("regime")
+    out = []
+    for expr, values, holds in signed:
+        # Grid neighbours, one in the regime and one out of it, across which this factor flips.
+        flips = [
+            (a & ~b & (ha != hb)).any()
+            for a, b, ha, hb in (
+                (inside[:, :-1], inside[:, 1:], holds[:, :-1], holds[:, 1:]),
+                (inside[:, 1:], inside[:, :-1], holds[:, 1:], holds[:, :-1]),
+                (inside[:-1], inside[1:], holds[:-1], holds[1:]),
+                (inside[1:], inside[:-1], holds[1:], holds[:-1]),
+            )
+        ]
+        if not any(flips):
+            continue
         contour = ax.contour(
             U, V, values, levels=[0.0], colors=OKABE_ITO["vermillion"], linewidths=0.7, linestyles="--", zorder=4
         )
