@@ -221,6 +221,9 @@ def test_weight_diagram_of_the_motif_has_one_bar_group_per_neuron():
     assert inputs[2].patches[1].get_y() == pytest.approx(0.25)
     # Neuron 1 reads 2 x_a - x_b / 2: the negative part hangs from zero.
     assert inputs[1].patches[0].get_y() == pytest.approx(0.0) and inputs[1].patches[0].get_height() == -0.5
+    # The biases (-0.02, too small to see as bars) are written out.
+    (bias,) = [t for t in bottom.texts if t.get_gid() == "bias values"]
+    assert bias.get_text() == "b: -0.02, -0.02, -0.02"
     # The input panel's legend names inputs, the output panel's outputs.
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["$x_{a}$", "$x_{b}$", "$x_{c}$"]
     assert [t.get_text() for t in fig.legends[1].get_texts()] == ["$y_{a}$", "$y_{b}$", "$y_{c}$"]

@@ -106,6 +106,16 @@ def weight_diagram(
         bottom.set_ylabel("output weight")
         bottom.set_xlabel("neuron")
         bottom.set_xticks(out_x, [str(j + 1) for j in range(m)] + ([] if b is None else ["b"]))
+        if b is not None:
+            # Biases are often small beside the weights: their values are written out, in output order.
+            text = bottom.annotate(
+                "b: " + ", ".join(f"{v:.2g}" for v in b),
+                xy=(1.0, 1.0),
+                xycoords="axes fraction",
+                ha="right",
+                va="bottom",
+            )
+            text.set_gid("bias values")
         top.tick_params(labelbottom=False)
         # Each panel says what its colours are: the inputs read above, the outputs written below.
         for kind, title, where in (("x", "input", "outside right upper"), ("y", "output", "outside right lower")):
