@@ -79,8 +79,8 @@ class Loss:
         return self.regime.conditions if self.regime else ()
 
     def value(self, values: Mapping | None = None) -> sp.Expr:
-        """The loss with ``values`` substituted (symbol -> number)."""
-        return self.expr.subs(dict(values or {}))
+        """The loss with ``values`` substituted (symbols or their names -> numbers, never text)."""
+        return self.expr.subs(_values(values or {}))
 
     def with_names(self, names: Mapping | None) -> Loss:
         """This loss with LaTeX names for some symbols (name or symbol -> LaTeX), used by its
@@ -99,16 +99,19 @@ class Loss:
         1/3 - S/3
         """
         values = _values(values)
+        known = self.expr.free_symbols | set(self.circuit.symbols) | self.law.symbols | set(self.at)
+        unknown = sorted(s.name for s in values if s not in known)
+        if unknown:
+            raise SuperlossError(f"{', '.join(unknown)}: not a symbol of this loss")
         factors = set()
-        for f, sign in self.regime.factors if self.regime else ():
-            f = sp.expand(f.subs(values))
+        for factor, sign in self.regime.factors if self.regime else ():
+            f = sp.expand(factor.subs(values))
             if f.free_symbols:
                 factors.add((f, sign))
             elif sign * f < 0:
                 fixed = ", ".join(f"{s} = {v}" for s, v in values.items())
-                raise SuperlossError(
-                    f"{fixed} lies outside the regime of this formula (the factor {f} has sign {-sign})"
-                )
+                condition = Regime.condition((factor, sign))
+                raise SuperlossError(f"{fixed} lies outside the regime of this formula: {condition} fails")
         keep = {s: v for s, v in self.at.items() if s not in values}
         return Loss(
             self.expr.subs(values),
@@ -159,7 +162,8 @@ class Loss:
 
     def to_dict(self) -> dict:
         """Everything :meth:`from_dict` needs to rebuild this loss, JSON-ready: expressions as
-        trees (:mod:`analytic.serialize`), the formula also as text and LaTeX for reading."""
+        trees (:mod:`analytic.serialize`), the formula (which :meth:`from_dict` rebuilds from
+        the terms) also as text and LaTeX for reading."""
         c, tree = self.circuit, to_tree
 
         def matrix(M):
@@ -172,7 +176,6 @@ class Loss:
             "format": FORMAT,
             "expr": str(self.expr),
             "latex": sp.latex(self.expr),
-            "tree": tree(self.expr),
             "terms": [
                 {
                     "output": i,
@@ -231,28 +234,37 @@ class Loss:
             law = LAWS[kind](
                 **{k: tuple(tree(x, k) for x in v) if isinstance(v, list) else tree(v, k) for k, v in law.items()}
             )
+            importance = tuple(tree(i, "importance") for i in data["importance"])
+            n = circuit.n
+            if len(importance) != n:
+                raise SuperlossError(f"{what}: {len(importance)} importances for {n} features")
             terms, probability = {}, {}
             for term in data["terms"]:
                 key = (int(term["output"]), frozenset(int(a) for a in term["pattern"]))
+                if not 0 <= key[0] < n or not key[1] <= set(range(n)):
+                    raise SuperlossError(
+                        f"{what}: a term of output {key[0]}, pattern {sorted(key[1])}, for {n} features"
+                    )
                 terms[key] = tree(term["expectation"], "a term")
                 probability[key] = tree(term["probability"], "a probability")
             regime = data["regime"]
             if regime is not None:
                 regime = Regime.from_factors((tree(f["factor"], "the regime"), int(f["sign"])) for f in regime)
             return cls(
-                tree(data["tree"], "the formula"),
+                # The formula from its terms, as expected_loss assembles it: the two cannot disagree.
+                _assemble(terms, probability, law, n),
                 terms,
                 probability,
                 circuit,
                 law,
-                tuple(tree(i, "importance") for i in data["importance"]),
+                importance,
                 regime,
                 point("at"),
                 point("witness"),
                 bool(data["on_boundary"]),
                 check_names(data.get("names")),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
             raise SuperlossError(f"{what}: not a loss written by superloss ({type(exc).__name__}: {exc})") from None
 
     @classmethod
@@ -261,8 +273,8 @@ class Loss:
         that holds it under ``"loss"``."""
         try:
             data = json.loads(Path(path).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SuperlossError(f"cannot read {path}: {exc}") from None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise SuperlossError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
         if isinstance(data, dict) and "loss" in data:
             data = data["loss"]
         if not isinstance(data, dict):

@@ -68,8 +68,10 @@ def test_subs_fixes_values_and_refuses_a_point_outside_the_regime(motif):
     assert kappa not in fixed.at and S not in fixed.expr.free_symbols
     assert all(kappa not in f.free_symbols for f, _ in fixed.regime.factors)
     assert fixed.regime.holds({s: v for s, v in CANONICAL.items() if s != kappa})
-    with pytest.raises(SuperlossError, match="outside the regime"):
-        motif.subs({w_a: -1})  # the regime needs w_a > 0
+    with pytest.raises(SuperlossError, match="outside the regime of this formula: w_a > 0 fails"):
+        motif.subs({w_a: -1})
+    with pytest.raises(SuperlossError, match="zeta: not a symbol of this loss"):
+        motif.subs({"zeta": 1})
     with pytest.raises(SuperlossError, match="is text"):
         motif.subs({w_a: "2"})
 
@@ -97,7 +99,15 @@ def test_diff_and_lambdify_agree_with_the_formula(motif):
         ("__import__('os')", "neither a rational number nor a name"),
         (["^", "x", "1000"], "exponent"),
         (["^", "2", "64"], None),
-        (["^", "7" * 200, "1/2"], "too large"),
+        (["^", "7" * 200, "1/2"], "a root of a number"),
+        # 82 bytes standing for 10^(40^6): the digits a power can reach are bounded up the tree.
+        (["^", ["^", ["^", ["^", ["^", ["^", "10", "40"], "40"], "40"], "40"], "40"], "40"], "past 2000 digits"),
+        (["*", *["9" * 1999] * 3], "past 2000 digits"),
+        ("1/0", "divides by zero"),
+        (["^", "0", "-1"], "zero to a negative power"),
+        (["^", "-8", "1/3"], "negative number to the fractional power"),
+        ("lambda", "cannot name a symbol"),
+        ("sqrt", "cannot name a symbol"),
         (["float", "1e5; x", 0, 53], "a float"),
         (["float", "1", 10**9, 53], "out of range"),
         ({"op": "+"}, "operation list"),
@@ -128,9 +138,19 @@ def test_a_file_that_is_not_a_loss_is_one_line(tmp_path, capsys):
             Loss.load(path)
         assert "\n" not in str(error.value)
     data = expected_loss(Circuit([[w]], [[1]]), SparseUniform(S), at={w: 1}).to_dict()
-    del data["terms"]
-    with pytest.raises(SuperlossError, match="KeyError"):
-        Loss.from_dict(data)
+    for change, message in (
+        (lambda d: d.pop("terms"), "KeyError"),
+        (lambda d: d["importance"].append("1"), "2 importances for 1 features"),
+        (lambda d: d["terms"][0].update(output=3), "a term of output 3"),
+    ):
+        broken = json.loads(json.dumps(data))
+        change(broken)
+        with pytest.raises(SuperlossError, match=message):
+            Loss.from_dict(broken)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SuperlossError, match="cannot read"):
+        Loss.load(deep)
 
 
 def test_to_tree_keeps_radicals_exact():
