@@ -131,10 +131,17 @@ def _by_output(loss: Loss, names: Mapping | None) -> list[Group]:
                     raise SuperlossError(f"split='output': a pattern of output {i} is not weighted p^k (1 - p)^(r - k)")
             C = sp.factor(sp.together(sp.Add(*collected[i][k]) / importance))
             if C != 0:
-                label = (sp.latex(importance, symbol_names=shown) if importance != 1 else "") + power(p, k)
+                weight_text = sp.latex(importance, symbol_names=shown)
+                weight_text = rf"\left({weight_text}\right)" if importance.is_Add else weight_text
+                label = (weight_text if importance != 1 else "") + power(p, k)
                 label = (label + power(f"(1 - {p})", r - k)).strip() or "1"
                 groups.append(
-                    Group(f"{feature_name(loss.circuit.features[i])},{k}", [(importance * weight, [C])], shown=(label,))
+                    Group(
+                        f"{feature_name(loss.circuit.features[i])},{k}",
+                        [(importance * weight, [C])],
+                        shown=(label,),
+                        output=i,
+                    )
                 )
     return groups
 
@@ -144,8 +151,11 @@ SPLITS = {"p": _by_power, "pattern": _by_pattern, "output": _by_output}
 
 
 def default_split(loss: Loss) -> str:
-    """``"output"`` (the collected form) where every feature shares one sparsity symbol, else ``"p"``."""
-    return "output" if loss.law.density(loss.circuit.n) is not None else "p"
+    """``"output"`` (the collected form) where every feature shares one sparsity symbol; else
+    ``"p"`` where the pattern probabilities are numbers, ``"pattern"`` where they are not."""
+    if loss.law.density(loss.circuit.n) is not None:
+        return "output"
+    return "pattern" if any(sp.sympify(p).free_symbols for p in loss.probability.values()) else "p"
 
 
 def _groups(loss: Loss, split: str | None, names: Mapping | None) -> list[Group]:
@@ -256,6 +266,7 @@ def piecewise_align(pw, split: str | None = None, names: Mapping | None = None, 
     >>> print(piecewise_align(pw).splitlines()[1])
     L = \\begin{cases} L_{1} & \\text{if } -1 \\le w \\le 0 \\\\ L_{2} & \\text{if } 0 \\le w \\le 1 \\end{cases}
     """
+    names = pw.pieces[0].names if names is None else names
     two = len(pw.box) == 2
     cases = [rf"L_{{{k}}} & {_where(c, pw.box, names)}" for k, (_, c) in enumerate(pw.expr.args, start=1)]
     head = "\\begin{equation*}\nL = \\begin{cases} " + r" \\ ".join(cases) + " \\end{cases}\n\\end{equation*}"
@@ -418,7 +429,7 @@ def summary(loss: Loss, names: Mapping | None = None) -> str:
     """
     names = loss.names if names is None else names
     collected = loss.law.density(loss.circuit.n) is not None
-    lines_by: dict[str, list[str]] = {}  # one line per output (per pattern without a shared S)
+    lines_by: dict[object, list[str]] = {}  # one line per output (per pattern without a shared S)
     notes = []
     for group in _groups(loss, "output" if collected else "pattern", names):
         if collected:
@@ -426,10 +437,10 @@ def summary(loss: Loss, names: Mapping | None = None) -> str:
             (label,) = group.shown
             text, note = _shown(C, f"C_{{{group.label}}}", names)
             shown = text if note else rf"\left({text}\right)"
-            lines_by.setdefault(group.label.split(",")[0], []).append(shown if label == "1" else f"{label} {shown}")
+            lines_by.setdefault(group.output, []).append(shown if label == "1" else f"{label} {shown}")
         else:
             text, note = _shown(group.expr, rf"L_{{{group.label}}}", names)
-            lines_by[group.label] = [text]
+            lines_by[group.label] = [text + (rf" \quad {group.note}" if group.note else "")]
         notes += [note] if note else []
     lines_ = [" + ".join(pieces) for pieces in lines_by.values()] or ["0"]
     rows = ["L &= " + lines_[0], *(f"&+ {line}" for line in lines_[1:]), *notes, *_regime_line(loss, names)]
@@ -439,6 +450,7 @@ def summary(loss: Loss, names: Mapping | None = None) -> str:
 def piecewise_summary(pw, names: Mapping | None = None) -> str:
     """A ``PiecewiseLoss`` for a notebook: one case per regime (its formula when short), with its
     interval for one weight or its number of conditions for two, and how the regimes were found."""
+    names = pw.pieces[0].names if names is None else names
     rows = []
     for k, (piece, (_, condition)) in enumerate(zip(pw.pieces, pw.expr.args, strict=True), start=1):
         text, _ = _shown(piece.expr, f"L_{{{k}}}", names)

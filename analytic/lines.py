@@ -33,6 +33,8 @@ class Group(NamedTuple):
     note: str = ""
     #: How to write each part's factor, if not as SymPy would.
     shown: tuple[str, ...] = ()
+    #: The output a group of the collected form belongs to.
+    output: int | None = None
 
     @property
     def expr(self) -> sp.Expr:

@@ -253,9 +253,12 @@ def gauge(circuit: Circuit, values: Mapping[sp.Symbol, float], free: Sequence[sp
             largest = max(m for m, _ in moved)
             factors = {p: largest ** (-r / a) for p, r in rates.items()}
         else:
-            t = optimize.brentq(
-                lambda t, moved=moved: max(m * np.exp(a * t) for m, a in moved) - 1, -50, 50, xtol=1e-15
-            )
+            try:
+                t = optimize.brentq(
+                    lambda t, moved=moved: max(m * np.exp(a * t) for m, a in moved) - 1, -50, 50, xtol=1e-15
+                )
+            except ValueError:  # no root within e^(+-50): leave this symmetry as it is
+                continue
             factors = {p: float(np.exp(r * t)) for p, r in rates.items()}
         values.update({p: values[p] * f for p, f in factors.items()})
     return {s: values[s] for s in free}

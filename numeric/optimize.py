@@ -128,8 +128,13 @@ class Optimum:
     def canonical(self) -> dict:
         """The optimum as it is reported: ``params`` moved along the circuit's rescaling symmetries
         to the point where each neuron they move has largest input weight 1
-        (:func:`numeric.canonical.gauge`, the free models' convention). The loss is the same."""
-        return gauge(self.problem.circuit, {**self.problem.numbers, **self.params}, list(self.params))
+        (:func:`numeric.canonical.gauge`, the free models' convention). The loss is the same.
+        The searched point itself where that point leaves the box or moves a weight held by a
+        bound: there the box, not the symmetry, decides."""
+        moved = gauge(self.problem.circuit, {**self.problem.numbers, **self.params}, list(self.params))
+        changed = {p for p, v in moved.items() if v != self.params[p]}
+        inside = all(lo <= moved[p] <= hi for p, (lo, hi) in self.bounds.items() if p in moved)
+        return moved if inside and not changed & set(self.active_bounds) else dict(self.params)
 
     def __str__(self) -> str:
         moved = {p for p, v in self.canonical.items() if v != self.params[p]}
@@ -140,7 +145,10 @@ class Optimum:
             for p, v in self.canonical.items()
         ]
         if moved:
-            rows.append(f"{'':>10}   (each neuron a rescaling moves has its largest input weight 1: same loss)")
+            rows.append(
+                f"{'':>10}   (each neuron a rescaling moves has its largest input weight 1: same loss; "
+                "the gradient and Hessian below are at the point searched)"
+            )
         lines = rows + [
             f"{'loss':>10} = {self.shown_loss:.10g}",
             f"{'|grad|':>10} = {self.gradient_norm:.2g}" + (" (free directions only)" if self.active_bounds else ""),

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from random import Random
@@ -17,7 +18,16 @@ import sympy as sp
 
 from analytic import Circuit, Loss, Problem, SparseUniform, SuperlossError, expected_loss, piecewise_loss, sym
 from analytic.document import PREAMBLE, standalone
-from analytic.latex import LINE_WIDTH, align, inline, optimum_table, split_terms, stationary_align, symbol_name
+from analytic.latex import (
+    LINE_WIDTH,
+    align,
+    inline,
+    optimum_table,
+    piecewise_align,
+    split_terms,
+    stationary_align,
+    symbol_name,
+)
 from analytic.lines import width
 from analytic.presets import CANONICAL, asymmetric_inhibition
 from analytic.spec import load_spec
@@ -180,6 +190,17 @@ def test_align_lines_fit_and_state_the_regime(motif, split):
             "&+ p^{3}",
         ]
         assert sp.simplify(sum(e for _, e in split_terms(motif, "output")) - motif.expr) == 0
+
+
+def test_collected_form_brackets_a_sum_as_importance_and_default_split_fits_the_law():
+    w, d = sym("w"), sym("d")
+    loss = expected_loss(Circuit([[w]], [[1]]), SparseUniform(S), [1 + d], at={w: 1})
+    assert r"L &= \left(d + 1\right) p \Bigl[" in align(loss)
+    per_feature = expected_loss(Circuit([[w, 0]], [[1], [0]]), SparseUniform((S, sym("T"))), at={w: 1})
+    assert r"\text{($0$ active)}" in align(per_feature)  # per-feature sparsity symbols: by pattern
+    pw = piecewise_loss(Problem(Circuit([[w]], [[1]]), SparseUniform(0), free={w: (-1, 1)}))
+    pw = replace(pw, pieces=tuple(p.with_names({"w": r"\omega"}) for p in pw.pieces))
+    assert r"-1 \le \omega \le 0" in piecewise_align(pw) and r"\omega" in pw._repr_latex_()
 
 
 def test_optimum_table_formats_six_significant_digits():

@@ -112,6 +112,9 @@ def test_certificate_reports_the_rescaling_as_a_flat_direction_and_agrees_with_m
         data["params"] == {"w": best.canonical[w], "o": best.canonical[o]} and data["searched"]["w"] == best.params[w]
     )
     assert "searched at" in str(best)
+    # Where the gauge would leave the box, the searched point is reported.
+    tight = replace(best, problem=best.problem.replace(free={w: (0.1, 0.9), o: (0.1, 5)}))
+    assert tight.canonical == best.params
 
 
 def test_json_result_names_parameters_and_certificate():

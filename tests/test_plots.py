@@ -231,6 +231,8 @@ def test_weight_diagram_of_the_motif_has_one_bar_group_per_neuron():
     # Numbered features are 1-based in every figure.
     numbered = plots.weight_diagram([[1.0, 0.0]], [[1.0], [0.0]])
     assert [t.get_text() for t in numbered.legends[1].get_texts()] == ["$y_{1}$", "$y_{2}$"]
+    named = plots.weight_diagram([[1.0, 0.0]], [[1.0], [0.0]], features=["1", "2"])  # a spec's names stay
+    assert [t.get_text() for t in named.legends[1].get_texts()] == ["$y_{1}$", "$y_{2}$"]
 
 
 def test_weight_diagram_checks_its_input():
@@ -325,4 +327,4 @@ def test_a_pentagon_shows_w_transpose_w_and_its_feature_directions():
     images = {im.get_gid(): im for ax in fig.axes for im in ax.get_images()}
     assert np.allclose(images["W2 W1"].get_array(), W.T @ W) and "$W^\\top W$" in [ax.get_title() for ax in fig.axes]
     arrows = {t.get_gid(): t.xy for ax in fig.axes for t in ax.texts if (t.get_gid() or "").startswith("direction")}
-    assert len(arrows) == k and np.allclose(arrows["direction: 1"], W[:, 1])
+    assert len(arrows) == k and np.allclose(arrows["direction: 2"], W[:, 1])  # numbered 1-based

@@ -66,8 +66,10 @@ def _optimum_latex(args: argparse.Namespace, spec, best) -> None:
 
     settled = {s: v for s, v in best.fixed.items() if s in best.regime.expr.free_symbols}
     regime = best.regime.subs(settled).with_names(spec.names)
-    stationaries = [stationary(regime, p) for p in best.params if p in regime.expr.free_symbols]
-    block = optimum_align(best.params, best.shown_loss, stationaries, best.active_bounds, spec.names)
+    # Stationary on the whole orbit of the rescaling: the conditions hold at the canonical point too.
+    free = [p for p in best.params if p in regime.expr.free_symbols and p not in best.active_bounds]
+    stationaries = [stationary(regime, p) for p in free]
+    block = optimum_align(best.canonical, best.shown_loss, stationaries, best.active_bounds, spec.names)
     text = standalone_optimum(regime, block, best.fixed, title=args.title) if args.standalone else block + "\n"
     write_atomically(args.latex, text)
     print(f"wrote {args.latex}")

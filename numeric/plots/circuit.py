@@ -14,7 +14,7 @@ from analytic import Circuit
 
 from ..detect import circuit_weights
 from ..vocabulary import Description, describe
-from .style import WIDTH, feature_label, feature_text, house_style, new_figure
+from .style import WIDTH, feature_label, house_style, new_figure, one_based
 
 __all__ = ["WEIGHT_CMAP", "circuit_figure"]
 
@@ -69,11 +69,11 @@ def circuit_figure(
         d = describe(source, W2, b, features)
     c, f = d.form, d.features
     m, n = c.W1.shape
-    halves = [f"{j + 1}: {feature_text(f[nn.feature])}{'+' if nn.half > 0 else '-'}" for j, nn in enumerate(d.neurons)]
+    f = one_based(f)
+    halves = [f"{j + 1}: {f[nn.feature]}{'+' if nn.half > 0 else '-'}" for j, nn in enumerate(d.neurons)]
     neurons = halves + [f"{j + 1}: dead" for j in range(c.live, m)]
     # Role labels name features as the axes do: numbered ones 1-based.
-    shown = tuple(feature_text(x) for x in f)
-    roles = [[replace(r, names=shown).label() for r in nn.roles] for nn in d.neurons] + [["dead"]] * c.dead
+    roles = [[replace(r, names=f).label() for r in nn.roles] for nn in d.neurons] + [["dead"]] * c.dead
     lines = max(len(r) for r in roles)
 
     counts = Counter(d.structures)

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from analytic import Circuit, SuperlossError
 
 from .circuit import heatmap
-from .style import WIDTH, feature_colours, feature_label, house_style, new_figure
+from .style import WIDTH, feature_colours, feature_label, house_style, new_figure, one_based
 
 __all__ = ["weight_heatmaps"]
 
@@ -41,8 +41,9 @@ def weight_heatmaps(circuit: Circuit, *, figsize: tuple[float, float] | None = N
     """
     W1, W2, b1, b2 = _numbers(circuit)
     m, n = W1.shape
-    inputs = [feature_label(f) for f in circuit.features]
-    outputs = [feature_label(f, "y") for f in circuit.features]
+    features = one_based(circuit.features)
+    inputs = [feature_label(f) for f in features]
+    outputs = [feature_label(f, "y") for f in features]
     neurons = [str(j + 1) for j in range(m)]
     panels = [("W1", "$W_1$", W1, neurons, inputs), ("W2", "$W_2$", W2, outputs, neurons)]
     if b1.any():
@@ -64,7 +65,7 @@ def weight_heatmaps(circuit: Circuit, *, figsize: tuple[float, float] | None = N
             heatmap(ax, M, rows, cols, gid, scale)
             ax.set_title(title)
         if directions:
-            _directions(axes[-1], W1, circuit.features)
+            _directions(axes[-1], W1, features)
     return fig
 
 

@@ -5,6 +5,7 @@ the project's naming rule (:func:`analytic.names.symbol_name`), and :func:`save`
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,19 +98,23 @@ FORMATS = {"png": {}, "pdf": {"CreationDate": None}}
 
 
 def feature_label(name: str, kind: str = "x") -> str:
-    """A feature's input (``kind="x"``) or output (``"y"``) as mathtext, the same in every
-    figure: named features as they are (``x_a``), numbered ones 1-based (``"0"`` is ``x_1``).
+    """A feature's input (``kind="x"``) or output (``"y"``) as mathtext (names from :func:`one_based`).
 
-    >>> feature_label("a"), feature_label("0", "y"), feature_label("host")
+    >>> feature_label("a"), feature_label("1", "y"), feature_label("host")
     ('$x_{a}$', '$y_{1}$', '$x_{host}$')
     """
-    shown = feature_text(name)
-    return f"${kind}_{{{shown}}}$" if shown.isalnum() else shown
+    return f"${kind}_{{{name}}}$" if name.isalnum() else name
 
 
-def feature_text(name: str) -> str:
-    """A feature's name as figures print it: numbered features 1-based (``"0"`` is ``"1"``)."""
-    return str(int(name) + 1) if name.isdigit() else name
+def one_based(features: Sequence[str]) -> tuple[str, ...]:
+    """The feature names figures print: a circuit's default names ``0 .. n-1`` as ``1 .. n``,
+    any names a spec gives as they are, so that every figure numbers features the same way.
+
+    >>> one_based(["0", "1"]), one_based(["1", "2"]), one_based(["a", "b"])
+    (('1', '2'), ('1', '2'), ('a', 'b'))
+    """
+    names = tuple(str(f) for f in features)
+    return tuple(str(i + 1) for i in range(len(names))) if names == tuple(map(str, range(len(names)))) else names
 
 
 def label(symbol: sp.Symbol | str) -> str:

@@ -80,7 +80,7 @@ def training_curves(
             dot.lines[0].set_gid("final estimate")
         for S, loss in (reference or {}).items():
             line = ax.axhline(
-                float(loss), color="black" if by_seed else palette[float(S)], linewidth=0.8, linestyle="--"
+                float(loss), color="black" if by_seed else palette.get(float(S), "black"), linewidth=0.8, linestyle="--"
             )
             line.set_gid("reference")
         ax.set_yscale("log", nonpositive="mask")

@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 
 from analytic import Circuit, SuperlossError
 
-from .style import WIDTH, feature_colours, feature_label, house_style, new_figure
+from .style import WIDTH, feature_colours, feature_label, house_style, new_figure, one_based
 
 __all__ = ["weight_diagram"]
 
@@ -77,6 +77,7 @@ def weight_diagram(
     names = tuple(str(f) for f in features) if features is not None else tuple(str(i) for i in range(n))
     if len(names) != n:
         raise SuperlossError(f"features must be {n} names, got {len(names)}")
+    names = one_based(names)
 
     colours = feature_colours(n)
     neurons = np.arange(m, dtype=float)
