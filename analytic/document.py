@@ -77,7 +77,7 @@ def _weights(loss: Loss, shown: dict, width: float) -> list[str]:
     return out
 
 
-def _setting(loss: Loss, shown: dict, width: float, closing: str | None = None) -> list[str]:
+def _setting(loss: Loss, shown: dict, width: float, closing: str | None = None, bounding: bool = False) -> list[str]:
     """The circuit, the law, the importances and the regime (or ``closing``), in words."""
     c = loss.circuit
     hidden = rf"{ACTIVATION[c.hidden]}(W_1 x + b_1)" if ACTIVATION[c.hidden] else "W_1 x + b_1"
@@ -102,7 +102,12 @@ def _setting(loss: Loss, shown: dict, width: float, closing: str | None = None) 
         point = ", ".join(f"${shown.get(s, sp.latex(s))} = {sp.latex(v)}$" for s, v in loss.at.items())
         out.append(
             "The weights are symbols: the formula below is that of the regime containing the point "
-            f"{point}, and it is exact wherever the conditions listed with it hold."
+            f"{point}, and it is exact in that regime"
+            + (
+                ", whose bounding conditions are listed with it."
+                if bounding
+                else ": wherever the conditions listed with it hold."
+            )
         )
     else:
         out.append("The weights are numbers: the formula holds for every sparsity and importance.")
@@ -119,7 +124,13 @@ _SPLIT_WORDS = {
 }
 
 
-def standalone(loss: Loss, split: str | None = None, names: Mapping | None = None, title: str | None = None) -> str:
+def standalone(
+    loss: Loss,
+    split: str | None = None,
+    names: Mapping | None = None,
+    title: str | None = None,
+    only: tuple | None = None,
+) -> str:
     """A complete document (``article``, ``amsmath``, ``amssymb``, ``geometry``)
     with the setting in words and the loss of :func:`align`; it compiles with
     ``pdflatex`` and every line fits the page.
@@ -129,12 +140,17 @@ def standalone(loss: Loss, split: str | None = None, names: Mapping | None = Non
     >>> doc.startswith(r"\\documentclass"), doc.rstrip().endswith(r"\\end{document}")
     (True, True)
     """
-    block = align(loss, split, names, LINE_WIDTH)  # checks loss, split and names first
+    block = align(loss, split, names, LINE_WIDTH, only=only)  # checks loss, split and names first
     split = split or default_split(loss)
     names = loss.names if names is None else names
     shown = latex_names(loss.expr.free_symbols | set(loss.circuit.symbols) | set(loss.at), names)
     words = _SPLIT_WORDS[split] if split == "pattern" or loss.law.density(loss.circuit.n) is not None else ""
-    paragraphs = [rf"\section*{{{escape(title or 'Expected loss')}}}", *_setting(loss, shown, LINE_WIDTH), words, block]
+    paragraphs = [
+        rf"\section*{{{escape(title or 'Expected loss')}}}",
+        *_setting(loss, shown, LINE_WIDTH, bounding=only is not None),
+        words,
+        block,
+    ]
     return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\n\\end{document}\n"
 
 

@@ -191,10 +191,12 @@ def align(
     *,
     name: str = "L",
     conditions: bool = True,
+    only: tuple | None = None,
 ) -> str:
     """The loss as an ``align*`` block, one piece of :func:`split_terms` per
     line group, long sums broken to fit; then the regime's conditions, one
-    per line (unless not ``conditions``). ``width`` is the widest line in estimated glyphs
+    per line (unless not ``conditions``), or ``only = (conditions, note)``: those that bound
+    the regime, then one line on the others. ``width`` is the widest line in estimated glyphs
     (:data:`LINE_WIDTH`); ``name`` is the left-hand side's LaTeX.
     Needs ``amsmath`` and, if it is long, ``\\allowdisplaybreaks``.
 
@@ -226,14 +228,17 @@ def align(
         words.append(f"where ${_density_name(loss, names)} = 1 - {symbol_names.get(S, sp.latex(S))}$")
     if loss.on_boundary:
         words.append("the point lies on a regime boundary, and this is an adjacent regime's formula")
-    conditions = printer.conditions(loss.conditions) if conditions else []
+    shown, note = only if only is not None else (loss.conditions if conditions else [], "")
+    conditions = printer.conditions(shown)
     if conditions:
-        words.append("valid where")
+        words.append("valid where" + (" (the conditions that bound the regime)" if note else ""))
     body = " \\\\\n".join(rows)
     if words:
         body += " \\\\\n\\intertext{" + "; ".join(words) + ("" if conditions else ".") + "}"
         if conditions:
             body += "\n" + " \\\\\n".join(conditions)
+        if note:
+            body += " \\\\\n\\intertext{" + escape(note[0].upper() + note[1:]) + ".}"
     return "\\begin{align*}\n" + body + "\n\\end{align*}"
 
 

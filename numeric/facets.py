@@ -9,11 +9,12 @@ evidence, not proof, that the condition is implied.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
-from scipy.optimize import minimize
+from scipy.optimize import linprog, minimize
 
 from analytic import Loss
 from analytic.regime import Regime
@@ -90,3 +91,162 @@ def facets(loss: Loss, spread: float = 3.0) -> tuple[list[tuple[sp.Expr, dict]],
         else:
             implied.append(condition)
     return found, implied
+
+
+#: Rays per factor aimed at it (each sliding along the conditions it meets first), and random ones.
+AIMED = 4
+RANDOM = 100
+#: Steps along a ray, and how far it goes in units of each weight's size (|w| + 0.1).
+STEPS = 300
+REACH = 3.0
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A regime's conditions sorted three ways (:func:`bounding`). ``bounding``: those a segment from
+    the witness leaves the regime through first, each with the rational point just across it where
+    it alone fails (checked exactly). ``implied``: those that are a nonnegative combination of the
+    bounding ones plus a nonnegative constant, each with that combination (checked exactly: it
+    holds wherever they do). ``hidden``: the others, kept out of sight only because no segment
+    crossed them alone."""
+
+    bounding: tuple
+    implied: tuple
+    hidden: tuple
+
+    @property
+    def conditions(self) -> list:
+        return [c for c, _ in self.bounding]
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{len(self.implied)} more are implied by them (a nonnegative combination of them, kept in the JSON); "
+            f"{len(self.hidden)} are not shown only because no segment from the point crossed them alone"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "bounding": [
+                {"condition": str(c), "across": {s.name: str(v) for s, v in p.items()}} for c, p in self.bounding
+            ],
+            "implied": [
+                {"condition": str(c), "combination": {k: str(v) for k, v in w.items()}} for c, w in self.implied
+            ],
+            "hidden": [str(c) for c in self.hidden],
+        }
+
+
+def bounding(loss: Loss, seed: int = 0) -> Bounds:
+    """The conditions of ``loss``'s regime that bound it, those proved implied by them, and the rest.
+
+    A condition bounds the regime when a segment from the witness point leaves the regime through
+    it first while all others still hold: segments aimed at each condition (sliding along any
+    condition met first) and seeded random ones are followed numerically, and each crossing is
+    checked exactly at a rational point just past it. A condition is implied when linear
+    programming writes it as a nonnegative combination of the bounding ones plus a constant, the
+    combination rounded to rationals and checked as an identity of polynomials.
+    """
+    factors = sorted(loss.regime.factors, key=lambda fs: sp.default_sort_key(fs[0]))
+    symbols = sorted(loss.witness, key=lambda s: s.name)
+    if not factors:
+        return Bounds((), (), ())
+    signed = [s * f for f, s in factors]
+    values = sp.lambdify([symbols], signed, "numpy")
+    gradients = sp.lambdify([symbols], [[sp.diff(g, x) for x in symbols] for g in signed], "numpy")
+    polys = [sp.Poly(g, *symbols) for g in signed]
+    w = np.array([float(loss.witness[s]) for s in symbols])
+    scale = np.abs(w) + 0.1
+    steps = np.geomspace(1e-5, REACH, STEPS)
+    rng = np.random.default_rng(seed)
+    across: dict[int, dict] = {}
+
+    def shoot(d: np.ndarray) -> tuple[int, float, float] | None:
+        """The factor a segment along ``d`` crosses first, and the step before and at its crossing."""
+        v = np.broadcast_to(
+            np.array(values((w[None, :] + steps[:, None] * d[None, :]).T), dtype=float).T, (STEPS, len(polys))
+        )
+        crossed = v <= 0
+        if not crossed.any():
+            return None
+        first = np.where(crossed.any(axis=0), np.argmax(crossed, axis=0), STEPS)
+        k = int(np.argmin(first))
+        return k, (steps[first[k] - 1] if first[k] else 0.0), steps[first[k]]
+
+    def check(k: int, lo: float, hi: float, d: np.ndarray) -> None:
+        """Record factor ``k`` as bounding if it alone fails, exactly, just past its crossing along ``d``
+        (bisected between ``lo`` and ``hi``)."""
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if values(w + mid * d)[k] > 0 else (lo, mid)
+        t = hi
+        for past in (1e-9, 1e-7, 1e-5):
+            point = [sp.Rational(Fraction(float(v)).limit_denominator(10**12)) for v in w + t * (1 + past) * d]
+            failing = [j for j, p in enumerate(polys) if p.eval(tuple(point)) <= 0]
+            if failing == [k]:
+                across[k] = dict(zip(symbols, point, strict=True))
+                return
+
+    directions = []
+    at_witness = np.array(gradients(w), dtype=float).reshape(len(polys), len(symbols))
+    for k in range(len(polys)):
+        aim = -at_witness[k] * scale
+        directions += [
+            (k, aim / (np.linalg.norm(aim) or 1) + 0.3 * rng.normal(size=len(w)) * (n > 0)) for n in range(AIMED)
+        ]
+    directions += [(None, rng.normal(size=len(w))) for _ in range(RANDOM)]
+    for target, u in directions:
+        if target is not None and target in across:
+            continue
+        for _ in range(8 if target is not None else 1):
+            d = u * scale / (np.linalg.norm(u) or 1)
+            hit = shoot(d)
+            if hit is None:
+                break
+            k, lo, t = hit
+            if k not in across:
+                check(k, lo, t, d)
+            if target is None or k == target:
+                break
+            # Slide along the condition met first: drop the part of u that would cross it.
+            g = np.array(gradients(w + t * d), dtype=float).reshape(len(polys), len(symbols))[k] * scale
+            u = u - min(u @ g, 0.0) * g / (g @ g) + 0.05 * rng.normal(size=len(w))
+    shown = sorted(across)
+    implied, hidden = [], []
+    for k in range(len(polys)):
+        if k in across:
+            continue
+        combination = _combination(polys[k], [polys[j] for j in shown])
+        if combination is None:
+            hidden.append(Regime.condition(factors[k]))
+        else:
+            named = {str(Regime.condition(factors[shown[j]])): c for j, c in combination.items() if j != "constant"}
+            implied.append((Regime.condition(factors[k]), {**named, "constant": combination["constant"]}))
+    return Bounds(tuple((Regime.condition(factors[k]), across[k]) for k in shown), tuple(implied), tuple(hidden))
+
+
+def _combination(target: sp.Poly, basis: list) -> dict | None:
+    """Rationals ``c_j >= 0`` and ``constant >= 0`` with ``target == sum_j c_j basis[j] + constant``
+    exactly, found by linear programming and checked in rationals; ``None`` if there are none."""
+    monomials = sorted({m for p in [target, *basis] for m in p.monoms()})
+    index = {m: i for i, m in enumerate(monomials)}
+
+    def vector(p: sp.Poly) -> np.ndarray:
+        v = np.zeros(len(monomials))
+        for m, c in p.terms():
+            v[index[m]] = float(c)
+        return v
+
+    one = np.zeros(len(monomials))
+    constant = index.get((0,) * len(target.gens))
+    if constant is not None:
+        one[constant] = 1.0
+    A = np.column_stack([*(vector(p) for p in basis), one]) if basis else one[:, None]
+    found = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=vector(target), bounds=(0, None), method="highs")
+    if found.status != 0:
+        return None
+    c = [sp.Rational(Fraction(float(x)).limit_denominator(10**6)) for x in found.x]
+    rest = target.as_expr() - sum((cj * p.as_expr() for cj, p in zip(c, basis, strict=False)), sp.S.Zero) - c[-1]
+    if sp.expand(rest) != 0 or any(x < 0 for x in c) or not any(c):
+        return None
+    return {**{j: cj for j, cj in enumerate(c[:-1]) if cj}, "constant": c[-1]}

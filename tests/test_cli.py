@@ -23,6 +23,13 @@ def test_derive_prints_formula_and_writes_json(capsys, tmp_path):
     data = json.loads(target.read_text())
     assert data["conditions"] and data["on_boundary"] is False and "w_a" in data["expr"]
     assert [p.name for p in tmp_path.iterdir()] == ["loss.json"]
+    # By default only the conditions that bound the regime are listed, the others summarized.
+    shown = [line.strip() for line in out.splitlines() if line.startswith("  ")]
+    assert shown == [b["condition"] for b in data["bounding"]] and len(shown) < len(data["conditions"])
+    assert len(data["bounding"]) + len(data["implied"]) + len(data["hidden"]) == len(data["conditions"])
+    assert f"{len(data['implied'])} more are implied by them" in out
+    code, out, _ = run(capsys, "derive", str(EXAMPLES / "motif_symbolic.toml"), "--all-conditions")
+    assert len([line for line in out.splitlines() if line.startswith("  ")]) == len(data["conditions"])
 
 
 def test_check_agrees_with_monte_carlo(capsys):

@@ -283,6 +283,8 @@ def test_derive_writes_an_align_block_with_the_spec_names(capsys, tmp_path):
     # The collected form by default: I_i p^k (1 - p)^(r_i - k) C_ik, one line per output and k.
     assert text.startswith(r"\begin{align*}" "\nL &= I_{a} p (1 - p) \\Bigl[") and text.endswith("\\end{align*}\n")
     assert r"w_{\mathrm{host}}" in text and "w_{a}" not in text  # the spec's [latex] table
+    # Only the conditions that bound the regime, then one line on the others.
+    assert "(the conditions that bound the regime)" in text and "more are implied by them" in text
     assert [p.name for p in tmp_path.iterdir()] == ["loss.tex"]
 
 

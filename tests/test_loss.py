@@ -349,3 +349,32 @@ def test_a_unit_coefficient_is_not_printed():
     # y' = 0 with importance 3: L = 3 E[x^2] (1 - S) = 1 - S, which printed as "1 (1 - S)".
     loss = expected_loss(Circuit([[1]], [[0]]), SparseUniform(S), [3])
     assert str(loss.expr) == "1 - S" and r"1 \left" not in sp.latex(loss.expr)
+
+
+def test_bounding_conditions_are_crossed_alone_and_the_rest_proved_or_said_hidden():
+    from numeric.facets import bounding
+
+    w, v = syms("w v")
+    loss = expected_loss(Circuit([[w, v]], [[1], [1]]), SparseUniform(sp.Rational(1, 2)), at={w: 2, v: -1})
+    # The regime is w > 0, v < 0, v + w > 0, v < w: w = (v + w) + (-v) and w - v = w + (-v) follow.
+    found = bounding(loss)
+    assert set(found.conditions) == {v < 0, v + w > 0}
+    assert {str(c) for c, _ in found.implied} == {"w > 0", "v < w"} and not found.hidden
+
+
+def test_the_motifs_bounding_conditions_are_checked_exactly(motif):
+    from numeric.facets import bounding
+
+    found = bounding(motif)
+    assert len(found.bounding) + len(found.implied) + len(found.hidden) == len(motif.conditions)
+    assert len(found.bounding) >= 10 and (sym("b_a") < 0) in found.conditions
+    for condition, point in found.bounding:
+        # Across it, this condition alone fails; the point is a rational point near the witness.
+        failing = [c for c in motif.conditions if not c.subs(point)]
+        assert failing == [condition]
+    for condition, combination in found.implied:
+        # The condition's side is the combination of the bounding ones' sides, exactly.
+        side = lambda c: c.lhs - c.rhs if isinstance(c, sp.StrictGreaterThan) else c.rhs - c.lhs  # noqa: E731
+        by_name = {str(c): c for c in found.conditions}
+        total = sum((sp.Rational(k) * side(by_name[n]) for n, k in combination.items() if n != "constant"), sp.S.Zero)
+        assert sp.expand(side(condition) - total - combination["constant"]) == 0

@@ -79,7 +79,9 @@ def derive_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     p.add_argument(
-        "--facets", action="store_true", help="show only the conditions that bound the regime (numeric search, slower)"
+        "--all-conditions",
+        action="store_true",
+        help="list every condition of the regime (by default: those that bound it, the others summarized)",
     )
     p.add_argument("--latex", metavar="FILE", help="also write the loss as a LaTeX align* block (see docs/latex.md)")
     p.add_argument(
@@ -134,20 +136,24 @@ def cmd_derive(args: argparse.Namespace) -> None:
             f"regime at {', '.join(f'{s} = {v}' for s, v in loss.at.items())}"
             + (" (on a boundary: an adjacent regime's formula)" if loss.on_boundary else "")
         )
-        if args.facets:
-            from ..facets import facets
-
-            found, implied = facets(loss)
-            found = [str(c) for c, _ in found]
-            print(f"valid where ({len(found)} conditions bound the regime, each crossed alone at a checked point;")
-            print(f"{len(implied)} more are implied by them, as far as a search shows: see --json):")
-            for c in found:
-                print(f"  {c}")
-        else:
-            print(f"valid where ({len(loss.conditions)} conditions; --facets finds those that bound the regime):")
+        if args.all_conditions:
+            print(f"valid where (all {len(loss.conditions)} conditions):")
             for c in loss.conditions:
                 print(f"  {c}")
-    print(f"derived in {elapsed:.2f} s")
+        else:
+            from ..facets import bounding
+
+            start = time.perf_counter()
+            found = bounding(loss)
+            elapsed += time.perf_counter() - start
+            print(
+                f"valid where ({len(found.bounding)} of its {len(loss.conditions)} conditions bound the regime, "
+                "each crossed alone just past a segment from the point, checked exactly):"
+            )
+            for c in found.conditions:
+                print(f"  {c}")
+            print(f"{found.summary} (--all-conditions lists them all)")
+    print(f"derived in {elapsed:.2f} s" + ("" if found is None else ", its bounding conditions included"))
     if args.json is not None:
         data = {
             "spec": str(args.spec),
@@ -157,7 +163,7 @@ def cmd_derive(args: argparse.Namespace) -> None:
             "at": {str(s): str(v) for s, v in loss.at.items()},
             "witness": {str(s): str(v) for s, v in loss.witness.items()},
             "on_boundary": loss.on_boundary,
-            "facets": found,
+            **(found.to_dict() if found is not None else {}),
             "terms": [
                 {
                     "output": spec.circuit.features[i],
@@ -172,10 +178,11 @@ def cmd_derive(args: argparse.Namespace) -> None:
         write_atomically(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.latex is not None:
+        only = (found.conditions, found.summary) if found is not None else None
         if args.standalone:
-            text = standalone(loss, split, title=args.title)
+            text = standalone(loss, split, title=args.title, only=only)
         else:
-            text = align(loss, split) + "\n"
+            text = align(loss, split, only=only) + "\n"
         write_atomically(args.latex, text)
         print(f"wrote {args.latex}")
 
