@@ -1,10 +1,11 @@
-"""Which regime conditions are boundaries: points just across them.
+"""Which of a regime's conditions bound it, and which follow from those.
 
-A regime's conditions hold exactly on it, but many are implied by others. A
-condition is a *facet* of the regime when some point violates it while every
-other condition holds; :func:`cross` looks for such a point (SLSQP from the
-regime's own point) and checks it exactly, in rationals. Not finding one is
-evidence, not proof, that the condition is implied.
+A regime's conditions hold exactly on it, but many are implied by others.
+:func:`bounding` sorts them for printing: those a segment from the regime's own point
+leaves the regime through first (each checked exactly, in rationals, at a point just
+across), those a nonnegative combination of these proves, and the rest, which no
+segment crossed alone. :func:`cross` looks for a point across one condition along any
+path (SLSQP from the regime's own point), for tests that cross every condition.
 """
 
 from __future__ import annotations
@@ -76,21 +77,6 @@ def cross(regime: Regime, factor: tuple, point: dict, spread: float = 3.0):
                 if (sign * f).subs(candidate) < 0:
                     return candidate, False
     return None, False
-
-
-def facets(loss: Loss, spread: float = 3.0) -> tuple[list[tuple[sp.Expr, dict]], list]:
-    """``(facets, implied)``: the conditions crossed alone, each with a rational
-    point across it, and those no point was found to violate alone."""
-    found, implied = [], []
-    point = {s: v for s, v in loss.witness.items()}
-    for factor in sorted(loss.regime.factors, key=sp.default_sort_key):
-        condition = Regime.condition(factor)
-        across, alone = cross(loss.regime, factor, point, spread)
-        if alone:
-            found.append((condition, across))
-        else:
-            implied.append(condition)
-    return found, implied
 
 
 #: Rays per factor aimed at it (each sliding along the conditions it meets first), and random ones.
