@@ -129,7 +129,8 @@ def bounding(loss: Loss, seed: int = 0) -> Bounds:
     A condition bounds the regime when a segment from the witness point leaves the regime through
     it first while all others still hold: segments aimed at each condition (sliding along any
     condition met first) and seeded random ones are followed numerically, and each crossing is
-    checked exactly at a rational point just past it. A condition is implied when linear
+    checked exactly at a rational point just past it, where that condition alone fails (which
+    proves that the others do not imply it). A condition is implied when linear
     programming writes it as a nonnegative combination of the bounding ones plus a constant, the
     combination rounded to rationals and checked as an identity of polynomials.
     """
@@ -196,6 +197,8 @@ def bounding(loss: Loss, seed: int = 0) -> Bounds:
                 break
             # Slide along the condition met first: drop the part of u that would cross it.
             g = np.array(gradients(w + t * d), dtype=float).reshape(len(polys), len(symbols))[k] * scale
+            if not g @ g > 0:
+                break
             u = u - min(u @ g, 0.0) * g / (g @ g) + 0.05 * rng.normal(size=len(w))
     shown = sorted(across)
     implied, hidden = [], []
