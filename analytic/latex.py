@@ -474,8 +474,8 @@ def stationary_summary(st: Stationary, names: Mapping | None = None) -> str:
     each root by radicals that is short."""
     names = st.loss.names if names is None else names
     q = inline(st.param, names)
-    text, note = _shown(st.condition, "", names)
-    condition = rf"\text{{a polynomial of degree {st.degree} in }} {q} = 0" if note else f"{text} = 0"
+    text = inline(st.condition, names)
+    condition = f"{text} = 0" if len(text) <= SHORT else rf"\text{{a polynomial of degree {st.degree} in }} {q} = 0"
     roots = [inline(s, names) for s in st.solutions]
     roots = [rf"{q} = {r}" for r in roots if len(r) <= SHORT]
     rows = [rf"\frac{{\partial L}}{{\partial {q}}} = 0 \iff {condition}", *roots]
