@@ -8,6 +8,7 @@ an exact linear relation between the entries.
 
 from __future__ import annotations
 
+import zlib
 from itertools import combinations
 
 import numpy as np
@@ -43,7 +44,8 @@ def random_network(rng, n: int, m: int, bias: str, sparse: bool = False):
 @pytest.mark.parametrize("bias", ["none", "some"])
 @pytest.mark.parametrize("hidden, output, target", CONFIGS)
 def test_value_is_term_integral(hidden, output, target, bias):
-    rng = np.random.default_rng(hash((hidden, output, target, bias)) % 2**32)
+    # crc32, not hash(): Python salts string hashes per process, so hash() drew other networks every run.
+    rng = np.random.default_rng(zlib.crc32(f"{hidden} {output} {target} {bias}".encode()))
     cases = [(3, 5, False, patterns(3)), (3, 5, True, patterns(3)), (4, 6, False, [(0, 2), (1, 2, 3), (0, 1, 2, 3)])]
     for n, m, sparse, As in cases:
         W1, W2, b1, b2 = random_network(rng, n, m, bias, sparse)
@@ -58,7 +60,9 @@ def test_value_is_term_integral(hidden, output, target, bias):
             # All outputs integrated together: the weighted sum of the outputs integrated alone.
             for k, part in enumerate(together):
                 expected = sum(w * alone[i][k] for i, w in weights.items())
-                np.testing.assert_allclose(part, expected, rtol=1e-10, atol=1e-13)
+                # An entry that is exactly zero comes out as rounding of order-one contributions that
+                # cancel: up to about 2e-13 here (seen on networks an earlier salted seed drew).
+                np.testing.assert_allclose(part, expected, rtol=1e-10, atol=1e-12)
         # Processing the simplices in small chunks changes nothing but rounding.
         one = term_gradient(W1, W2, b1, b2, 0, As[-1], hidden, output, target, -1.0, 1.0)
         small = term_gradient(W1, W2, b1, b2, 0, As[-1], hidden, output, target, -1.0, 1.0, chunk=7)
