@@ -183,6 +183,23 @@ class Circuit:
         """True when every weight and bias is a number."""
         return not self.symbols
 
+    def arrays(self, what: str = "this") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(W1, W2, b1, b2)`` as float arrays (the biases flat); a one-line error naming ``what``
+        needs them if a weight is still a symbol.
+
+        >>> [a.shape for a in Circuit([[1, 2]], [[1], [0]]).arrays()]
+        [(1, 2), (2, 1), (1,), (2,)]
+        """
+        if not self.is_numeric:
+            names = ", ".join(s.name for s in self.symbols)
+            raise SuperlossError(f"{what} needs numeric weights; give {names} values first")
+        return (
+            np.array(self.W1.tolist(), dtype=float),
+            np.array(self.W2.tolist(), dtype=float),
+            np.array(self.b1.tolist(), dtype=float).reshape(-1),
+            np.array(self.b2.tolist(), dtype=float).reshape(-1),
+        )
+
     def subs(self, values: Mapping) -> "Circuit":
         """The same circuit with some symbols replaced: ``c.subs({w: 2})``."""
         return Circuit(

@@ -145,13 +145,9 @@ def standalone(
     names = loss.names if names is None else names
     shown = latex_names(loss.expr.free_symbols | set(loss.circuit.symbols) | set(loss.at), names)
     words = _SPLIT_WORDS[split] if split == "pattern" or loss.law.density(loss.circuit.n) is not None else ""
-    paragraphs = [
-        rf"\section*{{{escape(title or 'Expected loss')}}}",
-        *_setting(loss, shown, LINE_WIDTH, bounding=only is not None),
-        words,
-        block,
-    ]
-    return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(p for p in paragraphs if p) + "\n\n\\end{document}\n"
+    return _document(
+        title or "Expected loss", [*_setting(loss, shown, LINE_WIDTH, bounding=only is not None), words, block]
+    )
 
 
 def standalone_piecewise(pw, split: str | None = None, names: Mapping | None = None, title: str | None = None) -> str:
@@ -168,12 +164,7 @@ def standalone_piecewise(pw, split: str | None = None, names: Mapping | None = N
         f"The loss is followed over {box}, every other weight fixed: it is one formula in each regime "
         f"({len(pw.pieces)} regimes, {pw.method})."
     )
-    paragraphs = [
-        rf"\section*{{{escape(title or 'Expected loss')}}}",
-        *_setting(first, shown, LINE_WIDTH, closing),
-        block,
-    ]
-    return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(paragraphs) + "\n\n\\end{document}\n"
+    return _document(title or "Expected loss", [*_setting(first, shown, LINE_WIDTH, closing), block])
 
 
 def standalone_optimum(
@@ -190,5 +181,10 @@ def standalone_optimum(
         + (f", with {fixed}" if fixed else "")
         + "; the formulas are those of its regime."
     )
-    paragraphs = [rf"\section*{{{escape(title or 'Optimum')}}}", *_setting(regime, shown, LINE_WIDTH, closing), block]
-    return PREAMBLE + "\\begin{document}\n\n" + "\n\n".join(paragraphs) + "\n\n\\end{document}\n"
+    return _document(title or "Optimum", [*_setting(regime, shown, LINE_WIDTH, closing), block])
+
+
+def _document(title: str, paragraphs: list[str]) -> str:
+    """The article: the preamble, the title as a section, the nonempty paragraphs."""
+    body = "\n\n".join([rf"\section*{{{escape(title)}}}", *(p for p in paragraphs if p)])
+    return PREAMBLE + "\\begin{document}\n\n" + body + "\n\n\\end{document}\n"

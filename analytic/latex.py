@@ -298,6 +298,11 @@ def _number(x) -> str:
     return mantissa + (rf" \times 10^{{{int(exponent)}}}" if exponent else "")
 
 
+def _symbols(params: Mapping) -> list[sp.Symbol]:
+    """The keys of a parameter table (symbols or names) as symbols."""
+    return [k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params]
+
+
 def optimum_table(params: Mapping, loss: float, names: Mapping | None = None) -> str:
     """A ``tabular`` of parameter = value (``%.6g``) and the loss.
 
@@ -314,7 +319,7 @@ def optimum_table(params: Mapping, loss: float, names: Mapping | None = None) ->
     \\hline
     \\end{tabular}
     """
-    symbols = [k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params]
+    symbols = _symbols(params)
     shown = latex_names(symbols, names)
     rows = [f"${shown[s]}$ & ${_number(v)}$ \\\\" for s, v in zip(symbols, params.values(), strict=True)]
     return "\n".join(
@@ -379,7 +384,7 @@ def optimum_align(
     solves; a parameter in ``bounded`` (parameter -> "low" or "high") is at that bound of its
     box, where its condition need not hold, and is said so instead."""
     bounded = bounded or {}
-    shown = latex_names([k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params], names)
+    shown = latex_names(_symbols(params), names)
     parts = [
         optimum_table(params, loss, names),
         "",
@@ -489,7 +494,7 @@ def optimum_summary(params: Mapping, loss: float, notes: Sequence[str] = (), nam
     >>> print(optimum_summary({sym("kappa"): 20.0}, 0.0053985, ["a minimum"]))
     $$\begin{array}{rl}\kappa & = 20 \\ L & = 0.0053985 \\ \multicolumn{2}{l}{\text{a minimum}}\end{array}$$
     """
-    symbols = [k if isinstance(k, sp.Symbol) else sp.Symbol(str(k)) for k in params]
+    symbols = _symbols(params)
     shown = latex_names(symbols, names)
     rows = [f"{shown[s]} & = {_number(v)}" for s, v in zip(symbols, params.values(), strict=True)]
     rows += [f"L & = {_number(loss)}", *(rf"\multicolumn{{2}}{{l}}{{\text{{{escape(n)}}}}}" for n in notes)]

@@ -286,7 +286,7 @@ class Loss:
         ``p``, long coefficients named with their size, the regime in one line."""
         from .latex import summary  # the LaTeX layer builds on this module
 
-        return summary(self, self.names)
+        return summary(self)
 
     def __str__(self) -> str:
         lines = [f"L = {self.expr}"]
@@ -511,7 +511,8 @@ def _assemble(terms: dict, probability: dict, law: FeatureLaw, n: int) -> sp.Exp
             C = C if C.is_Rational else sp.Float(C)
         if C != 0:
             # Unevaluated, so that a number times (1 - S) is not multiplied out.
-            out.append(C if not power else (1 - S) ** power if C == 1 else sp.Mul(C, (1 - S) ** power, evaluate=False))
+            factor = (1 - S) ** power
+            out.append(C if not power else factor if C == 1 else sp.Mul(C, factor, evaluate=False))
     return sp.Add(*out)
 
 

@@ -90,7 +90,7 @@ def from_tree(tree, *, what: str = "tree") -> sp.Expr:
             if len(node) > 2 * MAX_DIGITS + 2:
                 raise fail(f"a number or name of {len(node)} characters")
             if _RATIONAL.fullmatch(node):
-                p, _, q = node.partition("/")
+                _, _, q = node.partition("/")
                 if q and int(q) == 0:
                     raise fail(f"{node[:40]!r} divides by zero")
                 return sp.Rational(node), float(len(node))

@@ -159,20 +159,23 @@ class Optimum:
             lines.append(
                 f"{'flat':>10}: " + ", ".join(f"{p.name} {c:+.4g}" for p, c in v.items()) + " (rescaling symmetry)"
             )
-        search = "no global search" if self.global_loss is None else f"global search reached {self.global_loss:.10g}"
         lines += [
-            f"{'starts':>10}: {self.hits} of {self.starts} reached the best value; {search}",
+            f"{'starts':>10}: {self._search_words}",
             f"{'regime':>10}: {len(self.regime.conditions)} conditions",
         ]
         if self.monte_carlo is not None:
             lines.append(f"{'check':>10}: {self.monte_carlo} ({self.monte_carlo.compare(self.shown_loss)})")
         return "\n".join(lines)
 
-    def _repr_latex_(self) -> str:
+    @property
+    def _search_words(self) -> str:
         search = "no global search" if self.global_loss is None else f"global search reached {self.global_loss:.10g}"
+        return f"{self.hits} of {self.starts} starts reached the best value; {search}"
+
+    def _repr_latex_(self) -> str:
         notes = [
             f"Hessian: {self.hessian_words}" + ("; one-sided, on a regime boundary" if self.on_boundary else ""),
-            f"{self.hits} of {self.starts} starts reached the best value; {search}",
+            self._search_words,
         ]
         if self.monte_carlo is not None:
             notes.append(f"Monte Carlo: {self.monte_carlo} ({self.monte_carlo.compare(self.shown_loss)})")
@@ -294,8 +297,7 @@ def random_starts(lo: np.ndarray, hi: np.ndarray, count: int, rng: np.random.Gen
 def _circuit_numbers(circuit) -> dict:
     """A numeric circuit as JSON-ready data (what ``superloss plot weights`` draws from)."""
     return {
-        **{k: [[float(v) for v in row] for row in getattr(circuit, k).tolist()] for k in ("W1", "W2")},
-        **{k: [float(v) for v in getattr(circuit, k)] for k in ("b1", "b2")},
+        **{k: a.tolist() for k, a in zip(("W1", "W2", "b1", "b2"), circuit.arrays("the optimum's JSON"), strict=True)},
         "features": list(circuit.features),
         "hidden": circuit.hidden,
         "output": circuit.output,

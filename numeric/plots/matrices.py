@@ -14,19 +14,12 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from analytic import Circuit, SuperlossError
+from analytic import Circuit
 
 from .circuit import heatmap
 from .style import WIDTH, feature_colours, feature_label, house_style, new_figure, one_based
 
 __all__ = ["weight_heatmaps"]
-
-
-def _numbers(circuit: Circuit) -> tuple[np.ndarray, ...]:
-    if not circuit.is_numeric:
-        names = ", ".join(s.name for s in circuit.symbols)
-        raise SuperlossError(f"weight_heatmaps needs numeric weights; give {names} values first")
-    return tuple(np.array(M.tolist(), dtype=float) for M in (circuit.W1, circuit.W2, circuit.b1, circuit.b2))
 
 
 def weight_heatmaps(circuit: Circuit, *, figsize: tuple[float, float] | None = None) -> Figure:
@@ -39,7 +32,7 @@ def weight_heatmaps(circuit: Circuit, *, figsize: tuple[float, float] | None = N
     >>> [ax.get_title() for ax in fig.axes]
     ['$W_1$', '$W_2$', '$b_2$']
     """
-    W1, W2, b1, b2 = _numbers(circuit)
+    W1, W2, b1, b2 = circuit.arrays("weight_heatmaps")
     m, n = W1.shape
     features = one_based(circuit.features)
     inputs = [feature_label(f) for f in features]
@@ -47,8 +40,8 @@ def weight_heatmaps(circuit: Circuit, *, figsize: tuple[float, float] | None = N
     neurons = [str(j + 1) for j in range(m)]
     panels = [("W1", "$W_1$", W1, neurons, inputs), ("W2", "$W_2$", W2, outputs, neurons)]
     if b1.any():
-        panels.append(("b1", "$b_1$", b1, neurons, [""]))
-    panels.append(("b2", "$b_2$", b2, outputs, [""]))
+        panels.append(("b1", "$b_1$", b1[:, None], neurons, [""]))
+    panels.append(("b2", "$b_2$", b2[:, None], outputs, [""]))
     if circuit.target == "identity":
         product = "W^\\top W" if np.array_equal(W2, W1.T) else "W_2 W_1"
         panels.append(("W2 W1", f"${product}$", W2 @ W1, outputs, inputs))

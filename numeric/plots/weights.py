@@ -52,13 +52,8 @@ def weight_diagram(
         circuit = W1
         if W2 is not None:
             raise SuperlossError("weight_diagram takes a circuit alone or the arrays W1 and W2, not both")
-        if not circuit.is_numeric:
-            raise SuperlossError(
-                f"weight_diagram needs numeric weights; substitute {', '.join(s.name for s in circuit.symbols)} first"
-            )
-        W1, W2 = np.array(circuit.W1.tolist(), dtype=float), np.array(circuit.W2.tolist(), dtype=float)
-        b = np.array(circuit.b2.tolist(), dtype=float).reshape(-1) if b is None else b
-        hidden_bias = np.array(circuit.b1.tolist(), dtype=float).reshape(-1)
+        W1, W2, hidden_bias, b2 = circuit.arrays("weight_diagram")
+        b = b2 if b is None else b
         features = circuit.features if features is None else features
     elif W2 is None:
         raise SuperlossError("weight_diagram needs W2 (or a circuit in place of W1)")
