@@ -8,12 +8,21 @@ accept only this grammar ::
     term   := unary (("*" | "/") unary)*
     unary  := ("+" | "-") unary | power
     power  := atom (("**" | "^") unary)?        # right-associative
-    atom   := NUMBER | NAME | "sqrt" "(" expr ")" | "(" expr ")"
+    atom   := NUMBER | NAME | "pi" | FUNC "(" expr ")" | "(" expr ")"
+    FUNC   := "sqrt" | "cos" | "sin"
 
 so ``-x**2`` is ``-(x**2)`` and ``2**3**2`` is ``2**9``, as in Python, and
 ``^`` means the same as ``**``. Numbers are exact: ``0.1`` is ``1/10`` and
 ``1e-3`` is ``1/1000``. Names become real symbols through
 :func:`analytic.symbols.sym`.
+
+Every value is a real algebraic number or a rational function of the names
+with such coefficients, so that the exact engine can hold it
+(:mod:`analytic.algebraic`): ``cos`` and ``sin`` take ``r*pi`` with ``r``
+rational and its denominator dividing 120, the angles whose cosine and sine
+SymPy writes as real radicals (the regular k-gons' ``2*pi/k`` for every ``k``
+dividing 240: 3, 4, 5, 6, 8, 10, 12, 15, 16, 20, 24, ...), and ``pi`` appears
+nowhere else.
 
 Every input is bounded so that nothing can hang the program: at most
 1000 characters, 500 tokens and 50 levels of nesting; an exponent must be an
@@ -29,7 +38,7 @@ w_a**2/4 - sqrt(w_b)/2
 >>> parse_expression("w_a + foo(2)", what="W1[0][1]")
 Traceback (most recent call last):
 ...
-analytic.errors.SuperlossError: W1[0][1] 'w_a + foo(2)': unknown function 'foo' (only sqrt is allowed)
+analytic.errors.SuperlossError: W1[0][1] 'w_a + foo(2)': unknown function 'foo' (allowed: sqrt, cos, sin)
 """
 
 from __future__ import annotations
@@ -54,8 +63,11 @@ MAX_DIGITS = 2000
 #: to pull out perfect powers, which gets slow well before 2000 digits.
 MAX_ROOT_DIGITS = 100
 
-# The one function; sqrt(x) is x**(1/2), checked like any other power.
-_FUNCTIONS = ("sqrt",)
+# sqrt(x) is x**(1/2), checked like any other power; cos and sin take rational multiples of pi.
+_FUNCTIONS = ("sqrt", "cos", "sin")
+_TRIGONOMETRIC = {"cos": sp.cos, "sin": sp.sin}
+#: cos(r*pi) and sin(r*pi) are radicals in SymPy when the denominator of r divides this.
+ANGLE_DENOMINATORS = 120
 
 # re.ASCII: str.isdigit and \d would otherwise accept digits like '²' or '٣'.
 _TOKEN = re.compile(
@@ -140,7 +152,7 @@ class _Parser:
                 char = self.text[position]
                 raise self.error(
                     f"unexpected character {char!r} at position {position} "
-                    "(allowed: numbers, names, + - * / ** ^, parentheses and sqrt(...))"
+                    "(allowed: numbers, names, + - * / ** ^, parentheses, sqrt, cos and sin)"
                 )
             kind = match.lastgroup
             assert kind is not None
@@ -181,6 +193,8 @@ class _Parser:
             raise self.error("the value is not real")
         if not _finite(expr):
             raise self.error("the value is infinite or undefined")
+        if expr.has(sp.pi):
+            raise self.error("pi is transcendental; it may appear only in angles, as in cos(2*pi/5)")
         return expr
 
     def sum(self) -> sp.Expr:
@@ -285,9 +299,14 @@ class _Parser:
             argument = self.sum()
             self.depth -= 1
             self.expect_close(opening)
-            return self.raise_to(argument, sp.Rational(1, 2), f"sqrt at position {token.start}")
+            where = f"{token.text} at position {token.start}"
+            if token.text == "sqrt":
+                return self.raise_to(argument, sp.Rational(1, 2), where)
+            return self.angle(token.text, argument, where)
         if called:
-            raise self.error(f"unknown function {token.text!r} (only sqrt is allowed)")
+            raise self.error(f"unknown function {token.text!r} (allowed: {', '.join(_FUNCTIONS)})")
+        if token.text == "pi":
+            return sp.pi
         if keyword.iskeyword(token.text):
             # Keywords would break generated code (and are never meant as weights).
             raise self.error(f"{token.text!r} is a Python keyword, not allowed as a name")
@@ -295,6 +314,21 @@ class _Parser:
             return sym(token.text)
         except SuperlossError as exc:  # a name that reads as a constant
             raise self.error(str(exc)) from None
+
+    def angle(self, name: str, argument: sp.Expr, where: str) -> sp.Expr:
+        """``cos`` or ``sin`` of ``r*pi``, refused unless SymPy writes it as real radicals."""
+        r = sp.expand(argument / sp.pi) if argument.has(sp.pi) else None
+        if r is None or not r.is_Rational:
+            raise self.error(
+                f"{where}: the angle must be a rational multiple of pi, like {name}(2*pi/5) "
+                "(other angles have no exact algebraic value here)"
+            )
+        if ANGLE_DENOMINATORS % r.q:
+            raise self.error(
+                f"{where}: {name}({r * sp.pi}) is not a real radical SymPy knows; the denominator of the "
+                f"multiple of pi must divide {ANGLE_DENOMINATORS} (the k-gons for k dividing 240)"
+            )
+        return _TRIGONOMETRIC[name](r * sp.pi)
 
     def expect_close(self, opening: _Token) -> None:
         if not self.at_op(")"):

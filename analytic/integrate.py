@@ -43,11 +43,15 @@ def solve(rows: Sequence[Sequence], rhs: Sequence):
 
 
 def det(rows: Sequence[Sequence]):
-    """Determinant over an exact field, by fraction-free (Bareiss) elimination."""
+    """Determinant over an exact field, by fraction-free (Bareiss) elimination, or by the
+    number type's own ``determinant`` where it has one (:mod:`analytic.algebraic`)."""
     a = [list(r) for r in rows]
     n = len(a)
     if n == 0:
         return 1
+    own = getattr(a[0][0], "determinant", None)
+    if own is not None:
+        return own(a)
     sign, prev = 1, 1
     for k in range(n - 1):
         pivot = next((i for i in range(k, n) if a[i][k]), None)

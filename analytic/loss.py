@@ -28,6 +28,7 @@ import numpy as np
 import sympy as sp
 from sympy.polys.constructor import construct_domain
 
+from .algebraic import Fractions, Real, RealField, canonical, generators
 from .circuit import Circuit
 from .errors import NumericalError, SuperlossError
 from .integrate import TermPlanes, cells_of_term, independent_planes, integrate_cells, solve
@@ -401,7 +402,7 @@ def _symbolic_term(geo, cells, planes_sym: TermPlanes) -> tuple[object, list]:
         seen.add(value)
         if not value:
             raise AssertionError(f"plane {key} vanishes identically at a vertex but not at the witness")
-        factors.update(dict.fromkeys(irreducible_factors(value)))
+        factors.update(dict.fromkeys(irreducible_factors(canonical(value))))
     return integrate_cells(geo, cells, planes_sym, coords), list(factors)
 
 
@@ -437,27 +438,38 @@ def _derive_float(problem: Problem):
 
 def _derive(problem: Problem, point: dict | None):
     """All terms in exact arithmetic: in the fraction field of the weights at
-    ``point``, or in rationals for numeric weights (``point`` is ``None``)."""
+    ``point``, or in rationals for numeric weights (``point`` is ``None``). Weights
+    with irrational numbers (``sqrt(5)``, ``cos(2*pi/5)``) are held in their real
+    number field (:mod:`analytic.algebraic`), which decides signs exactly too."""
     circuit, law, importance = problem.circuit, problem.law, problem.importance
     # Floats are taken at their exact binary value, so that the fraction field is exact.
     entries = [e.xreplace({f: sp.Rational(f) for f in e.atoms(sp.Float)}) for e in circuit.entries()]
+    gens = generators(entries)
+    field = RealField.of(gens) if gens else None
+    number = field or (lambda value: _fraction(value, "a weight"))
     if point is not None:
-        domain, elems = construct_domain(entries, field=True)
-        if not (domain.is_FractionField or domain.is_QQ or domain.is_ZZ) or (
-            domain.is_FractionField and not all(isinstance(g, sp.Symbol) for g in domain.symbols)
-        ):
-            raise SuperlossError(
-                f"weights must be rational functions of the symbols with rational "
-                f"coefficients (SymPy chose the domain {domain})"
-            )
+        if field is None:
+            domain, elems = construct_domain(entries, field=True)
+            if not (domain.is_FractionField or domain.is_QQ or domain.is_ZZ) or (
+                domain.is_FractionField and not all(isinstance(g, sp.Symbol) for g in domain.symbols)
+            ):
+                raise SuperlossError(
+                    f"weights must be rational functions of the symbols with rational "
+                    f"coefficients (SymPy chose the domain {domain})"
+                )
+        else:
+            symbols = sorted(set().union(*(e.free_symbols for e in entries)), key=sp.default_sort_key)
+            domain = Fractions.of(field, tuple(symbols))
+            elems = [domain.from_sympy(e) for e in entries]
         symbolic = circuit.layout.unpack(elems)
-        numbers = [_fraction(e.subs(point), "a weight") for e in entries]
+        numbers = [number(e.subs(point)) for e in entries]
     else:
         domain, symbolic = None, None
-        numbers = [_fraction(e, "a weight") for e in entries]
+        numbers = [number(e) for e in entries]
     exact = circuit.layout.unpack(numbers)
     circuit_key = (tuple(entries), circuit.hidden, circuit.output, circuit.target, law.low, law.high)
     low, high = _fraction(law.low, "low"), _fraction(law.high, "high")
+    one = field.one if field else Fraction(1)
     terms, probability, factors = {}, {}, set()
     for i, A, prob in problem.patterns():
         shape = dict(
@@ -468,7 +480,7 @@ def _derive(problem: Problem, point: dict | None):
             target=circuit.target,
             feeds=tuple(circuit.feeds(i)),
         )
-        planes_exact = TermPlanes(*exact, **shape, one=Fraction(1), low=low, high=high)
+        planes_exact = TermPlanes(*exact, **shape, one=one, low=one * low, high=one * high)
         planes_sym = None
         if domain is not None:
             planes_sym = TermPlanes(
@@ -481,10 +493,14 @@ def _derive(problem: Problem, point: dict | None):
         total, term_factors = _term(planes_exact, planes_sym, point, circuit_key)
         factors |= term_factors
         volume = (high - low) ** len(A)
-        value = domain.to_sympy(total / domain.convert(_rational(volume))) if domain else _rational(total / volume)
+        value = domain.to_sympy(total / domain.convert(_rational(volume))) if domain else _sympy(total / volume)
         terms[(i, A)] = importance[i] * value
         probability[(i, A)] = prob
     return terms, probability, factors
+
+
+def _sympy(x: Fraction | Real) -> sp.Expr:
+    return x.to_sympy() if isinstance(x, Real) else _rational(x)
 
 
 def _rational(x: Fraction) -> sp.Rational:

@@ -154,6 +154,25 @@ def relu_output(W, b=None) -> Circuit:
     return Circuit(W, W.T, b2=b, hidden="linear", output="relu", target="identity")
 
 
+def regular_polygon(k: int) -> Circuit:
+    """The regular k-gon reconstruction model of TMS: ``ReLU(W^T W x + b)`` with ``m = 2``
+    neurons, feature ``j`` at angle ``2 pi j / k`` and length ``r``, every bias ``b``. The
+    weights are exact (``cos(2*pi/5) = (sqrt(5) - 1)/4``) for ``k`` dividing 240, whose
+    cosines SymPy writes as radicals (:mod:`analytic.algebraic` holds them).
+
+    >>> regular_polygon(4).W1
+    Matrix([
+    [r, 0, -r,  0],
+    [0, r,  0, -r]])
+    """
+    if not 3 <= k or 240 % k:
+        raise SuperlossError(f"regular_polygon needs k >= 3 dividing 240 (exact radicals), got {k}")
+    r, b = syms("r b")
+    angles = [2 * sp.pi * j / k for j in range(k)]
+    W = sp.Matrix([[r * sp.cos(a) for a in angles], [r * sp.sin(a) for a in angles]])
+    return relu_output(W, [b] * k)
+
+
 #: Presets by name, as spec files and the command line refer to them.
 PRESETS = {
     "asymmetric_inhibition": asymmetric_inhibition,
@@ -161,4 +180,5 @@ PRESETS = {
     "symmetric_superposition": symmetric_superposition,
     "monosemantic_abs": monosemantic_abs,
     "relu_output": relu_output,
+    "regular_polygon": regular_polygon,
 }

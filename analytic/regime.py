@@ -21,13 +21,29 @@ from fractions import Fraction
 
 import sympy as sp
 
+from .algebraic import RealField
+
+
+def _coefficient(ring):
+    """How a coefficient of a polynomial ring becomes an exact number: a Fraction, or a
+    :class:`~analytic.algebraic.Real` when the coefficients are algebraic."""
+    if ring.domain.is_AlgebraicField:
+        return RealField.over(ring.domain)
+    return lambda c: Fraction(int(c.numerator), int(c.denominator))
+
+
+def _sign(coeff, domain) -> int:
+    """The real sign of a coefficient (SymPy orders algebraic numbers by their representation)."""
+    return RealField.over(domain)(coeff).sign() if domain.is_AlgebraicField else (coeff > 0) - (coeff < 0)
+
 
 def evaluate(poly, point: Mapping[sp.Symbol, Fraction]) -> Fraction:
     """Exact value of a sparse polynomial (a SymPy ``PolyElement``) at a point."""
     values = [point[g] for g in poly.ring.symbols]
+    number = _coefficient(poly.ring)
     total = Fraction(0)
     for monom, coeff in poly.terms():
-        term = Fraction(int(coeff.numerator), int(coeff.denominator))
+        term = number(coeff)
         for v, e in zip(values, monom, strict=True):
             if e:
                 term *= v**e
@@ -37,12 +53,14 @@ def evaluate(poly, point: Mapping[sp.Symbol, Fraction]) -> Fraction:
 
 def irreducible_factors(value) -> list:
     """The non-constant irreducible factors (positive leading coefficient) of the
-    numerator and denominator of a nonzero element of a fraction field."""
+    numerator and denominator of a nonzero element of a fraction field; monic when the
+    coefficients are algebraic numbers, whose integer form would be unreadable."""
     out = []
     for poly in (value.numer, value.denom):
+        domain = poly.ring.domain
         for f, _ in poly.factor_list()[1]:
             if not f.is_ground:
-                out.append(-f if f.LC < 0 else f)
+                out.append(f.monic() if domain.is_AlgebraicField else -f if f.LC < 0 else f)
     return out
 
 
@@ -57,7 +75,7 @@ def positive_definite(poly) -> bool:
     """
     terms = poly.terms()
     return any(not any(monomial) for monomial, _ in terms) and all(
-        c > 0 and all(e % 2 == 0 for e in monomial) for monomial, c in terms
+        _sign(c, poly.ring.domain) > 0 and all(e % 2 == 0 for e in monomial) for monomial, c in terms
     )
 
 

@@ -60,6 +60,7 @@ from typing import Any, NamedTuple
 
 import sympy as sp
 
+from .algebraic import RealField, generators
 from .circuit import Circuit
 from .errors import SuperlossError
 from .expression import parse_expression
@@ -286,8 +287,28 @@ def _circuit(table: dict) -> Circuit:
         _vector(table["b1"], "circuit.b1") if "b1" in table else None,
         _vector(table["b2"], "circuit.b2") if "b2" in table else None,
     )
+    _check_numbers(matrices)
     with _context("[circuit]"):
         return Circuit(*matrices, features=features, **options)
+
+
+def _check_numbers(matrices: tuple) -> None:
+    """Refuse, naming the entry, a weight whose numbers the exact engine cannot hold, and
+    weights whose numbers span too large a field (:mod:`analytic.algebraic`). Roots of
+    symbols are left to the engines that take them (the float ones)."""
+    found = []
+    for name, matrix in zip(("W1", "W2", "b1", "b2"), matrices, strict=True):
+        rows = [] if matrix is None else matrix if name in ("W1", "W2") else [matrix]
+        for i, row in enumerate(rows):
+            for j, entry in enumerate(row):
+                where = f"circuit.{name}[{i}][{j}]" if name in ("W1", "W2") else f"circuit.{name}[{j}]"
+                if any(isinstance(n, sp.Pow) and n.base.free_symbols for n in sp.preorder_traversal(entry)):
+                    continue
+                with _context(f"{where} {entry}:"):
+                    found += generators([entry])
+    if found:
+        with _context("[circuit]"):
+            RealField.of(found)
 
 
 def law_keys(kind: str) -> dict[str, bool]:

@@ -50,6 +50,7 @@ SMOKE = {
     },
     tables.DIAGRAM: {"points": 1, "jobs": 1},
     tables.FREE: {"features": 2, "neurons": 1, "importance": [1.0, 0.5], "starts": 2, "jobs": 1, "samples": 1000},
+    tables.POLYGON: {"k": 3},
     tables.ENGINES: {"points": 4, "counts": [2, 4], "pointwise_repeats": 1, "batch_repeats": 1},
     tables.NUMPY_TRAINER: {
         "features": 3,
@@ -81,6 +82,7 @@ TABLES = {
     "baseline": lambda: tables.baseline(sizes=SMOKE),
     "phase": lambda: tables.phase(runs=1, sizes=SMOKE),
     "free": lambda: tables.free(sizes=SMOKE),
+    "polygons": lambda: tables.polygons(runs=1, sizes=SMOKE),
     "training": lambda: tables.training_throughput(runs=1, sizes=SMOKE),
 }
 
@@ -193,7 +195,15 @@ def _replay(monkeypatch, results: dict) -> None:
 
 
 #: Rows each table prints: lines that start with "|", header and separator included.
-ROWS = {"run": 9, "quick": 8, "baseline": 2 + 3, "phase": 3 + 1 + 2, "training": 2 + 2, "free": 2 + 2}
+ROWS = {
+    "run": 9,
+    "quick": 8,
+    "baseline": 2 + 3,
+    "phase": 3 + 1 + 2,
+    "training": 2 + 2,
+    "free": 2 + 2,
+    "polygons": 2 + 4,
+}
 
 
 @pytest.mark.parametrize("table", list(TABLES))

@@ -339,7 +339,7 @@ _REJECTIONS = [
     ('[circuit]\nW1 = [[1]]\nW2 = [[1]]\nb2 = [1, 2]\n[law]\nkind = "one_hot"\n', "b2 has 2 entries"),
     (
         '[circuit]\nW1 = [["w + foo(2)"]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n',
-        "circuit.W1[0][0] 'w + foo(2)': unknown function 'foo' (only sqrt is allowed)",
+        "circuit.W1[0][0] 'w + foo(2)': unknown function 'foo' (allowed: sqrt, cos, sin)",
     ),
     ('[circuit]\nW1 = [["__import__(\'os\')"]]\nW2 = [[1]]\n[law]\nkind = "one_hot"\n', "circuit.W1[0][0]"),
     (

@@ -77,3 +77,28 @@ def nested_relu_sympy(r: float = 0.5, k: float = 3, e: float = 0.5, nested: bool
         "unevaluated": bool(value.has(sp.Integral)),
         "value": float(value.subs(point)),
     }
+
+
+def polygon(k: int = 5, law: str = "one_hot", sparsity: str = "9/10") -> dict:
+    """The regular k-gon reconstruction model (:func:`analytic.presets.regular_polygon`), exact
+    irrational weights, length ``r`` and bias ``b`` symbolic, derived at ``r = 1, b = -1/5``
+    under the one-hot law or the sparse-uniform law with a numeric ``sparsity``: ``seconds``,
+    the field's ``degree``, the number of ``terms`` and the ``value`` at the point."""
+    from analytic import OneHot
+    from analytic.algebraic import RealField, generators
+    from analytic.presets import regular_polygon
+
+    circuit = regular_polygon(k)
+    r, b = syms("r b")
+    point = {r: 1, b: sp.Rational(-1, 5)}
+    chosen = OneHot() if law == "one_hot" else SparseUniform(sp.Rational(sparsity))
+    start = time.perf_counter()
+    loss = expected_loss(circuit, chosen, at=point)
+    seconds = time.perf_counter() - start
+    gens = generators(circuit.entries())
+    return {
+        "seconds": seconds,
+        "degree": RealField.of(gens).degree if gens else 1,
+        "terms": len(loss.terms),
+        "value": float(loss.expr.subs(point)),
+    }

@@ -34,6 +34,15 @@ TORCH_TRAINER = "numeric.bench.training:torch_trainer"
 DIAGRAM = "numeric.bench.phase:diagram"
 ENGINES = "numeric.bench.phase:engines"
 FREE = "numeric.bench.free:optimization"
+POLYGON = "numeric.bench.engine:polygon"
+
+#: The regular polygons timed by :func:`polygons`: k, law, target in seconds, and the runs (the slow ones fewer).
+POLYGON_CASES = (
+    (5, "one_hot", 30, 3),
+    (6, "one_hot", 30, 3),
+    (5, "sparse_uniform", 120, 3),
+    (6, "sparse_uniform", 120, 1),
+)
 
 #: The free models timed by :func:`free`: size, starts, target in seconds, and the runs (the large one once).
 FREE_CASES = (
@@ -122,6 +131,23 @@ def run(quick: bool = False, runs: int = 3, sizes: Sizes = None) -> None:
             f"{plain['seconds']:.1f} s, "
             f"{plain['ops']} ops; ratio {plain['seconds'] / ours_s:.0f}x; values "
             f"{'agree' if agree else 'DIFFER'} ({plain['value']:.12g} vs {ours['value']:.12g}) |"
+        )
+
+
+def polygons(cases: Sequence[tuple] = POLYGON_CASES, runs: int | None = None, sizes: Sizes = None) -> None:
+    """Print the closed forms of the regular polygons with exact weights (medians of fresh
+    processes, each case's own number of runs unless ``runs`` is given, one case after another)."""
+    print(_machine())
+    print("| what | target | measured (median) |")
+    print("|---|---|---|")
+    for k, law, target, case_runs in cases:
+        results = _runs(POLYGON, runs or case_runs, sizes, timeout=3600, k=k, law=law)
+        last = results[-1]
+        where = "one-hot" if law == "one_hot" else "sparse uniform, S = 9/10"
+        print(
+            f"| regular {k}-gon, exact weights (field of degree {last['degree']}), r and b symbolic, {where} "
+            f"| <= {target} s | {median(results, 'seconds'):.1f} s ({last['terms']} terms, loss "
+            f"{last['value']:.10g} at r = 1, b = -1/5); whole process {median(results, 'wall'):.1f} s |"
         )
 
 

@@ -12,6 +12,7 @@ import sympy as sp
 
 from analytic import SuperlossError
 from analytic.expression import parse_expression
+from analytic.symbols import check_name
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,14 +33,24 @@ def parse_assignments(items: Sequence[str] | None, what: str = "--at") -> dict[s
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise SuperlossError(f"{what} {item!r}: expected NAME=VALUE")
-        symbol = parse_expression(name.strip(), what=f"{what} name")
-        if not isinstance(symbol, sp.Symbol):
-            raise SuperlossError(f"{what} {item!r}: {name.strip()!r} is not a symbol name")
+        symbol = _symbol(name.strip(), item, what)
         expr = parse_expression(value.strip(), what=f"{what} {name.strip()}")
         if not expr.is_number:
             raise SuperlossError(f"{what} {item!r}: the value must be a number")
         out[symbol] = expr
     return out
+
+
+def _symbol(name: str, item: str, what: str) -> sp.Symbol:
+    """The symbol a ``NAME=...`` item names; a constant's name (``pi``) is not one."""
+    try:
+        check_name(name)
+    except SuperlossError as exc:
+        raise SuperlossError(f"{what} name: {exc}") from None
+    symbol = parse_expression(name, what=f"{what} name")
+    if not isinstance(symbol, sp.Symbol):
+        raise SuperlossError(f"{what} {item!r}: {name!r} is not a symbol name")
+    return symbol
 
 
 def parse_bounds(items: Sequence[str] | None) -> dict[sp.Symbol, tuple[sp.Expr, sp.Expr]]:
@@ -55,9 +66,7 @@ def parse_bounds(items: Sequence[str] | None) -> dict[sp.Symbol, tuple[sp.Expr, 
         low, colon, high = box.partition(":")
         if not sep or not colon or not name.strip():
             raise SuperlossError(f"--bounds {item!r}: expected NAME=LOW:HIGH")
-        symbol = parse_expression(name.strip(), what="--bounds name")
-        if not isinstance(symbol, sp.Symbol):
-            raise SuperlossError(f"--bounds {item!r}: {name.strip()!r} is not a symbol name")
+        symbol = _symbol(name.strip(), item, "--bounds")
         out[symbol] = tuple(parse_expression(v.strip(), what=f"--bounds {name.strip()}") for v in (low, high))
     return out
 

@@ -164,10 +164,15 @@ def bench_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead: one free 3 x 5 optimization (three runs of about a minute) and one 4 x 8 (up to 30 minutes)",
     )
+    p.add_argument(
+        "--polygons",
+        action="store_true",
+        help="instead: the closed forms of the regular pentagon and hexagon with exact weights (about ten minutes)",
+    )
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from ..bench.tables import baseline, free, phase, run, training_throughput
+    from ..bench.tables import baseline, free, phase, polygons, run, training_throughput
 
     try:
         if args.training:
@@ -176,6 +181,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
             phase()
         elif args.free:
             free()
+        elif args.polygons:
+            polygons()
         else:
             baseline() if args.baseline else run(quick=args.quick)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
