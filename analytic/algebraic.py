@@ -67,8 +67,8 @@ def generators(exprs: Iterable[sp.Expr]) -> list[sp.Expr]:
 class _NumberField(AlgebraicField):
     """SymPy's algebraic field with its gcd answered directly. The inherited one asks for
     the field's ring, which raises an error whose message prints the field, on every
-    operation of the fraction field over it: that made the symbolic integration some
-    50 times slower than over the rationals. The answer is the same (a field's gcd is 1)."""
+    operation of a fraction field over it (half the time of a closed form, before
+    :class:`Fractions`). The answer is the same: a field's gcd is 1."""
 
     def gcd(self, a, b):
         return self.one
