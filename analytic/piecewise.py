@@ -49,7 +49,15 @@ class PiecewiseLoss:
 
 
 def _roots(poly: sp.Expr, x: sp.Symbol) -> list[sp.Expr]:
-    return [r for r in sp.Poly(poly, x).real_roots()] if poly.has(x) else []
+    """The real roots of ``poly`` in ``x``. With irrational coefficients (``sqrt(5)``), those of
+    its norm, the product of its conjugates, which is rational: a superset, whose extra roots
+    only split a piece where the formula does not change."""
+    if not poly.has(x):
+        return []
+    p = sp.Poly(poly, x)
+    if not (p.domain.is_QQ or p.domain.is_ZZ):
+        p = sp.Poly(poly, x, extension=True).norm()
+    return p.real_roots()
 
 
 def _interval(loss: Loss, x: sp.Symbol, lo: sp.Rational, hi: sp.Rational):

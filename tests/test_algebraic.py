@@ -235,3 +235,16 @@ def test_weights_the_engine_cannot_hold_are_refused_in_one_line(tmp_path, capsys
     code, out, err = run(capsys, "derive", str(spec))
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and f"{spec}: {message}" in err, err
+
+
+def test_piecewise_over_the_bias_of_the_pentagon():
+    """Regime ends are roots of conditions with irrational coefficients: found through their
+    norm, and the pieces cover the box (proven) and equal the float engine inside each piece."""
+    from analytic import Problem, piecewise_loss
+
+    circuit = regular_polygon(5)
+    pw = piecewise_loss(Problem(circuit, OneHot(), free={b: (-1, 1)}, fixed={r: 1}))
+    assert pw.proven and len(pw.pieces) == 4
+    for value in (sp.Rational(-7, 10), sp.Rational(-1, 10), sp.Rational(1, 2), sp.Rational(9, 10)):
+        floats = float(expected_loss(_float_circuit(circuit, {r: 1, b: value}), OneHot()).expr)
+        assert abs(float(pw.expr.subs(b, value)) - floats) <= 1e-12
