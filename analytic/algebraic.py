@@ -207,7 +207,51 @@ class RealField:
         return f"RealField({self.domain})"
 
 
-class Real:
+class _Arithmetic:
+    """``+ - * /`` for an exact number type that mixes with ints and Fractions. A subclass says
+    how an operand becomes its representation (``_other``, ``None`` if it cannot), how a result
+    becomes a number (``_new``) and how to divide (``_quotient``)."""
+
+    __slots__ = ()
+
+    def _binary(self, other, operation):
+        o = self._other(other)
+        return NotImplemented if o is None else self._new(operation(self._value(), o))
+
+    def __add__(self, other):
+        return self._binary(other, lambda x, y: x + y)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._binary(other, lambda x, y: x - y)
+
+    def __rsub__(self, other):
+        return self._binary(other, lambda x, y: y - x)
+
+    def __mul__(self, other):
+        return self._binary(other, lambda x, y: x * y)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        o = self._other(other)
+        if o is None:
+            return NotImplemented
+        if not o:
+            raise ZeroDivisionError("division by zero")
+        return self._new(self._quotient(self._value(), o))
+
+    def __rtruediv__(self, other):
+        o = self._other(other)
+        if o is None:
+            return NotImplemented
+        if not self._value():
+            raise ZeroDivisionError("division by zero")
+        return self._new(self._quotient(o, self._value()))
+
+
+class Real(_Arithmetic):
     """An element of a :class:`RealField`, with exact ``+ - * /`` and exact comparisons.
 
     Ints and Fractions mix in freely, so the exact geometry of :mod:`analytic.regions`
@@ -225,43 +269,16 @@ class Real:
             return other.rep
         if isinstance(other, Fraction | int):
             return self.field._convert(other)
-        return NotImplemented
+        return None
 
-    def __add__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is NotImplemented else Real(self.field, self.rep + o)
+    def _value(self):
+        return self.rep
 
-    __radd__ = __add__
+    def _new(self, rep) -> Real:
+        return Real(self.field, rep)
 
-    def __sub__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is NotImplemented else Real(self.field, self.rep - o)
-
-    def __rsub__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is NotImplemented else Real(self.field, o - self.rep)
-
-    def __mul__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is NotImplemented else Real(self.field, self.rep * o)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        o = self._other(other)
-        if o is NotImplemented:
-            return NotImplemented
-        if not o:
-            raise ZeroDivisionError("division by zero")
-        return Real(self.field, self.field.domain.quo(self.rep, o))
-
-    def __rtruediv__(self, other):
-        o = self._other(other)
-        if o is NotImplemented:
-            return NotImplemented
-        if not self.rep:
-            raise ZeroDivisionError("division by zero")
-        return Real(self.field, self.field.domain.quo(o, self.rep))
+    def _quotient(self, a, b):
+        return self.field.domain.quo(a, b)
 
     def __pow__(self, exponent: int):
         if not isinstance(exponent, int):
@@ -287,13 +304,11 @@ class Real:
 
     def _compare(self, other) -> int:
         o = self._other(other)
-        if o is NotImplemented:
-            return NotImplemented
-        return self.field.sign(self.rep - o)
+        return NotImplemented if o is None else self.field.sign(self.rep - o)
 
     def __eq__(self, other) -> bool:
         o = self._other(other)
-        return NotImplemented if o is NotImplemented else self.rep == o
+        return NotImplemented if o is None else self.rep == o
 
     def __lt__(self, other):
         c = self._compare(other)
@@ -487,7 +502,7 @@ def _minors(matrix: list[list], reduce=lambda x: x) -> dict[frozenset, object]:
     return minors
 
 
-class _Element:
+class _Element(_Arithmetic):
     """An element of :class:`Fractions`: a rational function reduced modulo the minimal polynomial."""
 
     __slots__ = ("f", "space")
@@ -505,41 +520,14 @@ class _Element:
             return self.space._space(sp.QQ(other.numerator, other.denominator))
         return None
 
-    def __add__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self.space._reduce(self.f + o)
+    def _value(self):
+        return self.f
 
-    __radd__ = __add__
+    def _new(self, f) -> _Element:
+        return self.space._reduce(f)
 
-    def __sub__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self.space._reduce(self.f - o)
-
-    def __rsub__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self.space._reduce(o - self.f)
-
-    def __mul__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self.space._reduce(self.f * o)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        o = self._other(other)
-        if o is None:
-            return NotImplemented
-        if not o:
-            raise ZeroDivisionError("division by zero")
-        return self.space._reduce(self.f / o)
-
-    def __rtruediv__(self, other):
-        o = self._other(other)
-        if o is None:
-            return NotImplemented
-        if not self.f:
-            raise ZeroDivisionError("division by zero")
-        return self.space._reduce(o / self.f)
+    def _quotient(self, a, b):
+        return a / b
 
     def __neg__(self):
         return _Element(self.space, -self.f)
