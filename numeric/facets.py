@@ -3,13 +3,14 @@
 A regime's conditions hold exactly on it, but many are implied by others.
 :func:`bounding` sorts them for printing: those a segment from the regime's own point
 leaves the regime through first (each checked exactly, in rationals, at a point just
-across), those a nonnegative combination of these proves, and the rest, which no
+across), those a nonnegative combination of these and of squares proves, and the rest, which no
 segment crossed alone. :func:`cross` looks for a point across one condition along any
 path (SLSQP from the regime's own point), for tests that cross every condition.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -18,6 +19,7 @@ import sympy as sp
 from scipy.optimize import linprog, minimize
 
 from analytic import Loss
+from analytic.algebraic import RealField, generators
 from analytic.regime import Regime
 
 
@@ -92,7 +94,8 @@ class Bounds:
     """A regime's conditions sorted three ways (:func:`bounding`). ``bounding``: those a segment from
     the witness leaves the regime through first, each with the rational point just across it where
     it alone fails (checked exactly). ``implied``: those that are a nonnegative combination of the
-    bounding ones plus a nonnegative constant, each with that combination (checked exactly: it
+    bounding ones, of squares of the symbols and of a constant, each with that combination
+    (``{"conditions": {name: c}, "squares": {symbol: d}, "constant": e}``, checked exactly: it
     holds wherever they do). ``hidden``: the others, kept out of sight only because no segment
     crossed them alone."""
 
@@ -107,7 +110,8 @@ class Bounds:
     @property
     def summary(self) -> str:
         return (
-            f"{len(self.implied)} more are implied by them (a nonnegative combination of them, kept in the JSON); "
+            f"{len(self.implied)} more are implied by them (a nonnegative combination of them and of squares, "
+            "kept in the JSON); "
             f"{len(self.hidden)} are not shown only because no segment from the point crossed them alone"
         )
 
@@ -117,7 +121,15 @@ class Bounds:
                 {"condition": str(c), "across": {s.name: str(v) for s, v in p.items()}} for c, p in self.bounding
             ],
             "implied": [
-                {"condition": str(c), "combination": {k: str(v) for k, v in w.items()}} for c, w in self.implied
+                {
+                    "condition": str(c),
+                    "combination": {
+                        "conditions": {k: str(v) for k, v in w["conditions"].items()},
+                        "squares": {str(k**2): str(v) for k, v in w["squares"].items()},
+                        "constant": str(w["constant"]),
+                    },
+                }
+                for c, w in self.implied
             ],
             "hidden": [str(c) for c in self.hidden],
         }
@@ -131,8 +143,9 @@ def bounding(loss: Loss, seed: int = 0) -> Bounds:
     condition met first) and seeded random ones are followed numerically, and each crossing is
     checked exactly at a rational point just past it, where that condition alone fails (which
     proves that the others do not imply it). A condition is implied when linear
-    programming writes it as a nonnegative combination of the bounding ones plus a constant, the
-    combination rounded to rationals and checked as an identity of polynomials.
+    programming writes it as a nonnegative combination of the bounding ones, of squares of the
+    symbols and of a constant, the combination then solved for exactly in the coefficients' field
+    and checked as an identity of polynomials.
     """
     factors = sorted(loss.regime.factors, key=lambda fs: sp.default_sort_key(fs[0]))
     symbols = sorted(loss.witness, key=lambda s: s.name)
@@ -209,33 +222,88 @@ def bounding(loss: Loss, seed: int = 0) -> Bounds:
         if combination is None:
             hidden.append(Regime.condition(factors[k]))
         else:
-            named = {str(Regime.condition(factors[shown[j]])): c for j, c in combination.items() if j != "constant"}
-            implied.append((Regime.condition(factors[k]), {**named, "constant": combination["constant"]}))
+            named = {str(Regime.condition(factors[shown[j]])): c for j, c in combination["conditions"].items()}
+            implied.append((Regime.condition(factors[k]), {**combination, "conditions": named}))
     return Bounds(tuple((Regime.condition(factors[k]), across[k]) for k in shown), tuple(implied), tuple(hidden))
 
 
-def _combination(target: sp.Poly, basis: list) -> dict | None:
-    """Rationals ``c_j >= 0`` and ``constant >= 0`` with ``target == sum_j c_j basis[j] + constant``
-    exactly, found by linear programming and checked in rationals; ``None`` if there are none."""
-    monomials = sorted({m for p in [target, *basis] for m in p.monoms()})
+def _combination(target: sp.Poly, basis: list[sp.Poly]) -> dict | None:
+    """Numbers ``c_j >= 0``, ``d_s >= 0`` and ``constant >= 0`` with ``target == sum_j c_j basis[j]
+    + sum_s d_s s**2 + constant`` exactly, not all of ``c`` and ``constant`` zero (so ``target > 0``
+    wherever every ``basis[j] > 0``); ``None`` if linear programming finds none.
+
+    The multipliers are found in floats, then solved for exactly on the columns the solution uses,
+    in the coefficients' own field (rationals, or the real field of their roots, so a multiplier
+    such as ``(5 - sqrt(5))/4`` is proved as it is), and their signs decided exactly.
+    """
+    symbols = target.gens
+    squares = [sp.Poly(s**2, *symbols) for s in symbols]
+    one = sp.Poly(1, *symbols)
+    columns = [*basis, *squares, one]
+    monomials = sorted({m for p in [target, *columns] for m in p.monoms()})
     index = {m: i for i, m in enumerate(monomials)}
 
-    def vector(p: sp.Poly) -> np.ndarray:
-        v = np.zeros(len(monomials))
+    def vector(p: sp.Poly) -> list:
+        v = [sp.S.Zero] * len(monomials)
         for m, c in p.terms():
-            v[index[m]] = float(c)
+            v[index[m]] = c
         return v
 
-    one = np.zeros(len(monomials))
-    constant = index.get((0,) * len(target.gens))
-    if constant is not None:
-        one[constant] = 1.0
-    A = np.column_stack([*(vector(p) for p in basis), one]) if basis else one[:, None]
-    found = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=vector(target), bounds=(0, None), method="highs")
+    A = [vector(p) for p in columns]
+    b = vector(target)
+    found = linprog(
+        np.zeros(len(columns)),
+        A_eq=np.array(A, dtype=float).T,
+        b_eq=np.array(b, dtype=float),
+        bounds=(0, None),
+        method="highs",
+    )
     if found.status != 0:
         return None
-    c = [sp.Rational(Fraction(float(x)).limit_denominator(10**6)) for x in found.x]
-    rest = target.as_expr() - sum((cj * p.as_expr() for cj, p in zip(c, basis, strict=False)), sp.S.Zero) - c[-1]
-    if sp.expand(rest) != 0 or any(x < 0 for x in c) or not any(c):
+    used = [j for j, x in enumerate(found.x) if x > 1e-12]
+    exact = _number_type([c for column in [b, *A] for c in column])
+    solution = _solve([[exact(A[j][i]) for j in used] for i in range(len(monomials))], [exact(c) for c in b])
+    if solution is None or any(c < 0 for c in solution):
         return None
-    return {**{j: cj for j, cj in enumerate(c[:-1]) if cj}, "constant": c[-1]}
+    c = dict(zip(used, solution, strict=True))
+    if not any(c.get(j, 0) > 0 for j in [*range(len(basis)), len(columns) - 1]):
+        return None
+    value = lambda x: x.to_sympy() if hasattr(x, "to_sympy") else sp.Rational(x.numerator, x.denominator)  # noqa: E731
+    return {
+        "conditions": {j: value(c[j]) for j in range(len(basis)) if j in c},
+        "squares": {symbols[k]: value(c[len(basis) + k]) for k in range(len(symbols)) if len(basis) + k in c},
+        "constant": value(c.get(len(columns) - 1, Fraction(0))),
+    }
+
+
+def _number_type(numbers: list) -> Callable:
+    """Exact numbers for the SymPy numbers ``numbers``: Fractions if all are rational, else
+    elements of the real field their roots generate."""
+    gens = generators(numbers)
+    if not gens:
+        return lambda x: Fraction(int(x.p), int(x.q))
+    return RealField.of(gens)
+
+
+def _solve(rows: list[list], rhs: list) -> list | None:
+    """The unique exact solution of the linear system ``rows x = rhs`` (more equations than
+    unknowns allowed), by Gauss-Jordan elimination; ``None`` if it has none or more than one."""
+    n = len(rows[0]) if rows else 0
+    augmented = [[*row, r] for row, r in zip(rows, rhs, strict=True)]
+    pivots = []
+    for col in range(n):
+        pivot = next((i for i in range(len(pivots), len(augmented)) if augmented[i][col] != 0), None)
+        if pivot is None:
+            return None
+        r = len(pivots)
+        augmented[r], augmented[pivot] = augmented[pivot], augmented[r]
+        lead = augmented[r][col]
+        augmented[r] = [x / lead for x in augmented[r]]
+        for i in range(len(augmented)):
+            if i != r and augmented[i][col] != 0:
+                factor = augmented[i][col]
+                augmented[i] = [x - factor * y for x, y in zip(augmented[i], augmented[r], strict=True)]
+        pivots.append(col)
+    if any(row[-1] != 0 for row in augmented[n:]):
+        return None
+    return [augmented[i][-1] for i in range(n)]

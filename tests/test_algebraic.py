@@ -139,6 +139,24 @@ def test_polygon_formula_holds_across_its_regime():
         assert abs(float(loss.expr.subs(at)) - floats) <= 1e-12
 
 
+def test_conditions_implied_through_irrational_multipliers_are_proved():
+    """The pentagon's ``b + r**2 > 0`` is ``(b + (sqrt(5) - 1) r**2 / 4) + (5 - sqrt(5)) r**2 / 4``:
+    a bounding condition plus an irrational multiple of a square, proved in the field."""
+    from numeric.facets import bounding
+
+    loss = expected_loss(regular_polygon(5), OneHot(), at={r: 1, b: sp.Rational(-1, 5)})
+    found = bounding(loss)
+    assert len(found.bounding) == 2 and len(found.implied) == 2 and not found.hidden
+    side = lambda c: c.lhs - c.rhs if isinstance(c, sp.StrictGreaterThan) else c.rhs - c.lhs  # noqa: E731
+    by_name = {str(c): c for c in found.conditions}
+    for condition, combination in found.implied:
+        multipliers = [*combination["conditions"].values(), *combination["squares"].values()]
+        assert all(m.is_nonnegative for m in multipliers) and any(not m.is_Rational for m in multipliers)
+        total = sum((k * side(by_name[n]) for n, k in combination["conditions"].items()), sp.S.Zero)
+        total += sum((d * s**2 for s, d in combination["squares"].items()), sp.S.Zero)
+        assert sp.expand(side(condition) - total - combination["constant"]) == 0
+
+
 def test_abs_value_circuit_keeps_a_nested_radical():
     """Reconstruction losses see only W^T W; an abs-value circuit sees the weight itself."""
     s = sp.sqrt(10 + 2 * sp.sqrt(5)) / 4  # sin(2 pi / 5)

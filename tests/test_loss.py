@@ -376,5 +376,7 @@ def test_the_motifs_bounding_conditions_are_checked_exactly(motif):
         # The condition's side is the combination of the bounding ones' sides, exactly.
         side = lambda c: c.lhs - c.rhs if isinstance(c, sp.StrictGreaterThan) else c.rhs - c.lhs  # noqa: E731
         by_name = {str(c): c for c in found.conditions}
-        total = sum((sp.Rational(k) * side(by_name[n]) for n, k in combination.items() if n != "constant"), sp.S.Zero)
+        total = sum((k * side(by_name[n]) for n, k in combination["conditions"].items()), sp.S.Zero)
+        total += sum((d * s**2 for s, d in combination["squares"].items()), sp.S.Zero)
+        assert all(k >= 0 for k in [*combination["conditions"].values(), *combination["squares"].values()])
         assert sp.expand(side(condition) - total - combination["constant"]) == 0
