@@ -200,6 +200,32 @@ class Circuit:
             np.array(self.b2.tolist(), dtype=float).reshape(-1),
         )
 
+    def collapsed(self) -> "Circuit":
+        """The same function with a linear hidden layer multiplied out: ``out(W x + c)`` with
+        ``W = W2 W1`` and ``c = W2 b1 + b2`` (expanded), the hidden layer the identity. A ReLU
+        hidden layer is returned as it is. The product is simpler than its factors: a regular
+        hexagon's ``W^T W`` is rational although ``W`` holds ``sqrt(3)/2``.
+
+        >>> from analytic.presets import relu_output
+        >>> relu_output([[1, 1]]).collapsed().W1
+        Matrix([
+        [1, 1],
+        [1, 1]])
+        """
+        if self.hidden != "linear":
+            return self
+        W = (self.W2 * self.W1).applyfunc(sp.expand)
+        c = (self.W2 * self.b1 + self.b2).applyfunc(sp.expand)
+        return Circuit(
+            W,
+            sp.eye(self.n),
+            b2=list(c),
+            hidden="linear",
+            output=self.output,
+            target=self.target,
+            features=self.features,
+        )
+
     def subs(self, values: Mapping) -> "Circuit":
         """The same circuit with some symbols replaced: ``c.subs({w: 2})``."""
         return Circuit(

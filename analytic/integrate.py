@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import factorial
 
+from sympy.polys.fields import FracElement
+
 from .regions import Cell, Geometry, Plane, rank
 
 
@@ -43,15 +45,34 @@ def solve(rows: Sequence[Sequence], rhs: Sequence):
 
 
 def det(rows: Sequence[Sequence]):
-    """Determinant over an exact field, by fraction-free (Bareiss) elimination, or by the
-    number type's own ``determinant`` where it has one (:mod:`analytic.algebraic`)."""
+    """Determinant over an exact field, by fraction-free (Bareiss) elimination. Rational
+    functions (SymPy's ``FracElement``) are brought over one denominator per row first, so
+    that every division is exact in the polynomial ring and only the result is cancelled
+    (one gcd instead of one per step); a number type with its own ``determinant``
+    (:mod:`analytic.algebraic`) is handed its matrix."""
     a = [list(r) for r in rows]
-    n = len(a)
-    if n == 0:
+    if not a:
         return 1
     own = getattr(a[0][0], "determinant", None)
     if own is not None:
         return own(a)
+    if all(isinstance(x, FracElement) for row in a for x in row):
+        field = a[0][0].field
+        numerators, denominator = [], field.ring.one
+        for row in a:
+            common = field.ring.one
+            for x in row:
+                common = common.lcm(x.denom)
+            numerators.append([x.numer * common.exquo(x.denom) for x in row])
+            denominator *= common
+        return field.new(_bareiss(numerators, exact=lambda x, y: x.exquo(y)), denominator)
+    return _bareiss(a, exact=lambda x, y: x / y)
+
+
+def _bareiss(a: list[list], exact) -> object:
+    """The determinant of ``a`` (changed in place) by Bareiss's elimination, whose every
+    division ``exact(x, y)`` leaves no remainder."""
+    n = len(a)
     sign, prev = 1, 1
     for k in range(n - 1):
         pivot = next((i for i in range(k, n) if a[i][k]), None)
@@ -62,7 +83,9 @@ def det(rows: Sequence[Sequence]):
             sign = -sign
         for i in range(k + 1, n):
             for j in range(k + 1, n):
-                a[i][j] = (a[i][j] * a[k][k] - a[i][k] * a[k][j]) / prev
+                a[i][j] = a[i][j] * a[k][k] - a[i][k] * a[k][j]
+                if k:
+                    a[i][j] = exact(a[i][j], prev)
         prev = a[k][k]
     return sign * a[n - 1][n - 1]
 

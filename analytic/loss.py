@@ -376,17 +376,20 @@ def _symbolic_term(geo, cells, planes_sym: TermPlanes) -> tuple[object, list]:
     """The integral in the fraction field, and the irreducible factors of the
     values of the cutting functions at the vertices (the regime's conditions)."""
     cache: dict[tuple, list] = {}
+    at_vertex: dict[int, list] = {}
 
     def coords(v: int) -> list:
-        keys = independent_planes(geo, v)
-        if keys not in cache:
-            rows, rhs = [], []
-            for key in keys:
-                a, c = planes_sym.plane(key)
-                rows.append(a)
-                rhs.append(-c)
-            cache[keys] = solve(rows, rhs) if keys else []
-        return cache[keys]
+        if v not in at_vertex:
+            keys = independent_planes(geo, v)
+            if keys not in cache:
+                rows, rhs = [], []
+                for key in keys:
+                    a, c = planes_sym.plane(key)
+                    rows.append(a)
+                    rhs.append(-c)
+                cache[keys] = solve(rows, rhs) if keys else []
+            at_vertex[v] = cache[keys]
+        return at_vertex[v]
 
     factors: dict = {}
     seen: set = set()
@@ -559,6 +562,8 @@ def expected_loss(
     else:
         problem = Problem(circuit, law, importance)
     circuit, law, importance = problem.circuit, problem.law, problem.importance
+    # Derived in fewer, simpler numbers; the loss keeps the circuit as given.
+    problem = Problem(circuit.collapsed(), law, importance)
     floats = any(e.has(sp.Float) for e in circuit.entries())
     if circuit.is_numeric:
         use_floats = floats if exact is None else not exact

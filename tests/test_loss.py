@@ -380,3 +380,28 @@ def test_the_motifs_bounding_conditions_are_checked_exactly(motif):
         total += sum((d * s**2 for s, d in combination["squares"].items()), sp.S.Zero)
         assert all(k >= 0 for k in [*combination["conditions"].values(), *combination["squares"].values()])
         assert sp.expand(side(condition) - total - combination["constant"]) == 0
+
+
+def test_a_linear_hidden_layer_is_multiplied_out_without_changing_the_loss():
+    # Hidden biases pass through W2: out(W2 (W1 x + b1) + b2) = out(W2 W1 x + W2 b1 + b2).
+    w = sym("w")
+    circuit = Circuit(
+        [[w, 1, 0], [sp.Rational(1, 2), -1, 1]],
+        [[1, sp.Rational(1, 3)], [0, 1], [-1, 2]],
+        b1=[sp.Rational(1, 5), -sp.Rational(1, 10)],
+        b2=[0, sp.Rational(-1, 4), sp.Rational(1, 8)],
+        hidden="linear",
+        output="relu",
+        target="abs",
+    )
+    at = {w: sp.Rational(3, 2)}
+    loss = expected_loss(circuit, SparseUniform(sp.Rational(1, 2)), at=at)
+    assert loss.circuit is circuit and circuit.collapsed().W1 == circuit.W2 * circuit.W1
+    value = float(loss.expr.subs(at))
+    # The float engine integrates the circuit as given, two layers.
+    from numeric.engines.pointwise import PointwiseLoss
+
+    floats = PointwiseLoss(Problem(circuit, SparseUniform(sp.Rational(1, 2)), free=[w])).value([1.5])
+    assert abs(value - floats) < 1e-12
+    ok, z = agrees_with_monte_carlo(value, circuit, SparseUniform(sp.Rational(1, 2)), None, at)
+    assert ok, z
