@@ -292,17 +292,28 @@ def _circuit(table: dict) -> Circuit:
         return Circuit(*matrices, features=features, **options)
 
 
-def _check_numbers(matrices: tuple) -> None:
+def check_exact(circuit: Circuit, source: str) -> None:
+    """Refuse in one line, naming ``source`` and the entry, a weight of ``circuit`` that no exact
+    closed form can hold, such as a root of a symbol (which the float engines take)."""
+    try:
+        _check_numbers((circuit.W1.tolist(), circuit.W2.tolist(), list(circuit.b1), list(circuit.b2)), roots=False)
+    except SuperlossError as exc:
+        raise SuperlossError(f"{source}: {exc}") from None
+
+
+def _check_numbers(matrices: tuple, roots: bool = True) -> None:
     """Refuse, naming the entry, a weight whose numbers the exact engine cannot hold, and
     weights whose numbers span too large a field (:mod:`analytic.algebraic`). Roots of
-    symbols are left to the engines that take them (the float ones)."""
+    symbols are left to the engines that take them (the float ones) if ``roots``."""
     found = []
     for name, matrix in zip(("W1", "W2", "b1", "b2"), matrices, strict=True):
         rows = [] if matrix is None else matrix if name in ("W1", "W2") else [matrix]
         for i, row in enumerate(rows):
             for j, entry in enumerate(row):
                 where = f"circuit.{name}[{i}][{j}]" if name in ("W1", "W2") else f"circuit.{name}[{j}]"
-                if any(isinstance(n, sp.Pow) and n.base.free_symbols for n in sp.preorder_traversal(entry)):
+                if roots and any(
+                    isinstance(n, sp.Pow) and n.base.free_symbols for n in sp.preorder_traversal(sp.sympify(entry))
+                ):
                     continue
                 with _context(f"{where} {entry}:"):
                     found += generators([entry])

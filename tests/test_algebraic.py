@@ -266,3 +266,12 @@ def test_piecewise_over_the_bias_of_the_pentagon():
     for value in (sp.Rational(-7, 10), sp.Rational(-1, 10), sp.Rational(1, 2), sp.Rational(9, 10)):
         floats = float(expected_loss(_float_circuit(circuit, {r: 1, b: value}), OneHot()).expr)
         assert abs(float(pw.expr.subs(b, value)) - floats) <= 1e-12
+
+
+@pytest.mark.parametrize("command", [["derive"], ["check"], ["optimize", "--starts", "1", "--bounds", "w=1:2"]])
+def test_a_root_of_a_weight_is_refused_by_the_exact_commands_naming_file_and_entry(tmp_path, capsys, command):
+    spec = tmp_path / "root.toml"
+    spec.write_text('[circuit]\nW1 = [["sqrt(w)"]]\nW2 = [[1]]\n\n[law]\nkind = "one_hot"\n\n[at]\nw = 2\n')
+    code, out, err = run(capsys, command[0], str(spec), *command[1:])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and f"{spec}: circuit.W1[0][0] sqrt(w): " in err and "roots of symbols" in err, err

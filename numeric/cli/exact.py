@@ -11,7 +11,7 @@ from dataclasses import replace
 import sympy as sp
 
 from analytic import Problem, SuperlossError, expected_loss, piecewise_loss
-from analytic.spec import Spec, load_spec
+from analytic.spec import Spec, check_exact, load_spec
 
 from ..engines.montecarlo import Z_MAX, monte_carlo_loss
 from ..files import write_atomically
@@ -120,6 +120,7 @@ def cmd_derive(args: argparse.Namespace) -> None:
     if args.bounds and not args.piecewise:
         raise SuperlossError("--bounds needs --piecewise")
     spec = load_spec(args.spec)
+    check_exact(spec.circuit, str(args.spec))
     problem, point = _problem(spec, args.at)
     if args.piecewise:
         _derive_piecewise(args, spec, problem, point, split)
@@ -210,6 +211,7 @@ def cmd_check(args: argparse.Namespace) -> None:
     if args.seed < 0:
         raise SuperlossError(f"--seed must be >= 0, got {args.seed}")
     spec = load_spec(args.spec)
+    check_exact(spec.circuit, str(args.spec))
     problem, point = _problem(spec, args.at)
     everything = problem.fix(point)
     everything.require("check", params=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from analytic import Problem, SuperlossError
-from analytic.spec import load_spec
+from analytic.spec import check_exact, load_spec
 
 from ..files import output_folder, staged_folder, write_atomically
 from .arguments import check_output_file, parse_assignments, parse_bounds, parse_numbers
@@ -88,6 +88,7 @@ def cmd_optimize(args: argparse.Namespace) -> None:
             f"got {args.starts}, {args.seed} and {args.samples}"
         )
     spec = load_spec(args.spec)
+    check_exact(spec.circuit, str(args.spec))  # its certificate is a closed form
     fix, bounds = parse_assignments(args.fix, "--fix"), parse_bounds(args.bounds)
     fixed_names = {s.name for s in fix}
     free = list(dict.fromkeys(args.free or [s.name for s in spec.circuit.symbols if s.name not in fixed_names]))
