@@ -1,0 +1,156 @@
+"""The loss by number of active features (numeric.decomposition), on models small enough to
+compute exactly (n = 6): the exact terms against the existing engine's per-pattern integrals,
+the bound against the exact rest, the stratified estimate against the exact total."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from analytic import Circuit, SparseUniform, SuperlossError, expected_loss
+from analytic.simplices import term_integrals
+from numeric.decomposition import Activity, decompose, pattern_losses
+
+N, M = 6, 10
+
+
+def _model(seed: int):
+    rng = np.random.default_rng(seed)
+    W1 = rng.normal(size=(M, N))
+    W2 = rng.normal(size=(N, M)) * 0.4
+    b = rng.normal(size=N) * 0.2 - 0.1
+    return W1, W2, b, 0.8 ** np.arange(N)
+
+
+def _pattern_loss(W1, W2, b, importance, A) -> float:
+    """``L_A`` from the existing engine: each output's integral over the pattern's cube, divided by its volume."""
+    integrals = term_integrals(W1, W2, np.zeros(M), b, tuple(A), "relu", "relu", "abs", -1.0, 1.0)
+    return sum(importance[i] * integrals[i] for i in range(N)) / 2 ** len(A)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_terms_equal_the_engines_per_pattern_integrals(seed):
+    W1, W2, b, importance = _model(seed)
+    W1[0, 1] = 0.0  # a neuron blind to one feature of a pair, and a ray on the quadrant's edge
+    terms = pattern_losses(W1, W2, b, importance)
+    assert abs(terms.empty - _pattern_loss(W1, W2, b, importance, ())) <= 1e-12
+    for a in range(N):
+        assert abs(terms.single[a] - _pattern_loss(W1, W2, b, importance, (a,))) <= 1e-12
+    for a, c in combinations(range(N), 2):
+        assert abs(terms.pair[a, c] - _pattern_loss(W1, W2, b, importance, (a, c))) <= 1e-12
+        assert terms.pair[c, a] == terms.pair[a, c]
+
+
+def test_the_interference_matrix_is_its_definition():
+    W1, W2, b, importance = _model(3)
+    J = pattern_losses(W1, W2, b, importance).interference
+    L = lambda *A: _pattern_loss(W1, W2, b, importance, A)  # noqa: E731
+    assert abs(J[1, 4] - (L(1, 4) - L(1) - L(4) + L())) <= 1e-12 and J[4, 1] == J[1, 4]
+    assert abs(J[2, 2] - (L(2) - L())) <= 1e-12
+
+
+def test_two_features_in_one_neuron_interfere_and_monosemantic_ones_do_not():
+    # Halves of two features, each on its own neuron: |x| exactly, no interference.
+    mono = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    J = pattern_losses(mono, mono.T.clip(0) + mono.T.clip(None, 0) * -1, np.zeros(2), np.ones(2)).interference
+    assert np.abs(J).max() <= 1e-15
+    # One neuron ReLU(x_0 + x_1) writes to both outputs. Alone, each feature costs 1/3 (its negative
+    # half lost, its positive half leaked); together 7/12 (by hand: 2/3 + 2 E[R^2] - 4 E[|x_0| R] with
+    # E[R^2] = 1/3 and E[|x_0| R] = 3/16), so J_01 = 7/12 - 2/3 = -1/12: together they cost less.
+    shared = np.array([[1.0, 1.0]])
+    J = pattern_losses(shared, np.ones((2, 1)), np.zeros(2), np.ones(2)).interference
+    assert np.allclose(J, [[1 / 3, -1 / 12], [-1 / 12, 1 / 3]], rtol=0, atol=1e-15)
+
+
+@pytest.fixture(scope="module")
+def every_pattern():
+    """A model and ``L_A`` for all 64 patterns (independent of the sparsity), from the existing engine."""
+    W1, W2, b, importance = _model(4)
+    L = {A: _pattern_loss(W1, W2, b, importance, A) for k in range(N + 1) for A in combinations(range(N), k)}
+    return (W1, W2, b, importance), L
+
+
+def _total(L: dict, S) -> float:
+    """The exact loss: ``sum_A P(A) L_A``."""
+    p = 1 - np.broadcast_to(np.asarray(S, dtype=float), (N,))
+    return sum(np.prod([p[i] if i in A else 1 - p[i] for i in range(N)]) * value for A, value in L.items())
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9, 0.99])
+def test_the_bound_holds_and_the_estimate_agrees_with_the_exact_total(every_pattern, sparsity):
+    (W1, W2, b, importance), L = every_pattern
+    total = _total(L, sparsity)
+    for order in (0, 1, 2):
+        d = decompose(W1, W2, b, sparsity, importance, order=order, samples=40_000, seed=order)
+        assert total - d.exact <= d.bound
+        assert abs(d.estimate - total) <= 4 * d.stderr + 1e-12
+        assert abs(d.plain - total) <= 4 * d.plain_stderr
+
+
+def test_the_total_of_every_pattern_is_the_closed_form(every_pattern):
+    (W1, W2, b, importance), L = every_pattern
+    circuit = Circuit(W1.tolist(), W2.tolist(), b2=b.tolist())
+    S = [0.9, 0.95, 0.8, 0.99, 0.97, 0.5]
+    closed = float(expected_loss(circuit, SparseUniform(S, low=-1, high=1), importance.tolist()).expr)
+    assert abs(_total(L, S) - closed) <= 1e-12
+
+
+def test_per_feature_sparsities_and_the_exact_part_by_hand(every_pattern):
+    (W1, W2, b, importance), L = every_pattern
+    S = [0.9, 0.95, 0.8, 0.99, 0.97, 0.5]
+    d = decompose(W1, W2, b, S, importance, order=2, samples=40_000, seed=0)
+    exact = _total({A: v for A, v in L.items() if len(A) <= 2}, S)
+    assert abs(d.exact - exact) <= 1e-12
+    total = _total(L, S)
+    assert total - d.exact <= d.bound and abs(d.estimate - total) <= 4 * d.stderr
+
+
+def test_the_active_count_and_the_conditioned_sets_follow_the_law():
+    p = np.array([0.3, 0.05, 0.5, 0.2, 0.9])
+    law = Activity(p)
+    chance = {
+        A: np.prod([p[i] if i in A else 1 - p[i] for i in range(5)])
+        for k in range(6)
+        for A in combinations(range(5), k)
+    }
+    counts = [sum(v for A, v in chance.items() if len(A) == k) for k in range(6)]
+    assert np.allclose(law.count(), counts, rtol=0, atol=1e-15)
+    assert abs(law.more_than(1) - sum(counts[2:])) <= 1e-15
+    samples = 200_000
+    sets = law.sample(np.random.default_rng(0), samples, more_than=1)
+    assert sets.sum(1).min() >= 2
+    # Every set of two or more, drawn with its conditional probability: z-scores of the frequencies.
+    keys = np.packbits(sets, axis=1, bitorder="little")[:, 0]
+    event = sum(counts[2:])
+    for A, v in chance.items():
+        if len(A) < 2:
+            continue
+        q = v / event
+        seen = np.mean(keys == sum(1 << i for i in A))
+        assert abs(seen - q) <= 5 * np.sqrt(q * (1 - q) / samples) + 1e-12, (A, seen, q)
+
+
+def test_the_same_seed_gives_the_same_numbers():
+    W1, W2, b, importance = _model(6)
+    one = decompose(W1, W2, b, 0.9, importance, samples=5_000, seed=3)
+    two = decompose(W1, W2, b, 0.9, importance, samples=5_000, seed=3)
+    assert (one.estimate, one.stderr, one.plain) == (two.estimate, two.stderr, two.plain)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"W2": np.zeros((N, M + 1))}, "shapes do not fit"),
+        ({"b": np.full(N, np.nan)}, "b has entries that are not finite"),
+        ({"sparsity": 1.5}, "sparsity S must lie in [0, 1]"),
+        ({"order": 3}, "--order must be 0, 1 or 2"),
+    ],
+)
+def test_bad_input_is_refused_in_one_line(change, message):
+    W1, W2, b, importance = _model(7)
+    arguments = {"W1": W1, "W2": W2, "b": b, "sparsity": 0.9, "importance": importance, **change}
+    with pytest.raises(SuperlossError) as error:
+        decompose(**arguments, samples=100)
+    assert message in str(error.value) and "\n" not in str(error.value)
