@@ -4,6 +4,7 @@ the bound against the exact rest, the stratified estimate against the exact tota
 
 from __future__ import annotations
 
+import json
 from itertools import combinations
 
 import numpy as np
@@ -154,3 +155,67 @@ def test_bad_input_is_refused_in_one_line(change, message):
     with pytest.raises(SuperlossError) as error:
         decompose(**arguments, samples=100)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_command_reads_npz_json_and_train_folders(tmp_path, capsys, every_pattern):
+    from conftest import run
+
+    (W1, W2, b, importance), L = every_pattern
+    np.savez(tmp_path / "model.npz", W1=W1, W2=W2, b=b)
+    (tmp_path / "model.json").write_text(json.dumps({"W1": W1.tolist(), "W2": W2.tolist(), "b": b.tolist()}))
+    outputs = []
+    for name in ("model.npz", "model.json"):
+        target = tmp_path / f"{name}.out.json"
+        code, out, err = run(
+            capsys, "decompose", str(tmp_path / name), "--sparsity", "0.9", "--importance-decay", "0.8",
+            "--samples", "20000", "--json", str(target), "--figure", str(tmp_path / "J"),
+        )  # fmt: skip
+        assert code == 0 and err == "", err
+        data = json.loads(target.read_text())
+        outputs.append(data)
+        assert {"exact", "bound", "estimate", "stderr", "plain_stderr", "interference"} <= set(data)
+        assert abs(data["estimate"] - _total(L, 0.9)) <= 4 * data["stderr"]
+        assert np.array(data["interference"]).shape == (N, N)
+        assert (tmp_path / "J.png").is_file() and (tmp_path / "J.pdf").is_file()
+    assert outputs[0]["estimate"] == outputs[1]["estimate"]  # the same model, seed and numbers
+
+    from numeric.train import TrainConfig, train
+
+    result = train(
+        "hidden", 3, 4, [0.7, 0.9], [1, 0.8, 0.64], seeds=[0], config=TrainConfig(steps=20, batch=8), progress=False
+    )
+    result.save(tmp_path / "trained")
+    code, out, err = run(capsys, "decompose", str(tmp_path / "trained"), "--instance", "1", "--samples", "1000")
+    assert code == 0 and "S = 0.9," in out and "importances 1 .. 0.64" in out, out + err
+
+
+_GOOD = {"W1": np.ones((2, 3)), "W2": np.ones((3, 2)), "b": np.zeros(3)}
+
+
+@pytest.mark.parametrize(
+    ("arrays", "extra", "message"),
+    [
+        ({"W1": np.ones((2, 3)), "W2": np.ones((3, 2))}, [], "no array b"),
+        ({**_GOOD, "W2": np.ones((2, 3))}, [], "shapes do not fit"),
+        ({**_GOOD, "W1": np.full((2, 3), np.nan)}, [], "W1 has entries that are not finite"),
+        (
+            {"W1": np.ones((2, 1)), "W2": np.ones((1, 2)), "b": np.zeros(1)},
+            ["--order", "2"],
+            "the number of features (1)",
+        ),
+        (_GOOD, ["--sparsity", "1.5"], "sparsity S must lie in [0, 1]"),
+        (_GOOD, ["--instance", "0"], "--instance needs a train folder"),
+    ],
+)
+def test_the_command_refuses_bad_models_in_one_line_and_writes_nothing(tmp_path, capsys, arrays, extra, message):
+    from conftest import run
+
+    np.savez(tmp_path / "model.npz", **arrays)
+    options = {"--sparsity": "0.9", "--importance-decay": "0.8"}
+    for key, value in zip(extra[::2], extra[1::2], strict=True):
+        options[key] = value
+    argv = [a for kv in options.items() for a in kv]
+    target = tmp_path / "out.json"
+    code, out, err = run(capsys, "decompose", str(tmp_path / "model.npz"), *argv, "--json", str(target))
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
+    assert not target.exists()

@@ -9,7 +9,7 @@ a temporary name and renamed, so nothing is ever half-written.
 Each command is a :class:`~numeric.cli.command.Command` record, kept with its
 options and its code in the module of its family: :mod:`~numeric.cli.exact`
 (derive, check), :mod:`~numeric.cli.search` (optimize, study, phase), :mod:`~numeric.cli.atlas`,
-:mod:`~numeric.cli.training` (train, compare) and :mod:`~numeric.cli.outputs`
+:mod:`~numeric.cli.training` (train, compare), :mod:`~numeric.cli.scale` (decompose) and :mod:`~numeric.cli.outputs`
 (report, plot, bench); what they share in reading arguments is in
 :mod:`~numeric.cli.arguments`. Heavy modules are imported by the command that
 needs them, so that ``superloss --help`` starts fast.
@@ -24,15 +24,28 @@ from collections.abc import Sequence
 
 from analytic import NumericalError, SuperlossError
 
-from . import atlas, exact, outputs, search, training
+from . import atlas, exact, outputs, scale, search, training
 from .arguments import Parser
 
 #: The order in which ``superloss --help`` lists the commands: the exact ones and the main job first.
-ORDER = ("derive", "check", "report", "optimize", "study", "atlas", "train", "compare", "phase", "plot", "bench")
+ORDER = (
+    "derive",
+    "check",
+    "report",
+    "optimize",
+    "study",
+    "atlas",
+    "train",
+    "compare",
+    "decompose",
+    "phase",
+    "plot",
+    "bench",
+)
 #: Every command of every family, in that order.
 COMMANDS = tuple(
     sorted(
-        exact.COMMANDS + search.COMMANDS + atlas.COMMANDS + training.COMMANDS + outputs.COMMANDS,
+        exact.COMMANDS + search.COMMANDS + atlas.COMMANDS + training.COMMANDS + scale.COMMANDS + outputs.COMMANDS,
         key=lambda command: ORDER.index(command.name),
     )
 )

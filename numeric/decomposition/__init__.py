@@ -41,7 +41,8 @@ CHUNK = 20_000
 
 @dataclass(frozen=True)
 class Decomposition:
-    """What :func:`decompose` found. ``exact``: ``sum_{|A| <= order} P(A) L_A``; ``probability``:
+    """What :func:`decompose` found. ``exact``: ``sum_{|A| <= order} P(A) L_A``, and ``by_size[k]``
+    its part from patterns of ``k`` active features; ``probability``:
     ``P(at most order active)``; ``bound``: an upper bound on the rest; ``rest`` and
     ``rest_stderr``: its Monte Carlo estimate from ``samples`` draws conditioned on more than
     ``order`` active; ``estimate = exact + rest`` and ``stderr`` (the stratified total);
@@ -52,6 +53,7 @@ class Decomposition:
 
     order: int
     exact: float
+    by_size: tuple[float, ...]
     probability: float
     bound: float
     rest: float
@@ -150,13 +152,14 @@ def decompose(
     none = float(np.prod(1 - p))
     # P(A) = prod_{i in A} p_i prod_{i not in A} (1 - p_i), from leave-out products (no division by 1 - p).
     others = np.array([np.prod(np.delete(1 - p, a)) for a in range(n)])
-    exact = none * patterns.empty
+    by_size = [none * patterns.empty]
     if order >= 1:
-        exact += float((p * others) @ patterns.single)
+        by_size.append(float((p * others) @ patterns.single))
     if order >= 2:
         a, c = np.triu_indices(n, k=1)
         pair_rest = np.array([np.prod(np.delete(1 - p, [i, j])) for i, j in zip(a, c, strict=True)])
-        exact += float((p[a] * p[c] * pair_rest) @ patterns.pair[a, c])
+        by_size.append(float((p[a] * p[c] * pair_rest) @ patterns.pair[a, c]))
+    exact = float(sum(by_size))
     bound = rest_bound(W1, W2, b, importance, law, order)
     seconds["exact"] = time.perf_counter() - start
 
@@ -180,6 +183,7 @@ def decompose(
     return Decomposition(
         order=order,
         exact=exact,
+        by_size=tuple(by_size),
         probability=1 - event,
         bound=bound,
         rest=rest,

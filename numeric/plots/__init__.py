@@ -17,6 +17,8 @@ it as ``stem.png`` (300 dpi) and ``stem.pdf``, each atomically.
   diverging heatmaps (``W2 W1`` for a reconstruction model, feature directions for two neurons);
 - :mod:`numeric.plots.weights`: :func:`weight_diagram`, each neuron's input and
   output weights as stacked bars (the paper's neuron diagrams);
+- :mod:`numeric.plots.interference`: :func:`interference_figure`, a model's interference
+  matrix (:mod:`numeric.decomposition`), features by importance;
 - :mod:`numeric.plots.circuit`: :func:`circuit_figure`, a model's canonical weights as
   heatmaps, each neuron annotated with its roles (:mod:`numeric.vocabulary`);
 - :mod:`numeric.plots.training`: :func:`training_curves`, the loss history of a
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 from .atlas import ATLAS_COLOURS, atlas_figure
 from .circuit import WEIGHT_CMAP, circuit_figure
+from .interference import interference_figure
 from .landscape import BOUNDARY_POINTS, landscape
 from .matrices import weight_heatmaps
 from .phase import STRUCTURE_COLOURS, phase_figure, reconstruction_figure
@@ -69,6 +72,7 @@ __all__ = [
     "atlas_figure",
     "circuit_figure",
     "feature_colours",
+    "interference_figure",
     "label",
     "landscape",
     "loss_against_sparsity",

@@ -1,0 +1,119 @@
+"""``decompose``: one model of any size, its loss by number of active features and its interference matrix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from analytic import SuperlossError
+
+from ..files import write_atomically
+from .arguments import check_output_file
+from .command import Command
+
+
+def decompose_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="an .npz or .json file with W1 (m x n), W2 (n x m) and b (n), or a train folder")
+    p.add_argument("--instance", type=int, metavar="K", help="with a train folder: the instance (default 0)")
+    p.add_argument("--sparsity", type=float, metavar="S", help="S in [0, 1] (a train folder's own by default)")
+    p.add_argument(
+        "--importance-decay", type=float, metavar="R", help="I_i = R^i, i from 0 (a train folder's own by default)"
+    )
+    p.add_argument("--order", type=int, default=2, help="patterns of up to this many active features exactly (0-2)")
+    p.add_argument("--samples", type=int, default=100_000, help="Monte Carlo samples for the rest (default 100,000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--figure", metavar="STEM", help="draw the interference matrix to STEM.png and STEM.pdf")
+
+
+def cmd_decompose(args: argparse.Namespace) -> None:
+    from ..decomposition import decompose
+    from ..decomposition.model import read_model
+
+    check_output_file(args.json, "--json")
+    check_output_file(args.figure, "--figure", stem=True)
+    if args.seed < 0:
+        raise SuperlossError(f"--seed must be >= 0, got {args.seed}")
+    model = read_model(args.model, args.instance)
+    n = model.W1.shape[1]
+    sparsity = args.sparsity if args.sparsity is not None else model.sparsity
+    if sparsity is None:
+        raise SuperlossError("give --sparsity S (the model file does not say)")
+    if args.importance_decay is not None:
+        if not args.importance_decay > 0:
+            raise SuperlossError(f"--importance-decay must be positive, got {args.importance_decay}")
+        importance = args.importance_decay ** np.arange(n)
+    elif model.importance is not None:
+        importance = model.importance
+    else:
+        raise SuperlossError("give --importance-decay R (the model file does not say)")
+    d = decompose(model.W1, model.W2, model.b, sparsity, importance, args.order, args.samples, args.seed)
+    m = model.W1.shape[0]
+    print(
+        f"model: n = {n} features, m = {m} neurons; S = {sparsity:g}, "
+        f"importances {importance[0]:g} .. {importance[-1]:.3g}"
+    )
+    print(
+        f"exact, patterns of at most {d.order} active: {d.exact:.8g} "
+        f"(probability {d.probability:.4g}, {d.exact_share:.1%} of the estimated loss; "
+        + ", ".join(f"{k} active {v:.4g}" for k, v in enumerate(d.by_size))
+        + ")"
+    )
+    print(
+        f"rest, more than {d.order} active: at most {d.bound:.6g} (bound); "
+        f"estimated {d.rest:.6g} +- {d.rest_stderr:.2g}"
+    )
+    print(f"loss: {d.estimate:.8g} +- {d.stderr:.2g} (stratified, {d.samples} samples, seed {d.seed})")
+    ratio = d.plain_stderr / d.stderr if d.stderr else float("inf")
+    print(
+        f"plain Monte Carlo: {d.plain:.8g} +- {d.plain_stderr:.2g} with as many samples ({ratio:.1f} times the "
+        f"stratified error); +- {d.plain_stderr_same_time:.2g} in the same wall time"
+    )
+    print(
+        "seconds: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in d.seconds.items())
+        + " (exact: every pattern of at most two features, for the interference matrix)"
+    )
+    if args.json is not None:
+        data = {
+            "model": str(args.model),
+            "n": n,
+            "m": m,
+            "sparsity": float(sparsity),
+            "importance": [float(x) for x in importance],
+            "order": d.order,
+            "exact": {"total": d.exact, "by_size": list(d.by_size), "probability": d.probability},
+            "bound": d.bound,
+            "rest": d.rest,
+            "rest_stderr": d.rest_stderr,
+            "estimate": d.estimate,
+            "stderr": d.stderr,
+            "plain": d.plain,
+            "plain_stderr": d.plain_stderr,
+            "plain_stderr_same_time": d.plain_stderr_same_time,
+            "samples": d.samples,
+            "seed": d.seed,
+            "seconds": d.seconds,
+            "interference": d.interference.tolist(),
+        }
+        write_atomically(args.json, json.dumps(data, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.figure is not None:
+        from ..plots import interference_figure, save
+
+        paths = save(interference_figure(d.interference, importance), args.figure)
+        print("wrote " + " and ".join(map(str, paths)))
+
+
+DECOMPOSE = Command(
+    name="decompose",
+    help="One model's loss by number of active features: exact for few, bounded and estimated for the rest; "
+    "its interference matrix.",
+    example="superloss decompose trained --instance 0 --order 2 --samples 100000 --json decomposition.json",
+    arguments=decompose_arguments,
+    run=cmd_decompose,
+)
+
+COMMANDS = (DECOMPOSE,)
