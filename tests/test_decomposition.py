@@ -146,7 +146,8 @@ def test_the_same_seed_gives_the_same_numbers():
         ({"W2": np.zeros((N, M + 1))}, "shapes do not fit"),
         ({"b": np.full(N, np.nan)}, "b has entries that are not finite"),
         ({"sparsity": 1.5}, "sparsity S must lie in [0, 1]"),
-        ({"order": 3}, "--order must be 0, 1 or 2"),
+        ({"order": 4}, "--order must be 0 to 3"),
+        ({"order": 3, "top": 2}, "--top must be from 3"),
     ],
 )
 def test_bad_input_is_refused_in_one_line(change, message):
@@ -155,6 +156,41 @@ def test_bad_input_is_refused_in_one_line(change, message):
     with pytest.raises(SuperlossError) as error:
         decompose(**arguments, samples=100)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("top", [None, 4])
+def test_order_three_whole_or_over_the_most_important_features(every_pattern, top):
+    (W1, W2, b, importance), L = every_pattern
+    S = 0.8
+    d = decompose(W1, W2, b, S, importance, order=3, top=top, samples=40_000, seed=2)
+    chosen = range(N) if top is None else range(top)  # importances 0.8^i: the first are the most important
+    exact = {A: v for A, v in L.items() if len(A) <= 2 or (len(A) == 3 and set(A) <= set(chosen))}
+    assert abs(d.exact - _total(exact, S)) <= 1e-12
+    total = _total(L, S)
+    assert total - d.exact <= d.bound and abs(d.estimate - total) <= 4 * d.stderr
+    assert abs(d.probability - _total(dict.fromkeys(exact, 1.0), S)) <= 1e-12
+
+
+def test_dask_gives_the_same_numbers_to_the_last_bit(every_pattern):
+    pytest.importorskip("dask.distributed")
+    (W1, W2, b, importance), _ = every_pattern
+    here = decompose(W1, W2, b, 0.9, importance, order=3, samples=50_000, seed=5)
+    there = decompose(W1, W2, b, 0.9, importance, order=3, samples=50_000, seed=5, scheduler="local", workers=2)
+    assert (here.exact, here.bound, here.estimate, here.stderr, here.plain, here.plain_stderr) == (
+        there.exact, there.bound, there.estimate, there.stderr, there.plain, there.plain_stderr
+    )  # fmt: skip
+    assert np.array_equal(here.interference, there.interference)
+
+
+def test_an_unreachable_scheduler_fails_within_ten_seconds(every_pattern):
+    pytest.importorskip("dask.distributed")
+    import time
+
+    (W1, W2, b, importance), _ = every_pattern
+    start = time.perf_counter()
+    with pytest.raises(SuperlossError, match="cannot reach it within 10 s"):
+        decompose(W1, W2, b, 0.9, importance, samples=100, scheduler="tcp://127.0.0.1:9")
+    assert time.perf_counter() - start <= 12
 
 
 def test_the_command_reads_npz_json_and_train_folders(tmp_path, capsys, every_pattern):

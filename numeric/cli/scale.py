@@ -21,9 +21,18 @@ def decompose_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--importance-decay", type=float, metavar="R", help="I_i = R^i, i from 0 (a train folder's own by default)"
     )
-    p.add_argument("--order", type=int, default=2, help="patterns of up to this many active features exactly (0-2)")
+    p.add_argument("--order", type=int, default=2, help="patterns of up to this many active features exactly (0-3)")
+    p.add_argument(
+        "--top", type=int, metavar="K", help="with --order 3: only the triples of the K most important features"
+    )
     p.add_argument("--samples", type=int, default=100_000, help="Monte Carlo samples for the rest (default 100,000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the pattern sums on Dask: 'local' starts a LocalCluster, else a running scheduler's address",
+    )
+    p.add_argument("--workers", type=int, metavar="K", help="with --scheduler local: worker processes (default 1/core)")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     p.add_argument("--figure", metavar="STEM", help="draw the interference matrix to STEM.png and STEM.pdf")
 
@@ -49,20 +58,41 @@ def cmd_decompose(args: argparse.Namespace) -> None:
         importance = model.importance
     else:
         raise SuperlossError("give --importance-decay R (the model file does not say)")
-    d = decompose(model.W1, model.W2, model.b, sparsity, importance, args.order, args.samples, args.seed)
+    if args.workers is not None and (args.scheduler != "local" or args.workers < 1):
+        raise SuperlossError("--workers K (K >= 1) goes with --scheduler local")
+    d = decompose(
+        model.W1,
+        model.W2,
+        model.b,
+        sparsity,
+        importance,
+        args.order,
+        args.samples,
+        args.seed,
+        top=args.top,
+        scheduler=args.scheduler,
+        workers=args.workers,
+    )
     m = model.W1.shape[0]
     print(
         f"model: n = {n} features, m = {m} neurons; S = {sparsity:g}, "
         f"importances {importance[0]:g} .. {importance[-1]:.3g}"
     )
     print(
-        f"exact, patterns of at most {d.order} active: {d.exact:.8g} "
+        f"exact, patterns of at most {d.order} active"
+        + (f" (triples of the {args.top} most important)" if d.order == 3 and args.top else "")
+        + f": {d.exact:.8g} "
         f"(probability {d.probability:.4g}, {d.exact_share:.1%} of the estimated loss; "
         + ", ".join(f"{k} active {v:.4g}" for k, v in enumerate(d.by_size))
         + ")"
     )
     print(
-        f"rest, more than {d.order} active: at most {d.bound:.6g} (bound); "
+        (
+            "rest, the patterns not computed exactly"
+            if d.order == 3 and args.top
+            else f"rest, more than {d.order} active"
+        )
+        + f": at most {d.bound:.6g} (bound); "
         f"estimated {d.rest:.6g} +- {d.rest_stderr:.2g}"
     )
     print(f"loss: {d.estimate:.8g} +- {d.stderr:.2g} (stratified, {d.samples} samples, seed {d.seed})")
@@ -84,6 +114,7 @@ def cmd_decompose(args: argparse.Namespace) -> None:
             "sparsity": float(sparsity),
             "importance": [float(x) for x in importance],
             "order": d.order,
+            "top": args.top if d.order == 3 else None,
             "exact": {"total": d.exact, "by_size": list(d.by_size), "probability": d.probability},
             "bound": d.bound,
             "rest": d.rest,

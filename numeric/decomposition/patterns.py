@@ -20,13 +20,19 @@ integrals, done in seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-__all__ = ["PatternLosses", "pattern_losses", "relu_moments"]
+from analytic.simplices import term_integrals
 
-#: Pairs computed in one array operation (memory grows as pairs x 4 x (m + 2) x n).
+from .scheduler import Runner
+
+__all__ = ["PatternLosses", "pattern_losses", "relu_moments", "triple_losses"]
+
+#: Pairs computed in one array operation (memory grows as pairs x 4 x (m + 2) x n), and triples per task.
 PAIR_CHUNK = 128
+TRIPLE_CHUNK = 16
 
 
 @dataclass(frozen=True)
@@ -101,10 +107,14 @@ def relu_moments(
     return square, product
 
 
-def pattern_losses(W1: np.ndarray, W2: np.ndarray, b: np.ndarray, importance: np.ndarray) -> PatternLosses:
+def pattern_losses(
+    W1: np.ndarray, W2: np.ndarray, b: np.ndarray, importance: np.ndarray, runner: Runner | None = None
+) -> PatternLosses:
     """``L_A`` for every pattern of at most two active features (:class:`PatternLosses`).
 
-    ``W1`` is m x n, ``W2`` n x m, ``b`` and ``importance`` have n entries.
+    ``W1`` is m x n, ``W2`` n x m, ``b`` and ``importance`` have n entries. The pairs go to
+    ``runner`` (:mod:`.scheduler`) in chunks of :data:`PAIR_CHUNK`, the same whatever the
+    workers, so the numbers are too.
     """
     W1, W2, b, importance = (np.asarray(x, dtype=float) for x in (W1, W2, b, importance))
     m, n = W1.shape
@@ -122,16 +132,43 @@ def pattern_losses(W1: np.ndarray, W2: np.ndarray, b: np.ndarray, importance: np
 
     pair = np.zeros((n, n))
     first, second = np.triu_indices(n, k=1)
-    for start in range(0, len(first), PAIR_CHUNK):
-        a, c = first[start : start + PAIR_CHUNK], second[start : start + PAIR_CHUNK]
-        pair[a, c] = pair[c, a] = _pairs(W1, W2, b, importance, a, c)
+    chunks = [(first[k : k + PAIR_CHUNK], second[k : k + PAIR_CHUNK]) for k in range(0, len(first), PAIR_CHUNK)]
+    values = (runner or Runner()).map(partial(_pairs, W1, W2, b, importance), chunks)
+    for (a, c), value in zip(chunks, values, strict=True):
+        pair[a, c] = pair[c, a] = value
     return PatternLosses(empty, single, pair)
 
 
-def _pairs(W1, W2, b, importance, a: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``L_{a, c}`` for the pairs ``(a[k], c[k])``: the four quadrants of ``(x_a, x_c)``, each
+def triple_losses(
+    W1: np.ndarray,
+    W2: np.ndarray,
+    b: np.ndarray,
+    importance: np.ndarray,
+    triples: np.ndarray,
+    runner: Runner | None = None,
+) -> np.ndarray:
+    """``L_A`` for each row ``A`` of ``triples`` (k x 3), by the exact cell engine
+    (:func:`analytic.simplices.term_integrals`), in chunks of :data:`TRIPLE_CHUNK` on ``runner``."""
+    W1, W2, b, importance = (np.asarray(x, dtype=float) for x in (W1, W2, b, importance))
+    chunks = [triples[k : k + TRIPLE_CHUNK] for k in range(0, len(triples), TRIPLE_CHUNK)]
+    values = (runner or Runner()).map(partial(_triples, W1, W2, b, importance), chunks)
+    return np.concatenate(values) if values else np.zeros(0)
+
+
+def _triples(W1, W2, b, importance, triples: np.ndarray) -> np.ndarray:
+    hidden = np.zeros(W1.shape[0])
+    out = np.empty(len(triples))
+    for k, A in enumerate(triples):
+        integrals = term_integrals(W1, W2, hidden, b, tuple(int(i) for i in A), "relu", "relu", "abs", -1.0, 1.0)
+        out[k] = sum(importance[i] * value for i, value in integrals.items()) / 8
+    return out
+
+
+def _pairs(W1, W2, b, importance, pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``L_{a, c}`` for the pairs ``(a[k], c[k])`` of ``pairs = (a, c)``: the four quadrants of ``(x_a, x_c)``, each
     ``(s, t)`` in the unit square, cut into triangles at the origin by the rays where a neuron
     changes state (and by the diagonal, so that each triangle's far side lies on one edge)."""
+    a, c = pairs
     total = np.zeros(len(a))
     for sa in (1.0, -1.0):
         for sc in (1.0, -1.0):
