@@ -21,7 +21,7 @@ from numeric.bench import BenchmarkError, fresh, runner, tables
 
 from conftest import run
 
-MODULES = ("engine", "optimizer", "baseline", "training", "phase", "free")
+MODULES = ("engine", "optimizer", "baseline", "training", "phase", "free", "decomposition")
 
 #: Tiny sizes of every benchmark function, put over the keyword arguments its table passes.
 SMOKE = {
@@ -51,6 +51,8 @@ SMOKE = {
     tables.DIAGRAM: {"points": 1, "jobs": 1},
     tables.FREE: {"features": 2, "neurons": 1, "importance": [1.0, 0.5], "starts": 2, "jobs": 1, "samples": 1000},
     tables.POLYGON: {"k": 3},
+    tables.PAPER_MODEL: {"features": 6, "neurons": 4, "steps": 20, "samples": 1000, "top": None, "workers": None},
+    tables.TRIPLES: {"triples": 2, "features": 6, "neurons": 4, "steps": 20},
     tables.ENGINES: {"points": 4, "counts": [2, 4], "pointwise_repeats": 1, "batch_repeats": 1},
     tables.NUMPY_TRAINER: {
         "features": 3,
@@ -83,6 +85,7 @@ TABLES = {
     "phase": lambda: tables.phase(runs=1, sizes=SMOKE),
     "free": lambda: tables.free(sizes=SMOKE),
     "polygons": lambda: tables.polygons(runs=1, sizes=SMOKE),
+    "decomposition": lambda: tables.decomposition(sizes=SMOKE),
     "training": lambda: tables.training_throughput(runs=1, sizes=SMOKE),
 }
 
@@ -203,6 +206,7 @@ ROWS = {
     "training": 2 + 2,
     "free": 2 + 2,
     "polygons": 2 + 4,
+    "decomposition": 2 + 4 + 1,
 }
 
 

@@ -35,6 +35,18 @@ DIAGRAM = "numeric.bench.phase:diagram"
 ENGINES = "numeric.bench.phase:engines"
 FREE = "numeric.bench.free:optimization"
 POLYGON = "numeric.bench.engine:polygon"
+PAPER_MODEL = "numeric.bench.decomposition:paper_model"
+TRIPLES = "numeric.bench.decomposition:triple_time"
+
+#: The decompositions timed by :func:`decomposition`: density, order, top features, Dask workers, targets.
+DECOMPOSITION_CASES = (
+    {"density": 0.01, "order": 2, "top": None, "workers": None, "seconds": 60, "bound": 10, "error": 5},
+    {"density": 0.03, "order": 2, "top": None, "workers": None, "seconds": 60, "bound": None, "error": None},
+    {"density": 0.1, "order": 2, "top": None, "workers": None, "seconds": 60, "bound": None, "error": None},
+    {"density": 0.01, "order": 3, "top": 30, "workers": 2, "seconds": 1800, "bound": 10, "error": None},
+)
+#: Triples in the full order 3 at n = 100.
+ALL_TRIPLES = 161_700
 
 #: The regular polygons timed by :func:`polygons`: k, law, target in seconds, and the runs (the slow ones fewer).
 POLYGON_CASES = (
@@ -149,6 +161,49 @@ def polygons(cases: Sequence[tuple] = POLYGON_CASES, runs: int | None = None, si
             f"| <= {target} s | {median(results, 'seconds'):.1f} s ({last['terms']} terms, loss "
             f"{last['value']:.10g} at r = 1, b = -1/5); whole process {median(results, 'wall'):.1f} s |"
         )
+
+
+def decomposition(cases: Sequence[dict] = DECOMPOSITION_CASES, sizes: Sizes = None) -> None:
+    """Print the n = 100, m = 40 decompositions (each case once, in a fresh process that trains its
+    model first) and the full order 3's time extrapolated from a sample of triples."""
+    print(_machine())
+    print("| what | target | measured |")
+    print("|---|---|---|")
+    for case in cases:
+        scheduler = "local" if case["workers"] else None
+        r = fresh(
+            PAPER_MODEL,
+            7200,
+            **_args(
+                PAPER_MODEL,
+                sizes,
+                density=case["density"],
+                order=case["order"],
+                top=case["top"],
+                scheduler=scheduler,
+                workers=case["workers"],
+            ),
+        )
+        what = f"order {case['order']}" + (f", triples of the {case['top']} most important" if case["top"] else "")
+        where = f"on a {case['workers']}-worker LocalCluster" if case["workers"] else "in one process"
+        error = r["plain_stderr"] / r["stderr"] if r["stderr"] else float("inf")
+        targets = [f"<= {case['seconds']} s"]
+        if case["bound"]:
+            targets.append(f"bound <= {case['bound']} x rest")
+        if case["error"]:
+            targets.append(f"error >= {case['error']} x below plain")
+        print(
+            f"| density {case['density']}, {what}, {where} | {'; '.join(targets)} | exact part "
+            f"{r['seconds']:.1f} s ({r['share']:.1%} of the loss, probability {r['probability']:.4f}); bound "
+            f"{r['bound'] / r['rest']:.1f} x the estimated rest; loss {r['estimate']:.6g} +- {r['stderr']:.2g}, "
+            f"plain {r['plain']:.6g} +- {r['plain_stderr']:.2g} ({error:.1f} x the error; "
+            f"+- {r['plain_stderr_same_time']:.2g} in the same time); trained to {r['training']:.6g} |"
+        )
+    t = fresh(TRIPLES, 3600, **_args(TRIPLES, sizes))["seconds_per_triple"]
+    print(
+        f"| the full order 3 ({ALL_TRIPLES:,} triples), extrapolated | | {t:.3f} s a triple in one process: "
+        f"{ALL_TRIPLES * t / 3600:.1f} h in one, {ALL_TRIPLES * t / 2 / 3600:.1f} h on two workers |"
+    )
 
 
 def baseline(cases: Sequence[tuple[str, str]] = BASELINE_CASES, sizes: Sizes = None) -> None:

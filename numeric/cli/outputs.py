@@ -169,10 +169,15 @@ def bench_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead: the closed forms of the regular pentagon and hexagon with exact weights (about ten minutes)",
     )
+    p.add_argument(
+        "--decomposition",
+        action="store_true",
+        help="instead: n = 100, m = 40 models trained and decomposed, orders 2 and 3 (about fifteen minutes)",
+    )
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from ..bench.tables import baseline, free, phase, polygons, run, training_throughput
+    from ..bench.tables import baseline, decomposition, free, phase, polygons, run, training_throughput
 
     try:
         if args.training:
@@ -183,6 +188,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
             free()
         elif args.polygons:
             polygons()
+        elif args.decomposition:
+            decomposition()
         else:
             baseline() if args.baseline else run(quick=args.quick)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
