@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-PAGES = ["own-circuit.md"]
+#: Each page with the fewest examples it must run (a page whose examples vanish fails).
+PAGES = {"own-circuit.md": 11, "decomposition.md": 6}
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_and_prints_its_numbers(page):
     result = doctest.testfile(str(DOCS / page), module_relative=False, optionflags=doctest.ELLIPSIS, verbose=False)
-    assert result.attempted > 10 and result.failed == 0, (
+    assert result.attempted >= PAGES[page] and result.failed == 0, (
         f"{page}: {result.failed} of {result.attempted} examples failed"
     )
