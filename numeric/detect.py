@@ -424,3 +424,32 @@ def detect(W1, W2, b=None, features: Sequence[str] | None = None) -> Detection:
         # A host without an inhibitor says more than its failed monosemantic test.
         unexplained.append(Unexplained(j, i, int(np.sign(W1[j, i])), why[j] if j in hosts else reason))
     return Detection(n, m, names, tuple(motifs), tuple(mono), tuple(unexplained), dead)
+
+
+def plant(
+    W1, W2, motifs: Sequence, neurons: Sequence[int], values: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(W1, W2)`` with motif instances written over the given neurons: motif ``k`` (a
+    :class:`analytic.presets.Motif` or its tuple) becomes host neuron ``neurons[2k]`` and inhibitor
+    ``neurons[2k + 1]``, their weights those of :func:`analytic.presets.compose` at ``values`` (the
+    canonical point by default). What is planted is ground truth, for validating :func:`detect` on
+    models of any size: the other neurons keep their weights.
+
+    >>> from analytic.presets import Motif
+    >>> W1, W2 = plant(np.zeros((3, 4)), np.zeros((4, 3)), [Motif(0, 1, 2)], neurons=[1, 2])
+    >>> [(m.host, m.inhibitor, m.host_feature, m.rider, m.inhibitor_feature) for m in detect(W1, W2).motifs]
+    [(1, 2, 0, 1, 2)]
+    """
+    from analytic.presets import CANONICAL, compose
+
+    W1, W2 = np.array(W1, dtype=float), np.array(W2, dtype=float)
+    n = W1.shape[1]
+    if len(neurons) != 2 * len(motifs) or len(set(neurons)) != len(neurons):
+        raise SuperlossError("plant needs two different neurons per motif")
+    for k, motif in enumerate(motifs):
+        circuit = compose(n, [motif], suffix=False).subs(values or CANONICAL)
+        host, inhibitor = neurons[2 * k], neurons[2 * k + 1]
+        for source, target in ((0, host), (1, inhibitor)):
+            W1[target] = np.array(circuit.W1.row(source), dtype=float).ravel()
+            W2[:, target] = np.array(circuit.W2.col(source), dtype=float).ravel()
+    return W1, W2

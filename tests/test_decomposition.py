@@ -255,3 +255,42 @@ def test_the_command_refuses_bad_models_in_one_line_and_writes_nothing(tmp_path,
     code, out, err = run(capsys, "decompose", str(tmp_path / "model.npz"), *argv, "--json", str(target))
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
     assert not target.exists()
+
+
+def test_the_detector_finds_motifs_planted_at_the_papers_scale_and_nothing_in_random_models():
+    from analytic.presets import Motif
+    from numeric.detect import detect, plant
+
+    rng = np.random.default_rng(0)
+    planted = [Motif(3, 50, 7, -1, 1, 1), Motif(10, 11, 12, 1, -1, 1), Motif(60, 80, 99, -1, -1, -1)]
+    truth = {(0, 1, 3, 50, 7), (10, 11, 10, 11, 12), (20, 21, 60, 80, 99)}
+    for _ in range(5):
+        W1, W2 = rng.normal(size=(40, 100)) * 0.3, rng.normal(size=(100, 40)) * 0.3
+        assert not detect(W1, W2).motifs
+        W1, W2 = plant(W1, W2, planted, neurons=[0, 1, 10, 11, 20, 21])
+        found = {(m.host, m.inhibitor, m.host_feature, m.rider, m.inhibitor_feature) for m in detect(W1, W2).motifs}
+        assert found == truth
+
+
+def test_the_sweep_writes_every_model_with_its_labels(tmp_path, capsys):
+    from conftest import run
+
+    out = tmp_path / "sweep"
+    code, text, err = run(
+        capsys, "sweep", "--features", "6", "--neurons", "4", "--steps", "50", "--densities", "1", "0.05",
+        "--samples", "2000", "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "detected, not ground truth" in text
+    summary = json.loads((out / "sweep.json").read_text())
+    assert [m["density"] for m in summary["models"]] == [1.0, 0.05]
+    assert summary["models"][0]["exact_share"] == 0.0  # density 1: every pattern has all six features
+    for name in ("density_1_seed_0", "density_0.05_seed_0"):
+        record = json.loads((out / "models" / f"{name}.json").read_text())
+        assert {"dropped", "carries", "detected"} <= set(record["labels"])
+        assert (out / "models" / f"{name}.npz").is_file() and (out / f"interference_{name}.png").is_file()
+    assert (out / "superposition.png").is_file() and (out / "sweep.md").is_file()
+    code, text, err = run(capsys, "decompose", str(out / "models" / "density_0.05_seed_0.json"), "--samples", "1000")
+    assert code == 0 and "S = 0.95," in text, err
+    code, text, err = run(capsys, "sweep", "--densities", "0", "--out", str(tmp_path / "bad"))
+    assert code == 2 and "every density 1 - S must lie in (0, 1]" in err and not (tmp_path / "bad").exists()

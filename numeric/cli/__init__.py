@@ -9,8 +9,8 @@ a temporary name and renamed, so nothing is ever half-written.
 Each command is a :class:`~numeric.cli.command.Command` record, kept with its
 options and its code in the module of its family: :mod:`~numeric.cli.exact`
 (derive, check), :mod:`~numeric.cli.search` (optimize, study, phase), :mod:`~numeric.cli.atlas`,
-:mod:`~numeric.cli.training` (train, compare), :mod:`~numeric.cli.scale` (decompose) and :mod:`~numeric.cli.outputs`
-(report, plot, bench); what they share in reading arguments is in
+:mod:`~numeric.cli.training` (train, compare), :mod:`~numeric.cli.scale` (decompose, sweep) and
+:mod:`~numeric.cli.outputs` (report, plot, bench); what they share in reading arguments is in
 :mod:`~numeric.cli.arguments`. Heavy modules are imported by the command that
 needs them, so that ``superloss --help`` starts fast.
 """
@@ -38,6 +38,7 @@ ORDER = (
     "train",
     "compare",
     "decompose",
+    "sweep",
     "phase",
     "plot",
     "bench",

@@ -1,4 +1,5 @@
-"""``decompose``: one model of any size, its loss by number of active features and its interference matrix."""
+"""The paper's scale. ``decompose``: one model of any size, its loss by number of active features and its
+interference matrix; ``sweep``: the paper's density sweep, trained and taken apart."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from analytic import SuperlossError
 
-from ..files import write_atomically
+from ..files import output_folder, staged_folder, write_atomically
 from .arguments import check_output_file
 from .command import Command
 
@@ -27,12 +28,7 @@ def decompose_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--samples", type=int, default=100_000, help="Monte Carlo samples for the rest (default 100,000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run the pattern sums on Dask: 'local' starts a LocalCluster, else a running scheduler's address",
-    )
-    p.add_argument("--workers", type=int, metavar="K", help="with --scheduler local: worker processes (default 1/core)")
+    _scheduler_arguments(p)
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON")
     p.add_argument("--figure", metavar="STEM", help="draw the interference matrix to STEM.png and STEM.pdf")
 
@@ -58,8 +54,7 @@ def cmd_decompose(args: argparse.Namespace) -> None:
         importance = model.importance
     else:
         raise SuperlossError("give --importance-decay R (the model file does not say)")
-    if args.workers is not None and (args.scheduler != "local" or args.workers < 1):
-        raise SuperlossError("--workers K (K >= 1) goes with --scheduler local")
+    _check_workers(args)
     d = decompose(
         model.W1,
         model.W2,
@@ -147,4 +142,86 @@ DECOMPOSE = Command(
     run=cmd_decompose,
 )
 
-COMMANDS = (DECOMPOSE,)
+
+def _scheduler_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the pattern sums on Dask: 'local' starts a LocalCluster, else a running scheduler's address",
+    )
+    p.add_argument("--workers", type=int, metavar="K", help="with --scheduler local: worker processes (default 1/core)")
+
+
+def _check_workers(args: argparse.Namespace) -> None:
+    if args.workers is not None and (args.scheduler != "local" or args.workers < 1):
+        raise SuperlossError("--workers K (K >= 1) goes with --scheduler local")
+
+
+def sweep_arguments(p: argparse.ArgumentParser) -> None:
+    from ..sweep import DENSITIES
+
+    p.add_argument("--features", type=int, default=100, help="n (default 100)")
+    p.add_argument("--neurons", type=int, default=40, help="m (default 40)")
+    p.add_argument("--importance-decay", type=float, default=0.8, metavar="R", help="I_i = R^i (default 0.8)")
+    p.add_argument(
+        "--densities",
+        type=float,
+        nargs="+",
+        default=list(DENSITIES),
+        metavar="D",
+        help="densities 1 - S in (0, 1] (default the paper's: " + " ".join(f"{d:g}" for d in DENSITIES) + ")",
+    )
+    p.add_argument("--steps", type=int, default=10_000, help="training steps (default 10,000, batch 1024)")
+    p.add_argument("--seeds", type=int, default=1, help="models per density, seeds 0 .. K-1 (default 1)")
+    p.add_argument("--order", type=int, default=2, help="patterns computed exactly, 0 to 2 (default 2)")
+    p.add_argument("--samples", type=int, default=100_000, help="Monte Carlo samples per model (default 100,000)")
+    p.add_argument("--seed", type=int, default=0, help="the Monte Carlo's random seed (default 0)")
+    _scheduler_arguments(p)
+    p.add_argument("--out", metavar="DIR", help="output folder (default: a new dated folder)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from ..sweep import density_sweep
+
+    _check_workers(args)
+    if args.order not in (0, 1, 2):
+        raise SuperlossError(f"--order must be 0, 1 or 2 in a sweep (order 3 takes hours at n = 100), got {args.order}")
+    if args.seed < 0 or args.samples < 2:
+        raise SuperlossError(f"need --seed >= 0 and --samples >= 2, got {args.seed} and {args.samples}")
+    folder = output_folder(args.out, args.force, "sweep")
+    result = density_sweep(
+        args.features,
+        args.neurons,
+        args.importance_decay,
+        args.densities,
+        args.steps,
+        args.seeds,
+        args.order,
+        args.samples,
+        args.seed,
+        args.scheduler,
+        args.workers,
+        progress=not args.quiet,
+    )
+    print(result.markdown(), end="")
+    print(
+        f"trained in {result.seconds['training']:.0f} s, taken apart in {result.seconds['analysis']:.0f} s; "
+        f"motifs and monosemantic neurons are as the detector finds them (detected, not ground truth)"
+    )
+    with staged_folder(folder) as tmp:
+        result.save(tmp)
+    print(f"wrote {folder}")
+
+
+SWEEP = Command(
+    name="sweep",
+    help="The paper's density sweep: n = 100 features in m = 40 neurons trained at every density, then each "
+    "model's superposition, loss decomposition, interference matrix and detected circuits.",
+    example="superloss sweep --features 100 --neurons 40 --importance-decay 0.8 --steps 10000 --out sweep",
+    arguments=sweep_arguments,
+    run=cmd_sweep,
+)
+
+COMMANDS = (DECOMPOSE, SWEEP)

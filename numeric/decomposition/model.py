@@ -1,6 +1,6 @@
 """One abs-value model's arrays read from a file: NPZ or JSON with ``W1`` (m x n), ``W2``
-(n x m) and ``b`` (n), or one instance of a ``superloss train`` folder (with the sparsity and
-importances it was trained at)."""
+(n x m) and ``b`` (n), or one instance of a ``superloss train`` folder. A train folder, and the
+JSON of a ``superloss sweep`` model, also give the sparsity and importances it was trained at."""
 
 from __future__ import annotations
 
@@ -74,4 +74,12 @@ def read_model(path: str | Path, instance: int | None = None) -> ModelArrays:
         raise SuperlossError(f"{source}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, zipfile.BadZipFile, UnicodeDecodeError):
         raise SuperlossError(f"{source}: not a readable {path.suffix[1:].upper()} file") from None
-    return _arrays(found, source)
+    arrays = _arrays(found, source)
+    # A model file of a sweep says what it was trained at.
+    if isinstance(found, dict) and "sparsity" in found and "importance" in found:
+        try:
+            importance = np.asarray(found["importance"], dtype=float)
+            return ModelArrays(arrays.W1, arrays.W2, arrays.b, float(found["sparsity"]), importance)
+        except (TypeError, ValueError):
+            raise SuperlossError(f"{source}: sparsity and importance must be numbers") from None
+    return arrays

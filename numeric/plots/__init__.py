@@ -17,6 +17,8 @@ it as ``stem.png`` (300 dpi) and ``stem.pdf``, each atomically.
   diverging heatmaps (``W2 W1`` for a reconstruction model, feature directions for two neurons);
 - :mod:`numeric.plots.weights`: :func:`weight_diagram`, each neuron's input and
   output weights as stacked bars (the paper's neuron diagrams);
+- :mod:`numeric.plots.sweep`: :func:`sweep_figure`, the density sweep: features per neuron,
+  neurons per feature, features dropped and the exact share against density;
 - :mod:`numeric.plots.interference`: :func:`interference_figure`, a model's interference
   matrix (:mod:`numeric.decomposition`), features by importance;
 - :mod:`numeric.plots.circuit`: :func:`circuit_figure`, a model's canonical weights as
@@ -52,6 +54,7 @@ from .style import (
     label,
     save,
 )
+from .sweep import sweep_figure
 from .training import IMPORTANCE_STYLES, training_curves
 from .weights import weight_diagram
 
@@ -78,6 +81,7 @@ __all__ = [
     "loss_against_sparsity",
     "phase_figure",
     "reconstruction_figure",
+    "sweep_figure",
     "save",
     "training_curves",
     "weight_diagram",
