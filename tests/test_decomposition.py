@@ -147,6 +147,7 @@ def test_the_same_seed_gives_the_same_numbers():
         ({"b": np.full(N, np.nan)}, "b has entries that are not finite"),
         ({"sparsity": 1.5}, "sparsity S must lie in [0, 1]"),
         ({"order": 4}, "--order must be 0 to 3"),
+        ({"importance": -np.ones(N)}, "importances must be nonnegative"),
         ({"order": 3, "top": 2}, "--top must be from 3"),
     ],
 )

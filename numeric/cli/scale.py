@@ -15,6 +15,20 @@ from .arguments import check_output_file
 from .command import Command
 
 
+def _scheduler_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the pattern sums on Dask: 'local' starts a LocalCluster, else a running scheduler's address",
+    )
+    p.add_argument("--workers", type=int, metavar="K", help="with --scheduler local: worker processes (default 1/core)")
+
+
+def _check_workers(args: argparse.Namespace) -> None:
+    if args.workers is not None and (args.scheduler != "local" or args.workers < 1):
+        raise SuperlossError("--workers K (K >= 1) goes with --scheduler local")
+
+
 def decompose_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="an .npz or .json file with W1 (m x n), W2 (n x m) and b (n), or a train folder")
     p.add_argument("--instance", type=int, metavar="K", help="with a train folder: the instance (default 0)")
@@ -141,20 +155,6 @@ DECOMPOSE = Command(
     arguments=decompose_arguments,
     run=cmd_decompose,
 )
-
-
-def _scheduler_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run the pattern sums on Dask: 'local' starts a LocalCluster, else a running scheduler's address",
-    )
-    p.add_argument("--workers", type=int, metavar="K", help="with --scheduler local: worker processes (default 1/core)")
-
-
-def _check_workers(args: argparse.Namespace) -> None:
-    if args.workers is not None and (args.scheduler != "local" or args.workers < 1):
-        raise SuperlossError("--workers K (K >= 1) goes with --scheduler local")
 
 
 def sweep_arguments(p: argparse.ArgumentParser) -> None:

@@ -95,6 +95,8 @@ def _check(W1, W2, b, importance, p) -> None:
             raise SuperlossError(f"{name} has entries that are not finite numbers")
     if not np.all((p >= 0) & (p <= 1)):
         raise SuperlossError("every sparsity S must lie in [0, 1]")
+    if np.any(importance < 0):
+        raise SuperlossError("importances must be nonnegative")
 
 
 def sample_losses(W1, W2, b, importance, x: np.ndarray) -> np.ndarray:
