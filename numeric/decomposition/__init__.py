@@ -34,9 +34,17 @@ from analytic import SuperlossError
 from .activity import Activity
 from .bound import rest_bound
 from .patterns import PatternLosses, pattern_losses, triple_losses
-from .scheduler import runner
+from .scheduler import Runner, runner
 
-__all__ = ["Activity", "Decomposition", "PatternLosses", "decompose", "pattern_losses", "sample_losses"]
+__all__ = [
+    "Activity",
+    "Decomposition",
+    "PatternLosses",
+    "decompose",
+    "pattern_losses",
+    "sample_losses",
+    "stratified_rest",
+]
 
 #: Samples pushed through the network at once.
 CHUNK = 20_000
@@ -135,6 +143,27 @@ def _combine(parts) -> tuple[float, float]:
     return mean, float(np.sqrt(m2 / (count - 1) / count))
 
 
+def _tasks(seed: int, stream: int, samples: int) -> list[tuple]:
+    """The Monte Carlo chunks of one random stream: ``(seed, stream, chunk, size)``."""
+    return [(seed, stream, k, min(CHUNK, samples - k * CHUNK)) for k in range(-(-samples // CHUNK))]
+
+
+def stratified_rest(
+    W1, W2, b, importance, law: Activity, beyond: int, samples: int, seed: int, exact=None, run: Runner | None = None
+) -> tuple[float, float]:
+    """``E[loss 1{more than beyond active}]`` and its standard error: ``P(more than beyond)`` times
+    the mean loss over ``samples`` draws conditioned on it (a set of three features all marked in
+    ``exact`` counts 0: those were computed exactly)."""
+    event = law.more_than(beyond)
+    if event <= 0:
+        return 0.0, 0.0
+    parts = (run or Runner()).map(
+        partial(_chunk_moments, W1, W2, b, importance, law, beyond, exact), _tasks(seed, 0, samples)
+    )
+    mean, stderr = _combine(parts)
+    return float(event * mean), float(event * stderr)
+
+
 def _leave_out(q: np.ndarray, *indices: np.ndarray) -> np.ndarray:
     """``prod_{i not in A} q_i`` for each pattern ``A``, given as the columns of ``indices``
     (no division, so a ``q_i = 0`` stays exact)."""
@@ -209,25 +238,14 @@ def decompose(
             bound -= by_size[3]
         seconds["exact"] = time.perf_counter() - start
 
-        tasks = [
-            (seed, stream, k, min(CHUNK, samples - k * CHUNK)) for stream in (0, 1) for k in range(-(-samples // CHUNK))
-        ]
         beyond = 2 if exact_set is not None else order
         start = time.perf_counter()
-        event = law.more_than(beyond)
-        if event > 0:
-            parts = run.map(
-                partial(_chunk_moments, W1, W2, b, importance, law, beyond, exact_set), tasks[: len(tasks) // 2]
-            )
-            conditional, conditional_se = _combine(parts)
-        else:
-            conditional = conditional_se = 0.0
-        rest, rest_stderr = float(event * conditional), float(event * conditional_se)
+        rest, rest_stderr = stratified_rest(W1, W2, b, importance, law, beyond, samples, seed, exact_set, run)
         seconds["rest"] = time.perf_counter() - start
 
         start = time.perf_counter()
         plain, plain_stderr = _combine(
-            run.map(partial(_chunk_moments, W1, W2, b, importance, law, None, None), tasks[len(tasks) // 2 :])
+            run.map(partial(_chunk_moments, W1, W2, b, importance, law, None, None), _tasks(seed, 1, samples))
         )
         seconds["plain"] = time.perf_counter() - start
     stratified_time = seconds["exact"] + seconds["rest"]
