@@ -44,6 +44,7 @@ __all__ = [
     "pattern_losses",
     "sample_losses",
     "stratified_rest",
+    "triple_losses",
 ]
 
 #: Samples pushed through the network at once.
