@@ -242,6 +242,7 @@ _GOOD = {"W1": np.ones((2, 3)), "W2": np.ones((3, 2)), "b": np.zeros(3)}
         ),
         (_GOOD, ["--sparsity", "1.5"], "sparsity S must lie in [0, 1]"),
         (_GOOD, ["--instance", "0"], "--instance needs a train folder"),
+        (_GOOD, ["--scheduler", "tcp://127.0.0.1:9"], "cannot reach it within 10 s"),
     ],
 )
 def test_the_command_refuses_bad_models_in_one_line_and_writes_nothing(tmp_path, capsys, arrays, extra, message):
