@@ -191,8 +191,8 @@ def _pairs(W1, W2, b, importance, pairs: tuple[np.ndarray, np.ndarray]) -> np.nd
             total += np.einsum("ptn,n->p", square, importance)
             rows = np.arange(len(a))
             for feature, coordinate in ((a, s), (c, t)):
-                own = corners[rows, :, feature]  # (pairs, m + 2, 3)
-                along_t = np.stack([np.zeros_like(area), coordinate[:, :-1], coordinate[:, 1:]], axis=-1)
-                _, cross = relu_moments(area, own, along_t)
+                own = corners[rows, :, feature]  # (pairs, m + 2, 3): z of the feature's own output
+                target = np.stack([np.zeros_like(area), coordinate[:, :-1], coordinate[:, 1:]], axis=-1)
+                _, cross = relu_moments(area, own, target)
                 total += importance[feature] * (1 / 3 - 2 * cross.sum(-1))
     return total / 4
