@@ -432,8 +432,8 @@ def plant(
     """``(W1, W2)`` with motif instances written over the given neurons: motif ``k`` (a
     :class:`analytic.presets.Motif` or its tuple) becomes host neuron ``neurons[2k]`` and inhibitor
     ``neurons[2k + 1]``, their weights those of :func:`analytic.presets.compose` at ``values`` (the
-    canonical point by default). What is planted is ground truth, for validating :func:`detect` on
-    models of any size: the other neurons keep their weights.
+    canonical point by default; the output biases are the model's own). What is planted is ground
+    truth, for validating :func:`detect` on models of any size: the other neurons keep their weights.
 
     >>> from analytic.presets import Motif
     >>> W1, W2 = plant(np.zeros((3, 4)), np.zeros((4, 3)), [Motif(0, 1, 2)], neurons=[1, 2])
@@ -443,9 +443,11 @@ def plant(
     from analytic.presets import CANONICAL, compose
 
     W1, W2 = np.array(W1, dtype=float), np.array(W2, dtype=float)
-    n = W1.shape[1]
+    m, n = W1.shape
     if len(neurons) != 2 * len(motifs) or len(set(neurons)) != len(neurons):
         raise SuperlossError("plant needs two different neurons per motif")
+    if not all(0 <= j < m for j in neurons):
+        raise SuperlossError(f"plant: neurons must be from 0 to {m - 1}, got {list(neurons)}")
     for k, motif in enumerate(motifs):
         circuit = compose(n, [motif], suffix=False).subs(values or CANONICAL)
         host, inhibitor = neurons[2 * k], neurons[2 * k + 1]

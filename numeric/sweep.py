@@ -27,6 +27,7 @@ import numpy as np
 from analytic import SuperlossError
 
 from .decomposition import Decomposition, decompose
+from .decomposition.scheduler import runner
 from .detect import Detection, detect
 from .files import atomic, write_atomically
 from .superposition import CARRIES, Carrying, carrying
@@ -185,6 +186,10 @@ def density_sweep(
         raise SuperlossError("every density 1 - S must lie in (0, 1]")
     if features < 3 or neurons < 1 or seeds < 1 or steps < 1 or not decay > 0:
         raise SuperlossError("need at least 3 features, and at least 1 neuron, seed and step, and a positive decay")
+    if len({f"{d:g}" for d in densities}) != len(densities):
+        raise SuperlossError("the densities must differ (to 6 significant digits, as the model files name them)")
+    with runner(scheduler, workers):
+        pass  # an unreachable scheduler fails now, before the training
     importance = decay ** np.arange(features)
     start = time.perf_counter()
     trained = train(

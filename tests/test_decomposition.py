@@ -148,14 +148,18 @@ def test_the_same_seed_gives_the_same_numbers():
         ({"sparsity": 1.5}, "sparsity S must lie in [0, 1]"),
         ({"order": 4}, "--order must be 0 to 3"),
         ({"importance": -np.ones(N)}, "importances must be nonnegative"),
+        ({"sparsity": [0.9, 0.9]}, "one sparsity or one per feature (6), got 2"),
+        ({"samples": 100.5}, "an integer number of samples >= 2"),
+        ({"seed": -1}, "a seed >= 0"),
         ({"order": 3, "top": 2}, "--top must be from 3"),
     ],
 )
 def test_bad_input_is_refused_in_one_line(change, message):
     W1, W2, b, importance = _model(7)
     arguments = {"W1": W1, "W2": W2, "b": b, "sparsity": 0.9, "importance": importance, **change}
+    arguments.setdefault("samples", 100)
     with pytest.raises(SuperlossError) as error:
-        decompose(**arguments, samples=100)
+        decompose(**arguments)
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
@@ -296,3 +300,27 @@ def test_the_sweep_writes_every_model_with_its_labels(tmp_path, capsys):
     assert code == 0 and "S = 0.95," in text, err
     code, text, err = run(capsys, "sweep", "--densities", "0", "--out", str(tmp_path / "bad"))
     assert code == 2 and "every density 1 - S must lie in (0, 1]" in err and not (tmp_path / "bad").exists()
+
+
+def test_weights_that_overflow_end_in_one_line_and_write_nothing(tmp_path, capsys):
+    from conftest import run
+
+    np.savez(tmp_path / "huge.npz", W1=np.full((3, 5), 1e200), W2=np.full((5, 3), 1e200), b=np.zeros(5))
+    code, out, err = run(
+        capsys, "decompose", str(tmp_path / "huge.npz"), "--sparsity", "0.9", "--importance-decay", "0.8",
+        "--samples", "100", "--json", str(tmp_path / "d.json"), "--figure", str(tmp_path / "J"),
+    )  # fmt: skip
+    assert code == 2 and out == "" and err.count("\n") == 1 and "too large for float64" in err, err
+    assert not any(tmp_path.glob("d.json")) and not any(tmp_path.glob("J.*"))
+
+
+def test_plant_and_sweep_refuse_what_would_be_ambiguous(tmp_path, capsys):
+    from analytic.presets import Motif
+    from numeric.detect import plant
+
+    from conftest import run
+
+    with pytest.raises(SuperlossError, match="neurons must be from 0 to 2"):
+        plant(np.zeros((3, 4)), np.zeros((4, 3)), [Motif(0, 1, 2)], neurons=[1, -1])
+    code, out, err = run(capsys, "sweep", "--densities", "0.1", "0.1000001", "--out", str(tmp_path / "s"))
+    assert code == 2 and "the densities must differ" in err and not (tmp_path / "s").exists()

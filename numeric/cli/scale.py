@@ -115,6 +115,12 @@ def cmd_decompose(args: argparse.Namespace) -> None:
         + ", ".join(f"{k} {v:.2f}" for k, v in d.seconds.items())
         + " (exact: every pattern of at most two features, for the interference matrix)"
     )
+    # Everything is built before anything is written: a failure leaves no file behind.
+    figure = None
+    if args.figure is not None:
+        from ..plots import interference_figure
+
+        figure = interference_figure(d.interference, importance)
     if args.json is not None:
         data = {
             "model": str(args.model),
@@ -140,10 +146,10 @@ def cmd_decompose(args: argparse.Namespace) -> None:
         }
         write_atomically(args.json, json.dumps(data, indent=2) + "\n")
         print(f"wrote {args.json}")
-    if args.figure is not None:
-        from ..plots import interference_figure, save
+    if figure is not None:
+        from ..plots import save
 
-        paths = save(interference_figure(d.interference, importance), args.figure)
+        paths = save(figure, args.figure)
         print("wrote " + " and ".join(map(str, paths)))
 
 

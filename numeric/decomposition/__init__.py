@@ -29,7 +29,7 @@ from itertools import combinations
 
 import numpy as np
 
-from analytic import SuperlossError
+from analytic import NumericalError, SuperlossError
 
 from .activity import Activity
 from .bound import rest_bound
@@ -106,6 +106,11 @@ def _check(W1, W2, b, importance, p) -> None:
         raise SuperlossError("every sparsity S must lie in [0, 1]")
     if np.any(importance < 0):
         raise SuperlossError("importances must be nonnegative")
+    # Every output is at most |b| + m n max|W1| max|W2| on the cube; its square, weighted, must fit in float64.
+    logs = [np.log10(1 + np.abs(x).max(initial=0)) for x in (b, W1, W2)]
+    largest = max(logs[0], np.log10(m * n) + logs[1] + logs[2]) + np.log10(2)
+    if not 2 * largest + np.log10(1 + importance.sum()) < 300:
+        raise SuperlossError("the weights are too large for float64: the loss would overflow")
 
 
 def sample_losses(W1, W2, b, importance, x: np.ndarray) -> np.ndarray:
@@ -200,12 +205,15 @@ def decompose(
     if W1.ndim != 2:
         raise SuperlossError(f"W1 must be a matrix (m x n), got shape {W1.shape}")
     n = W1.shape[1]
-    p = 1 - np.broadcast_to(np.asarray(sparsity, dtype=float), (n,))
+    S = np.asarray(sparsity, dtype=float)
+    if S.ndim > 1 or S.size not in (1, n):
+        raise SuperlossError(f"give one sparsity or one per feature ({n}), got {S.size}")
+    p = 1 - np.broadcast_to(S, (n,))
     _check(W1, W2, b, importance, p)
     if order not in (0, 1, 2, 3) or order > n:
         raise SuperlossError(f"--order must be 0 to 3 and at most the number of features ({n}), got {order}")
-    if samples < 2:
-        raise SuperlossError(f"need at least 2 samples, got {samples}")
+    if not isinstance(samples, int | np.integer) or samples < 2 or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SuperlossError(f"need an integer number of samples >= 2 and a seed >= 0, got {samples} and {seed}")
     top = n if top is None else top
     if order == 3 and not 3 <= top <= n:
         raise SuperlossError(f"--top must be from 3 to the number of features ({n}), got {top}")
@@ -249,6 +257,8 @@ def decompose(
             run.map(partial(_chunk_moments, W1, W2, b, importance, law, None, None), _tasks(seed, 1, samples))
         )
         seconds["plain"] = time.perf_counter() - start
+    if not np.isfinite([exact, bound, rest, rest_stderr, plain, plain_stderr]).all():
+        raise NumericalError("the loss overflows float64 (weights too large?); nothing was written")
     stratified_time = seconds["exact"] + seconds["rest"]
     same_time = plain_stderr * np.sqrt(seconds["plain"] / stratified_time) if stratified_time > 0 else plain_stderr
     return Decomposition(
