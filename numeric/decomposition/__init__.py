@@ -70,8 +70,6 @@ class Decomposition:
     bound: float
     rest: float
     rest_stderr: float
-    estimate: float
-    stderr: float
     plain: float
     plain_stderr: float
     plain_stderr_same_time: float
@@ -79,6 +77,16 @@ class Decomposition:
     seed: int
     seconds: dict = field(default_factory=dict)
     patterns: PatternLosses | None = None
+
+    @property
+    def estimate(self) -> float:
+        """The stratified estimate of the loss: the exact part plus the rest's estimate."""
+        return self.exact + self.rest
+
+    @property
+    def stderr(self) -> float:
+        """Its standard error: the rest's (the exact part has none)."""
+        return self.rest_stderr
 
     @property
     def exact_share(self) -> float:
@@ -269,8 +277,6 @@ def decompose(
         bound=float(bound),
         rest=rest,
         rest_stderr=rest_stderr,
-        estimate=exact + rest,
-        stderr=rest_stderr,
         plain=plain,
         plain_stderr=plain_stderr,
         plain_stderr_same_time=float(same_time),
