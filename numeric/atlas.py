@@ -9,7 +9,10 @@ rider importance) and ``m`` neurons, at every ``(S, I_b)`` of a grid:
   four neighbours' optima where they are lower there;
 - for the motif's own budget (3 features, 5 neurons): the **motif family** as the
   phase diagram optimizes it (:func:`numeric.phase.phase_diagram`, unit monosemantic
-  weights) and the motif's **pattern** of zeros with every other entry free;
+  weights);
+- for 3 features and 2 to 5 neurons: the motif's **pattern** of zeros with every other
+  entry free (:func:`motif_patterns`; below 5 neurons, the lowest over every choice of
+  the monosemantic halves kept);
 - free models **trained** on samples at the point with seeds no search started from
   (:func:`numeric.train.train`, all at once), each scored exactly: how many reach the
   best found (within :data:`numeric.free.optimum.REACHED`), and their median ratio to it.
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import combinations
 
 import numpy as np
 
@@ -46,7 +50,7 @@ __all__ = [
     "Atlas",
     "AtlasPoint",
     "atlas",
-    "motif_pattern",
+    "motif_patterns",
 ]
 
 #: Each point's search (:func:`numeric.free.optimum.free_optimum`) continues fewer of its
@@ -65,22 +69,34 @@ TRAINED_KEPT = 4
 NEIGHBOUR_ROUNDS = 5
 
 
-def motif_pattern() -> tuple[bool, ...]:
-    """The entries of a free 3 x 5 model that the seed's motif uses (host 0, rider 1,
-    inhibitor 2, the rider's negative half), every output bias included."""
+def motif_patterns(m: int = 5) -> list[tuple[bool, ...]]:
+    """The entries of a free 3 x ``m`` model that the seed's motif uses (host 0, rider 1,
+    inhibitor 2, the rider's negative half), every output bias included: its two neurons
+    and every choice of ``m - 2`` of its three monosemantic halves (the motif fitted to a
+    budget of 2 to 5 neurons, as the motif starts are; one pattern at ``m = 5``).
+
+    >>> [sum(p) for p in motif_patterns(5)], [sum(p) for p in motif_patterns(3)]   # free entries
+    ([18], [14, 14, 14])
+    """
+    if not 2 <= m <= 5:
+        return []
     circuit = compose(3, [(0, 1, 2, -1, 1, 1)])
-    model = FreeModel(3, 5)
     W1 = np.array([[e != 0 for e in row] for row in circuit.W1.tolist()])
     W2 = np.array([[e != 0 for e in row] for row in circuit.W2.tolist()])
-    return tuple(bool(v) for v in model.join(W1, W2, np.ones(3)))
+    model = FreeModel(3, m)
+    return [
+        tuple(bool(v) for v in model.join(W1[keep], W2[:, keep], np.ones(3)))
+        for halves in combinations((2, 3, 4), m - 2)
+        for keep in [[0, 1, *halves]]
+    ]
 
 
 @dataclass(frozen=True)
 class AtlasPoint:
     """One ``(S, I_b)`` of the atlas: the best free model found (``free``, a dict as
     :meth:`numeric.free.optimum.FreeOptimum.to_dict`), the motif family's
-    and the motif pattern's losses (``None`` outside the motif's budget), and the exact
-    losses of the models trained there."""
+    loss (``None`` outside the 3 x 5 budget), the motif pattern's (``None`` outside 3
+    features and 2 to 5 neurons), and the exact losses of the models trained there."""
 
     sparsity: float
     rider_importance: float
@@ -187,28 +203,29 @@ def _importance(base: Sequence[float], rider: float) -> tuple:
     return (float(base[0]), float(rider), *map(float, base[2:]))
 
 
-def _row(ask, n, m, base, rider, sparsities, starts, seed, pattern, motif_starts, trained) -> list[tuple]:
-    """One row of constant ``I_b``, swept from the dense end: per point the pattern's optimum
-    (at the motif's budget) and the free one, each search starting also from the point before,
-    the free one from the pattern's optimum too (a free model can do all the pattern does)
-    and from the point's ``trained`` starts."""
-    out, previous, previous_pattern = [], [], []
+def _row(ask, n, m, base, rider, sparsities, starts, seed, patterns, motif_starts, trained) -> list[tuple]:
+    """One row of constant ``I_b``, swept from the dense end: per point the optimum of each
+    of the motif's ``patterns`` (within the motif's budgets) and the free one, each search
+    starting also from the point before, the free one from the patterns' optima too (a free
+    model can do all a pattern does) and from the point's ``trained`` starts. A point's
+    pattern loss is the lowest of its patterns'."""
+    out, previous, previous_pattern = [], [], [[] for _ in patterns]
     full = FreeModel(n, m)
     search = {**SEARCH, "seed": seed, "ask": ask}
     for j, S in enumerate(sparsities):
         importance = _importance(base, rider)
-        pattern_loss, embedded = None, []
-        if pattern is not None:
-            x0 = previous_pattern + motif_starts[j]
-            found = free_optimum(
+        found = [
+            free_optimum(
                 n, m, S, importance, starts=max(4, starts // 4), trained_starts=0, x0=x0, pattern=pattern, **search
             )
-            pattern_loss, previous_pattern = found.loss, [found.x]
-            embedded = [full.join(*FreeModel(n, m, pattern).split(found.x))]
+            for pattern, x0 in zip(patterns, [p + motif_starts[j] for p in previous_pattern], strict=True)
+        ]
+        previous_pattern = [[f.x] for f in found]
+        embedded = [full.join(*FreeModel(n, m, p).split(f.x)) for p, f in zip(patterns, found, strict=True)]
         x0 = previous + embedded + trained[j]
         best = free_optimum(n, m, S, importance, starts=starts, trained_starts=0, x0=x0, **search)
         previous = [best.x]
-        out.append((best, pattern_loss))
+        out.append((best, min((f.loss for f in found), default=None)))
     return out
 
 
@@ -257,7 +274,7 @@ def atlas(
     S_ = np.sort(np.asarray(sparsities, dtype=float))
     I_ = np.asarray(rider_importances, dtype=float)
     own = n == 3 and m == 5
-    pattern = motif_pattern() if own else None
+    patterns = motif_patterns(m) if n == 3 else []
     family = None
     motif_starts = [[[] for _ in S_] for _ in I_]
     if own:
@@ -274,7 +291,7 @@ def atlas(
                 numeric = circuit.subs(values)
                 W1, W2 = np.array(numeric.W1, dtype=float), np.array(numeric.W2, dtype=float)
                 b = np.array(numeric.b2, dtype=float).ravel()
-                motif_starts[i][j] = [FreeModel(3, 5, pattern).join(W1, W2, b)]
+                motif_starts[i][j] = [FreeModel(3, 5, patterns[0]).join(W1, W2, b)]
     # The trained starts and the comparison in one pass: every instance depends on its seed only.
     grid = _train_grid(n, m, base, S_, I_, training, [*range(trained_starts), *trained_seeds], jobs)
     pool = [[[(x, loss) for seed, x, loss in cell if seed < trained_starts] for cell in row] for row in grid]
@@ -287,7 +304,7 @@ def atlas(
             "sparsities": S_,
             "starts": starts,
             "seed": seed,
-            "pattern": pattern,
+            "patterns": patterns,
             "motif_starts": motif_starts[i],
             "trained": [
                 [Start("trained", x) for x, _ in sorted(cell, key=lambda c: c[1])[:TRAINED_KEPT]] for cell in pool[i]

@@ -8,24 +8,44 @@ import pytest
 
 from analytic import SuperlossError
 from analytic.presets import CANONICAL, asymmetric_inhibition
-from numeric.atlas import AtlasPoint, _improved, atlas, motif_pattern
+from numeric.atlas import AtlasPoint, _improved, atlas, motif_patterns
 from numeric.cli import main
 from numeric.detect import circuit_weights
 from numeric.free.model import FreeModel
 from numeric.free.optimum import free_optimum
+from numeric.free.starts import _motifs
 from numeric.train import TrainConfig
 
 QUICK = TrainConfig(steps=300, lr=1e-2, schedule="cosine")
 
 
 def test_the_motif_lies_in_its_pattern_and_fills_it():
-    pattern = motif_pattern()
+    (pattern,) = motif_patterns(5)
     model = FreeModel(3, 5, pattern)
     W1, W2, b = circuit_weights(asymmetric_inhibition().subs(CANONICAL))
     A, B, c = model.split(model.join(W1, W2, b))
     assert np.array_equal(A, W1) and np.array_equal(B, W2) and np.array_equal(c, b)
     # Host (2 inputs, 3 outputs), inhibitor (2, 2), three monosemantic neurons (1, 1), three biases.
     assert sum(pattern) == (2 + 3) + (2 + 2) + 3 * (1 + 1) + 3
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_smaller_budgets_keep_the_motifs_two_neurons_and_some_halves(m):
+    """Below 5 neurons the motif keeps its host and inhibitor and ``m - 2`` of its three
+    monosemantic halves, each choice a pattern; the motif start fitted to the budget lies in one."""
+    patterns = motif_patterns(m)
+    assert len(patterns) == {2: 1, 3: 3, 4: 3}[m] and len(set(patterns)) == len(patterns)
+    (full,) = motif_patterns(5)
+    W1, W2, b = FreeModel(3, 5).split(np.array(full, dtype=float))
+    for pattern in patterns:
+        A, B, c = FreeModel(3, m).split(np.array(pattern, dtype=float))
+        assert np.array_equal(A[:2], W1[:2]) and np.array_equal(B[:, :2], W2[:, :2]) and c.all()
+        for j in range(2, m):  # a monosemantic half: one feature in, the same feature out
+            (i,) = np.flatnonzero(A[j])
+            assert np.flatnonzero(B[:, j]).tolist() == [i]
+    start = _motifs(FreeModel(3, m), [1, 0.3, 1])[0]
+    assert any(np.array_equal(np.where(pattern, start, 0.0), start) for pattern in patterns)
+    assert motif_patterns(1) == motif_patterns(6) == []
 
 
 def test_a_small_atlas_is_never_worse_than_training():
@@ -62,6 +82,16 @@ def test_the_motif_budget_has_all_three_losses_in_order():
     result = atlas(3, 5, [0.9], [0.3], importance=(1, 1, 1), starts=2, jobs=1, training=QUICK, trained_seeds=[1000])
     (p,) = result.points[0]
     assert p.pattern <= p.motif * (1 + 1e-9)
+    assert p.loss <= p.pattern * (1 + 1e-9)
+
+
+@pytest.mark.slow
+def test_a_smaller_budget_has_the_pattern_loss_below_its_free_start():
+    """At 3 neurons the pattern loss is the lowest of the three patterns', and the free model,
+    which starts from each pattern's optimum, is never above it."""
+    result = atlas(3, 3, [0.9], [0.3], importance=(1, 1, 1), starts=2, jobs=1, training=QUICK, trained_seeds=[1000])
+    (p,) = result.points[0]
+    assert p.motif is None and p.pattern is not None
     assert p.loss <= p.pattern * (1 + 1e-9)
 
 
