@@ -38,7 +38,7 @@ from .engines.lockstep import lockstep
 from .free.model import FreeModel, point_values
 from .free.optimum import REACHED, FreeOptimum, free_optimum, with_run
 from .free.search import exact_losses, run_searches
-from .free.starts import Start
+from .free.starts import TRAINED, Start
 from .train import TrainConfig, train
 from .workers import split
 
@@ -65,8 +65,9 @@ TRAINING_SEEDS = tuple(range(1000, 1010))
 #: of them, the lowest, start a search.
 TRAINED_STARTS = 12
 TRAINED_KEPT = 4
-#: Rounds of searches from the neighbours' optima, at most.
+#: Rounds of searches from the neighbours' optima, at most, and the kind of their runs.
 NEIGHBOUR_ROUNDS = 5
+NEIGHBOUR = "neighbour"
 
 
 def motif_patterns(m: int = 5) -> list[tuple[bool, ...]]:
@@ -240,7 +241,7 @@ def _improved(ask, result, starts: list) -> FreeOptimum:
     search counted among its starts (:func:`numeric.free.optimum.with_run`)."""
     model = FreeModel(result.n, result.m)
     for x in starts:
-        (run,) = run_searches(model, result.sparsity, result.importance, [Start("neighbour", x)], ask=ask)
+        (run,) = run_searches(model, result.sparsity, result.importance, [Start(NEIGHBOUR, x)], ask=ask)
         result = with_run(result, run, ask=ask)
     return result
 
@@ -307,7 +308,7 @@ def atlas(
             "patterns": patterns,
             "motif_starts": motif_starts[i],
             "trained": [
-                [Start("trained", x) for x, _ in sorted(cell, key=lambda c: c[1])[:TRAINED_KEPT]] for cell in pool[i]
+                [Start(TRAINED, x) for x, _ in sorted(cell, key=lambda c: c[1])[:TRAINED_KEPT]] for cell in pool[i]
             ],
         }
         for i, rider in enumerate(I_)

@@ -42,7 +42,7 @@ from ..vocabulary import Description, describe
 from .certificate import Certificate, certify
 from .model import FreeModel, point_values
 from .search import BOUNDS, EVALUATIONS, Run, engine, run_searches
-from .starts import Start, random_points, structured, trained
+from .starts import GIVEN, Start, random_points, structured, trained
 
 __all__ = ["FINALISTS", "SCREEN", "WIDENINGS", "FreeOptimum", "Growth", "free_optimum", "with_run"]
 
@@ -222,23 +222,15 @@ def _growth(model: FreeModel, sparsity, importance, run: Run, widenings: int, as
     steps = [(1.0, run.loss, _largest_gain(model, run.x))]
     falling = False
     for _ in range(widenings):
-        x = balanced(model, run.x)
-        scale = _room(x)
-        (block,) = run_searches(
-            model,
-            sparsity,
-            importance,
-            [Start(run.start.kind, x)],
-            scale=scale,
-            evaluations=GROWTH_EVALUATIONS,
-            ask=ask,
-        )
+        scale = _room(balanced(model, run.x))
+        cap = run.evaluations + GROWTH_EVALUATIONS
+        (block,) = _continued(model, sparsity, importance, [run], 1, cap, scale=scale, ask=ask)
         gain = _largest_gain(model, block.x)
         steps.append((scale, block.loss, gain))
         fell = block.loss < run.loss * (1 - GROWTH)
         falling = fell and gain > steps[-2][2] * (1 + GROWTH_GAIN)
         if block.loss < run.loss:
-            run = Run(run.start, block.loss, block.x, run.evaluations + block.evaluations)
+            run = block
         if not fell:
             break
     return Growth(tuple(steps), falling), run
@@ -334,22 +326,22 @@ def free_optimum(
     if starts < 1 or samples < 0 or samples == 1:
         raise SuperlossError("starts must be at least 1, and samples 0 (no check) or at least 2")
     rng = np.random.default_rng(seed)
-    given = [s if isinstance(s, Start) else Start("given", s) for s in x0]
-    given = [Start(s.kind, model.join(*model.split(s.x))) for s in given]
+    # The given points (a neighbour's optimum in a sweep) all run to the cap: near an optimum
+    # already, their early loss at a new point does not rank them. Starts given as such (models
+    # trained at the point, say) are screened as other starts are: their early loss does.
+    given = [s if isinstance(s, Start) else Start(GIVEN, s, screened=False) for s in x0]
+    given = [replace(s, x=model.join(*model.split(s.x))) for s in given]
     # A structured start's exact zeros make it a saddle that a gradient search cannot leave
     # (a weight that is zero on both sides of a product has no gradient): a little seeded noise.
     chosen = [
-        Start(s.kind, s.x + NOISE * rng.standard_normal(model.size))
+        replace(s, x=s.x + NOISE * rng.standard_normal(model.size))
         for s in structured(model, importance)[: max(1, starts // 2)]
     ]
     chosen += trained(model, S, importance, range(min(trained_starts, max(0, starts - len(chosen)))))
-    # The given points (a neighbour's optimum in a sweep) all run to the cap: near an optimum
-    # already, their early loss at a new point does not rank them. Models trained at the
-    # point are screened as other starts are: their early loss does.
-    always = [len(chosen) + k for k, s in enumerate(given) if s.kind != "trained"]
     chosen += given
     chosen += random_points(model, max(0, starts - len(chosen)), rng)
-    chosen = [Start(s.kind, balanced(model, s.x)) for s in chosen]
+    chosen = [replace(s, x=balanced(model, s.x)) for s in chosen]
+    always = [k for k, s in enumerate(chosen) if not s.screened]
 
     zero = _zero(model, S, importance)
     search = {"jobs": jobs, "ask": ask}

@@ -32,18 +32,25 @@ from analytic.symbols import sym
 
 from .model import FreeModel
 
-__all__ = ["Start", "random_points", "structured", "trained"]
+__all__ = ["GIVEN", "MONOSEMANTIC", "MOTIF", "RANDOM", "TRAINED", "Start", "random_points", "structured", "trained"]
 
 #: Training of the ``trained`` starts (Adam on samples, the trainer's own defaults otherwise).
 TRAINING = {"steps": 4000, "lr": 1e-2, "schedule": "cosine"}
 
 
+#: The kinds of start, as a result names them.
+MONOSEMANTIC, MOTIF, TRAINED, RANDOM, GIVEN = "monosemantic", "motif", "trained", "random", "given"
+
+
 @dataclass(frozen=True)
 class Start:
-    """A start of a search: where it came from and the flat parameter vector."""
+    """A start of a search: where it came from (``kind``), the flat parameter vector, and
+    whether its early loss may drop it in the screening (``screened``: a point near an
+    optimum already, such as a neighbour's in a sweep, is not ranked by its early loss)."""
 
     kind: str
     x: np.ndarray
+    screened: bool = True
 
 
 def _neurons(model: FreeModel, rows: list, columns: list, b=None) -> np.ndarray:
@@ -91,10 +98,10 @@ def structured(model: FreeModel, importance: Sequence[float]) -> list[Start]:
     ranked = _ranked(importance)
     both = [(i, s) for i in ranked for s in (1, -1)]
     one_each = [(i, 1) for i in ranked] + [(i, -1) for i in ranked]
-    starts = [Start("monosemantic", _monosemantic(model, halves)) for halves in (both, one_each)]
+    starts = [Start(MONOSEMANTIC, _monosemantic(model, halves)) for halves in (both, one_each)]
     if model.m >= 2 * model.n:
         starts = starts[:1]  # both orders hold every half
-    return starts + [Start("motif", x) for x in _motifs(model, importance)]
+    return starts + [Start(MOTIF, x) for x in _motifs(model, importance)]
 
 
 def random_points(model: FreeModel, count: int, rng: np.random.Generator) -> list[Start]:
@@ -102,7 +109,7 @@ def random_points(model: FreeModel, count: int, rng: np.random.Generator) -> lis
     normal with deviation 0.1 (the loss's scale is set by |x| <= 1)."""
     return [
         Start(
-            "random",
+            RANDOM,
             model.join(
                 rng.normal(size=(model.m, model.n)), rng.normal(size=(model.n, model.m)), 0.1 * rng.normal(size=model.n)
             ),
@@ -128,4 +135,4 @@ def trained(model: FreeModel, sparsity: float, importance: Sequence[float], seed
         progress=False,
     )
     w = result.weights
-    return [Start("trained", model.join(w["W1"][k], w["W2"][k], w["b"][k])) for k in range(result.instances)]
+    return [Start(TRAINED, model.join(w["W1"][k], w["W2"][k], w["b"][k])) for k in range(result.instances)]
