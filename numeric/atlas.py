@@ -50,7 +50,9 @@ __all__ = [
     "Atlas",
     "AtlasPoint",
     "atlas",
+    "motif_optimal",
     "motif_patterns",
+    "pattern_optima",
 ]
 
 #: Each point's search (:func:`numeric.free.optimum.free_optimum`) continues fewer of its
@@ -92,6 +94,27 @@ def motif_patterns(m: int = 5) -> list[tuple[bool, ...]]:
     ]
 
 
+def pattern_optima(m: int, sparsity: float, importance: Sequence[float], *, starts: int, x0=None, **search) -> list:
+    """The best model found in each of the motif's patterns of a 3 x ``m`` budget
+    (:func:`motif_patterns`; none outside 2 to 5 neurons), each from ``starts`` searches and
+    its given points ``x0[k]``, with the flat vector of the free model that computes the same:
+    ``[(FreeOptimum, x), ..]``. ``search`` goes to :func:`numeric.free.optimum.free_optimum`."""
+    patterns = motif_patterns(m)
+    out = []
+    for pattern, given in zip(patterns, x0 or [[] for _ in patterns], strict=True):
+        found = free_optimum(
+            3, m, sparsity, importance, starts=starts, trained_starts=0, x0=given, pattern=pattern, **search
+        )
+        out.append((found, FreeModel(3, m).join(*FreeModel(3, m, pattern).split(found.x))))
+    return out
+
+
+def motif_optimal(loss: float, motif_found: bool, pattern: float | None) -> bool:
+    """ "The seed's motif is the optimum of its budget": the detector finds it in the best free
+    model found, whose ``loss`` equals the motif pattern's (within :data:`REACHED`, relative)."""
+    return pattern is not None and motif_found and abs(loss - pattern) <= REACHED * loss
+
+
 @dataclass(frozen=True)
 class AtlasPoint:
     """One ``(S, I_b)`` of the atlas: the best free model found (``free``, a dict as
@@ -128,7 +151,7 @@ class AtlasPoint:
     @property
     def motif_optimal(self) -> bool:
         """The detector finds the motif in the best free model, whose loss equals the pattern family's."""
-        return self.pattern is not None and self.motif_found and abs(self.loss - self.pattern) <= REACHED * self.loss
+        return motif_optimal(self.loss, self.motif_found, self.pattern)
 
     def to_dict(self) -> dict:
         return {
@@ -211,22 +234,17 @@ def _row(ask, n, m, base, rider, sparsities, starts, seed, patterns, motif_start
     model can do all a pattern does) and from the point's ``trained`` starts. A point's
     pattern loss is the lowest of its patterns'."""
     out, previous, previous_pattern = [], [], [[] for _ in patterns]
-    full = FreeModel(n, m)
     search = {**SEARCH, "seed": seed, "ask": ask}
     for j, S in enumerate(sparsities):
         importance = _importance(base, rider)
-        found = [
-            free_optimum(
-                n, m, S, importance, starts=max(4, starts // 4), trained_starts=0, x0=x0, pattern=pattern, **search
-            )
-            for pattern, x0 in zip(patterns, [p + motif_starts[j] for p in previous_pattern], strict=True)
-        ]
-        previous_pattern = [[f.x] for f in found]
-        embedded = [full.join(*FreeModel(n, m, p).split(f.x)) for p, f in zip(patterns, found, strict=True)]
+        x0 = [p + motif_starts[j] for p in previous_pattern]
+        found = pattern_optima(m, S, importance, starts=max(4, starts // 4), x0=x0, **search) if patterns else []
+        previous_pattern = [[f.x] for f, _ in found]
+        embedded = [x for _, x in found]
         x0 = previous + embedded + trained[j]
         best = free_optimum(n, m, S, importance, starts=starts, trained_starts=0, x0=x0, **search)
         previous = [best.x]
-        out.append((best, min((f.loss for f in found), default=None)))
+        out.append((best, min((f.loss for f, _ in found), default=None)))
     return out
 
 

@@ -2,7 +2,8 @@
 
 Each start runs L-BFGS-B (:func:`numeric.optimize.local_search`) on the exact loss
 and gradient, capped at :data:`EVALUATIONS` evaluations, in the box
-:data:`BOUNDS`. The engine is whichever exact one is faster at the size
+:data:`BOUNDS` (times a scale), widened where needed to hold the start. The
+engine is whichever exact one is faster at the size
 (:data:`BATCHED_FEATURES`): for up to three features the batched engine
 (:class:`numeric.engines.batch.BatchLoss`), every search of a worker in lockstep
 (:func:`numeric.engines.lockstep.lockstep`) so that their evaluations share
@@ -142,14 +143,17 @@ def _chunk(
     evaluations: int,
     ask: Callable | None = None,
 ) -> list[Run]:
-    lo, hi = search_box(model, scale)
+    unit = search_box(model)[1]
+    # Each search's box holds its start: a point far along a valley (a neighbour's optimum, say)
+    # cut to the box would start from a worse point than the one given.
+    boxes = [search_box(model, max(scale, float(np.max(np.abs(s.x) / unit)))) for s in starts]
     options = {**LOCAL_OPTIONS, "maxfun": evaluations}
     if model.n > BATCHED_FEATURES:
         f = engine(model, sparsity, importance)
         results = []
-        for s in starts:
+        for s, (lo, hi) in zip(starts, boxes, strict=True):
             clear_cache()  # a search never comes back to another's cells
-            results.append(signed_search(model, f, np.clip(s.x, lo, hi), lo, hi, options))
+            results.append(signed_search(model, f, s.x, lo, hi, options))
     else:
         loss, F = batched_loss(model), point_values(sparsity, importance)
         ask = ask or (lambda part: evaluate([part])[0])
@@ -159,10 +163,10 @@ def _chunk(
             values, gradients = ask((loss, X, np.tile(F, (len(X), 1))))
             return [(float(v), g) for v, g in zip(values, gradients, strict=True)]
 
-        def task(ask, x0: np.ndarray):
-            return signed_search(model, ask, x0, lo, hi, options)
+        def task(ask, x0: np.ndarray, box):
+            return signed_search(model, ask, x0, *box, options)
 
-        tasks = [partial(task, x0=np.clip(s.x, lo, hi)) for s in starts]
+        tasks = [partial(task, x0=s.x, box=box) for s, box in zip(starts, boxes, strict=True)]
         results = lockstep(tasks, answer)
     return [Run(s, float(r.fun), r.x, int(r.nfev)) for s, r in zip(starts, results, strict=True)]
 
