@@ -124,6 +124,28 @@ def test_atlas_command_one_point(tmp_path, capsys):
     assert np.array(data["W1"]).shape == (1, 2)
 
 
+def test_atlas_command_one_point_of_the_motifs_features_compares_its_pattern(tmp_path, capsys):
+    out = tmp_path / "free.json"
+    argv = ["atlas", "--features", "3", "--neurons", "2", "--sparsity", "0.9", "--importances", "1", "0.3", "1"]
+    assert main(argv + ["--starts", "4", "--samples", "0", "--jobs", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert "the motif's pattern of zeros" in printed and f"{data['motif_pattern']:.10g}" in printed
+    # The free model starts from the pattern's optimum, which it contains.
+    assert data["loss"] <= data["motif_pattern"] * (1 + 1e-12)
+    assert data["motif_optimal"] is bool(data["motif_optimal"])
+
+
+def test_a_search_starts_where_its_start_is_even_outside_the_box():
+    """``|x| = 100 ReLU(x/100) + 100 ReLU(-x/100)`` exactly, with weights beyond the box: cut to
+    the box, its output weights would be 25 and the start another, worse model."""
+    model = FreeModel(1, 2)
+    x = model.join([[0.01], [-0.01]], [[100.0, 100.0]], [0.0])
+    assert x.max() > search_box(model)[1].max()
+    (run,) = run_searches(model, 0.5, [1.0], [Start("given", x)], evaluations=1)
+    assert run.loss <= 1e-15 and np.array_equal(run.x, x)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
