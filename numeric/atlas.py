@@ -52,6 +52,7 @@ __all__ = [
     "atlas",
     "motif_optimal",
     "motif_patterns",
+    "pattern_loss",
     "pattern_optima",
 ]
 
@@ -101,7 +102,7 @@ def pattern_optima(m: int, sparsity: float, importance: Sequence[float], *, star
     ``[(FreeOptimum, x), ..]``. ``search`` goes to :func:`numeric.free.optimum.free_optimum`."""
     patterns = motif_patterns(m)
     out = []
-    for pattern, given in zip(patterns, x0 or [[] for _ in patterns], strict=True):
+    for pattern, given in zip(patterns, [[] for _ in patterns] if x0 is None else x0, strict=True):
         found = free_optimum(
             3, m, sparsity, importance, starts=starts, trained_starts=0, x0=given, pattern=pattern, **search
         )
@@ -109,9 +110,15 @@ def pattern_optima(m: int, sparsity: float, importance: Sequence[float], *, star
     return out
 
 
+def pattern_loss(found: list) -> float | None:
+    """The lowest loss of :func:`pattern_optima` (as printed: 0 where zero to rounding), ``None`` if none."""
+    return min((f.shown_loss for f, _ in found), default=None)
+
+
 def motif_optimal(loss: float, motif_found: bool, pattern: float | None) -> bool:
     """ "The seed's motif is the optimum of its budget": the detector finds it in the best free
-    model found, whose ``loss`` equals the motif pattern's (within :data:`REACHED`, relative)."""
+    model found, whose ``loss`` equals the motif pattern's (within :data:`REACHED`, relative;
+    both as printed, so that two losses zero to rounding are equal)."""
     return pattern is not None and motif_found and abs(loss - pattern) <= REACHED * loss
 
 
@@ -244,7 +251,7 @@ def _row(ask, n, m, base, rider, sparsities, starts, seed, patterns, motif_start
         x0 = previous + embedded + trained[j]
         best = free_optimum(n, m, S, importance, starts=starts, trained_starts=0, x0=x0, **search)
         previous = [best.x]
-        out.append((best, min((f.loss for f, _ in found), default=None)))
+        out.append((best, pattern_loss(found)))
     return out
 
 

@@ -76,33 +76,42 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     riders = parse_numbers(args.rider_importance or [], "--rider-importance", 0, float("inf"), closed_high=False)
     if len(sparsities) > 1 or riders:
         return _atlas(args, sparsities, importances, riders)
-    from ..atlas import motif_optimal, pattern_optima
-    from ..free.optimum import free_optimum
+    from ..atlas import motif_optimal, pattern_loss, pattern_optima
+    from ..free.optimum import FINALISTS, free_optimum
 
     start = time.perf_counter()
-    search = {"seed": args.seed, "jobs": args.jobs, "certificate": False, "samples": 0}
-    # The motif's patterns first: the free model starts from their optima, which it contains.
+    search = {"seed": args.seed, "jobs": args.jobs}
+    # The motif's patterns first, from a quarter of the starts and finalists: the free model
+    # starts from their optima, which it contains.
     found = []
     if args.features == 3:
-        found = pattern_optima(args.neurons, sparsities[0], importances, starts=max(4, args.starts // 4), **search)
+        found = pattern_optima(
+            args.neurons,
+            sparsities[0],
+            importances,
+            starts=max(4, args.starts // 4),
+            finalists=FINALISTS // 4,
+            certificate=False,
+            samples=0,
+            **search,
+        )
     best = free_optimum(
         args.features,
         args.neurons,
         sparsities[0],
         importances,
         starts=args.starts,
-        seed=args.seed,
         samples=args.samples,
-        jobs=args.jobs,
         x0=[x for _, x in found],
+        **search,
     )
     print(best)
     record = {"seed": args.seed, **best.to_dict()}
     if found:
-        pattern = min(f.loss for f, _ in found)
-        optimal = motif_optimal(best.loss, bool(best.detection.motifs), pattern)
+        pattern = pattern_loss(found)
+        optimal = motif_optimal(best.shown_loss, bool(best.detection.motifs), pattern)
         record |= {"motif_pattern": pattern, "motif_optimal": optimal}
-        ratio = f"; the free model is {pattern / best.loss:.4g} times lower" if best.loss > 0 else ""
+        ratio = f" ({pattern / best.shown_loss:.4g} times the free model's)" if best.shown_loss > 0 else ""
         print(
             f"\nthe motif's pattern of zeros, every other entry free (the best of {len(found)} choice(s) of its "
             f"monosemantic halves): {pattern:.10g}{ratio}; the seed's motif is "

@@ -250,7 +250,7 @@ def _continued(
         model,
         sparsity,
         importance,
-        [Start(runs[k].start.kind, balanced(model, runs[k].x)) for k in order],
+        [replace(runs[k].start, x=balanced(model, runs[k].x)) for k in order],
         evaluations=max(1, cap - max(runs[k].evaluations for k in order)),
         **search,
     )

@@ -2,8 +2,8 @@
 
 Each start runs L-BFGS-B (:func:`numeric.optimize.local_search`) on the exact loss
 and gradient, capped at :data:`EVALUATIONS` evaluations, in the box
-:data:`BOUNDS` (times a scale), widened where needed to hold the start. The
-engine is whichever exact one is faster at the size
+:data:`BOUNDS` (times a scale), each entry's bounds widened where needed to hold
+the start. The engine is whichever exact one is faster at the size
 (:data:`BATCHED_FEATURES`): for up to three features the batched engine
 (:class:`numeric.engines.batch.BatchLoss`), every search of a worker in lockstep
 (:func:`numeric.engines.lockstep.lockstep`) so that their evaluations share
@@ -143,10 +143,10 @@ def _chunk(
     evaluations: int,
     ask: Callable | None = None,
 ) -> list[Run]:
-    unit = search_box(model)[1]
-    # Each search's box holds its start: a point far along a valley (a neighbour's optimum, say)
-    # cut to the box would start from a worse point than the one given.
-    boxes = [search_box(model, max(scale, float(np.max(np.abs(s.x) / unit)))) for s in starts]
+    hi = search_box(model, scale)[1]
+    # Each search's box holds its start, entry by entry: a point far along a valley (a
+    # neighbour's optimum, say) cut to the box would start from a worse point than the one given.
+    boxes = [(-h, h) for s in starts for h in [np.maximum(hi, np.abs(s.x))]]
     options = {**LOCAL_OPTIONS, "maxfun": evaluations}
     if model.n > BATCHED_FEATURES:
         f = engine(model, sparsity, importance)
