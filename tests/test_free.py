@@ -127,7 +127,7 @@ def test_atlas_command_one_point(tmp_path, capsys):
 def test_atlas_command_one_point_of_the_motifs_features_compares_its_pattern(tmp_path, capsys):
     out = tmp_path / "free.json"
     argv = ["atlas", "--features", "3", "--neurons", "2", "--sparsity", "0.9", "--importances", "1", "0.3", "1"]
-    assert main(argv + ["--starts", "4", "--samples", "0", "--jobs", "1", "--json", str(out)]) == 0
+    assert main(argv + ["--starts", "2", "--samples", "0", "--jobs", "1", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     data = json.loads(out.read_text())
     assert "the motif's pattern of zeros" in printed and f"{data['motif_pattern']:.10g}" in printed
