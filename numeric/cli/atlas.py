@@ -111,7 +111,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
         pattern = pattern_loss(found)
         optimal = motif_optimal(best.shown_loss, bool(best.detection.motifs), pattern)
         record |= {"motif_pattern": pattern, "motif_optimal": optimal}
-        ratio = f" ({pattern / best.shown_loss:.4g} times the free model's)" if best.shown_loss > 0 else ""
+        ratio = f" ({pattern / best.shown_loss:.5g} times the free model's)" if best.shown_loss > 0 else ""
         print(
             f"\nthe motif's pattern of zeros, every other entry free (the best of {len(found)} choice(s) of its "
             f"monosemantic halves): {pattern:.10g}{ratio}; the seed's motif is "

@@ -10,7 +10,8 @@ of start reached the best point:
 - ``motif``: the seed's motif (:func:`analytic.presets.compose` at
   :data:`analytic.presets.CANONICAL`) for every choice of host, rider and
   inhibitor, and the same without inhibition, the least important monosemantic
-  halves dropped to fit the budget;
+  halves dropped to fit the budget; from four neurons on, also two mirrored
+  instances, which compute every half of the three features;
 - ``trained``: free models trained on samples at the point (seeds ``0, 1, ..``);
 - ``random``: seeded random points, the rest of the count.
 
@@ -72,24 +73,32 @@ def _monosemantic(model: FreeModel, halves: list[tuple[int, int]]) -> np.ndarray
 
 
 def _motifs(model: FreeModel, importance: Sequence[float]) -> list[np.ndarray]:
-    """The motif for every (host, rider, inhibitor), with and without inhibition, fitted to the budget."""
+    """The motif for every (host, rider, inhibitor), with and without inhibition, fitted to the
+    budget; where four neurons fit, also two mirrored instances (the host's halves carrying the
+    rider's opposite halves, the inhibitor's halves inhibiting them), every half of the three."""
     if model.n < 3 or model.m < 2:
         return []
     rank = {f: r for r, f in enumerate(_ranked(importance))}
     out = []
     # The seed's choice first: the least important feature rides on the most important one.
     triples = sorted(permutations(range(model.n), 3), key=lambda t: (importance[t[1]], -importance[t[0]], t))
-    for host, rider, inhibitor in triples:
-        circuit = compose(model.n, [(host, rider, inhibitor, -1, 1, 1)])
-        for values in ({**CANONICAL}, {**CANONICAL, sym("kappa"): 0, sym("delta"): 0, sym("gamma"): 0}):
-            named = {s.name: v for s, v in values.items()}
-            numeric = circuit.subs({s: named.get(s.name, 0) for s in circuit.symbols})
-            W1 = np.array(numeric.W1, dtype=float)
-            W2 = np.array(numeric.W2, dtype=float)
-            # The motif's two neurons first, then the monosemantic halves of the most important features.
-            keep = [0, 1] + sorted(range(2, len(W1)), key=lambda j: rank[int(np.flatnonzero(W1[j])[0])])
-            keep = keep[: model.m]
-            out.append(_neurons(model, list(W1[keep]), list(W2[:, keep].T)))
+    instances = [[(-1, 1, 1)], [(-1, 1, 1), (1, -1, -1)]][: 1 + (model.m >= 4)]
+    for halves in instances:
+        for host, rider, inhibitor in triples:
+            circuit = compose(model.n, [(host, rider, inhibitor, *h) for h in halves])
+            for values in ({**CANONICAL}, {**CANONICAL, sym("kappa"): 0, sym("delta"): 0, sym("gamma"): 0}):
+                named = {s.name: v for s, v in values.items()}
+                # Two instances suffix their symbols (kappa1, kappa2): each takes the value of its name.
+                numeric = circuit.subs(
+                    {s: named.get(s.name, named.get(s.name.rstrip("0123456789"), 0)) for s in circuit.symbols}
+                )
+                W1 = np.array(numeric.W1, dtype=float)
+                W2 = np.array(numeric.W2, dtype=float)
+                # The motif's neurons first, then the monosemantic halves of the most important features.
+                motif = 2 * len(halves)
+                mono = sorted(range(motif, len(W1)), key=lambda j: rank[int(np.flatnonzero(W1[j])[0])])
+                keep = [*range(motif), *mono][: model.m]
+                out.append(_neurons(model, list(W1[keep]), list(W2[:, keep].T)))
     return out
 
 
