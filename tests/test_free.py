@@ -50,10 +50,17 @@ def test_structured_starts_hold_the_motif_and_monosemantic_halves():
     model = FreeModel(3, 5)
     starts = structured(model, [1, 0.3, 1])
     kinds = [s.kind for s in starts]
-    assert kinds.count("monosemantic") == 2 and kinds.count("motif") == 12
+    # Six (host, rider, inhibitor), with and without inhibition, one instance and two mirrored ones.
+    assert kinds.count("monosemantic") == 2 and kinds.count("motif") == 24
     # The motif with host 0, rider 1, inhibitor 2 at the canonical point: kappa = 20 on y_1.
     W1, W2, _ = model.split(starts[2].x)
     assert W1[0].tolist() == [2, -0.5, 0] and W2[1, 1] == -20
+    # Its mirror image beside it: host 0- carries rider 1+, inhibitor 2- (every half of the three).
+    W1, W2, _ = model.split(starts[2 + 12].x)
+    assert W1[:4].tolist() == [[2, -0.5, 0], [0.25, 0, 1], [-2, 0.5, 0], [-0.25, 0, -1]]
+    assert W2[1, :4].tolist() == [2, -20, 2, -20] and W2[:, 4].tolist() == [0, 0, 0]
+    # Three neurons hold one instance only.
+    assert [s.kind for s in structured(FreeModel(3, 3), [1, 0.3, 1])].count("motif") == 12
 
 
 def test_searches_do_not_depend_on_the_number_of_workers():
