@@ -143,10 +143,10 @@ def _chunk(
     evaluations: int,
     ask: Callable | None = None,
 ) -> list[Run]:
-    hi = search_box(model, scale)[1]
+    bound = search_box(model, scale)[1]
     # Each search's box holds its start, entry by entry: a point far along a valley (a
     # neighbour's optimum, say) cut to the box would start from a worse point than the one given.
-    boxes = [(-h, h) for s in starts for h in [np.maximum(hi, np.abs(s.x))]]
+    boxes = [(-h, h) for s in starts for h in [np.maximum(bound, np.abs(s.x))]]
     options = {**LOCAL_OPTIONS, "maxfun": evaluations}
     if model.n > BATCHED_FEATURES:
         f = engine(model, sparsity, importance)
