@@ -188,48 +188,47 @@ def density_sweep(
         raise SuperlossError("need at least 3 features, and at least 1 neuron, seed and step, and a positive decay")
     if len({f"{d:g}" for d in densities}) != len(densities):
         raise SuperlossError("the densities must differ (to 6 significant digits, as the model files name them)")
-    with runner(scheduler, workers):
-        pass  # an unreachable scheduler fails now, before the training
-    importance = decay ** np.arange(features)
-    start = time.perf_counter()
-    trained = train(
-        "hidden",
-        features,
-        neurons,
-        [1 - d for d in densities],
-        importance,
-        seeds=list(range(seeds)),
-        config=TrainConfig(steps=steps),
-        progress=progress,
-    )
-    seconds = {"training": time.perf_counter() - start}
-    start = time.perf_counter()
-    models = []
-    for k in range(trained.instances):
-        weights = {name: array[k] for name, array in trained.weights.items()}
-        density = 1 - float(trained.sparsities[k])
-        models.append(
-            DensityModel(
-                density=round(density, 12),
-                seed=int(trained.seeds[k]),
-                weights=weights,
-                training=float(trained.final_estimate.mean[k]),
-                carrying=carrying(weights["W1"], weights["W2"]),
-                detection=detect(weights["W1"], weights["W2"], weights["b"]),
-                decomposition=decompose(
-                    weights["W1"],
-                    weights["W2"],
-                    weights["b"],
-                    1 - density,
-                    importance,
-                    order=order,
-                    samples=samples,
-                    seed=seed,
-                    scheduler=scheduler,
-                    workers=workers,
-                ),
-            )
+    # One scheduler for every model, opened first: an unreachable one fails before the training.
+    with runner(scheduler, workers) as run:
+        importance = decay ** np.arange(features)
+        start = time.perf_counter()
+        trained = train(
+            "hidden",
+            features,
+            neurons,
+            [1 - d for d in densities],
+            importance,
+            seeds=list(range(seeds)),
+            config=TrainConfig(steps=steps),
+            progress=progress,
         )
-    seconds["analysis"] = time.perf_counter() - start
+        seconds = {"training": time.perf_counter() - start}
+        start = time.perf_counter()
+        models = []
+        for k in range(trained.instances):
+            weights = {name: array[k] for name, array in trained.weights.items()}
+            density = 1 - float(trained.sparsities[k])
+            models.append(
+                DensityModel(
+                    density=round(density, 12),
+                    seed=int(trained.seeds[k]),
+                    weights=weights,
+                    training=float(trained.final_estimate.mean[k]),
+                    carrying=carrying(weights["W1"], weights["W2"]),
+                    detection=detect(weights["W1"], weights["W2"], weights["b"]),
+                    decomposition=decompose(
+                        weights["W1"],
+                        weights["W2"],
+                        weights["b"],
+                        1 - density,
+                        importance,
+                        order=order,
+                        samples=samples,
+                        seed=seed,
+                        scheduler=run,
+                    ),
+                )
+            )
+        seconds["analysis"] = time.perf_counter() - start
     models.sort(key=lambda m: (-m.density, m.seed))
     return Sweep(features, neurons, decay, steps, order, samples, tuple(models), seconds)

@@ -23,6 +23,7 @@ almost none is, and the decomposition is then honest Monte Carlo, which its shar
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import combinations
@@ -197,7 +198,7 @@ def decompose(
     samples: int = 100_000,
     seed: int = 0,
     top: int | None = None,
-    scheduler: str | None = None,
+    scheduler: str | Runner | None = None,
     workers: int | None = None,
 ) -> Decomposition:
     """The loss of ``(W1, W2, b)`` split by the number of active features (module docstring).
@@ -207,7 +208,8 @@ def decompose(
     triples of the ``top`` most important features, all by default); ``samples`` draws
     estimate the rest, and as many the plain Monte Carlo beside it. ``scheduler`` runs the
     pattern sums and the draws on Dask (:mod:`.scheduler`; ``workers`` processes for
-    ``"local"``, one per core by default), with the same numbers.
+    ``"local"``, one per core by default), with the same numbers; an open :class:`Runner`
+    is used as it is (a sweep opens one for all its models).
     """
     W1, W2, b, importance = (np.asarray(x, dtype=float) for x in (W1, W2, b, importance))
     if W1.ndim != 2:
@@ -228,7 +230,8 @@ def decompose(
     law = Activity(p)
     q = 1 - p
     seconds = {}
-    with runner(scheduler, workers) as run:
+    opened = nullcontext(scheduler) if isinstance(scheduler, Runner) else runner(scheduler, workers)
+    with opened as run:
         start = time.perf_counter()
         patterns = pattern_losses(W1, W2, b, importance, run)
         by_size = [float(np.prod(q)) * patterns.empty]
